@@ -1,0 +1,64 @@
+"""UK dates as referrers write them: day first, always."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+_MONTHS = {
+    name: number
+    for number, names in enumerate(
+        [
+            ("jan", "january"),
+            ("feb", "february"),
+            ("mar", "march"),
+            ("apr", "april"),
+            ("may",),
+            ("jun", "june"),
+            ("jul", "july"),
+            ("aug", "august"),
+            ("sep", "sept", "september"),
+            ("oct", "october"),
+            ("nov", "november"),
+            ("dec", "december"),
+        ],
+        start=1,
+    )
+    for name in names
+}
+
+_DAY_FIRST = re.compile(r"^(\d{1,2})[/\-. ](\d{1,2})[/\-. ](\d{4})$")
+_ISO = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
+_WORDS = re.compile(r"^(\d{1,2})(?:st|nd|rd|th)?\s+([a-z]+)\.?,?\s+(\d{4})$")
+
+
+class DateFormatError(ValueError):
+    """The text is not a date we can read without guessing."""
+
+
+def parse_uk_date(text: str) -> date:
+    """Read `DD/MM/YYYY`, `D/M/YYYY`, `DD-MM-YYYY`, `YYYY-MM-DD` or `3 April 2012`.
+
+    Never month-first: `03/04/2012` is the 3rd of April.
+    """
+    cleaned = " ".join(text.strip().lower().split())
+    if match := _ISO.match(cleaned):
+        year, month, day = (int(part) for part in match.groups())
+    elif match := _DAY_FIRST.match(cleaned):
+        day, month, year = (int(part) for part in match.groups())
+    elif (match := _WORDS.match(cleaned)) and match.group(2) in _MONTHS:
+        day, month, year = int(match.group(1)), _MONTHS[match.group(2)], int(match.group(3))
+    else:
+        raise DateFormatError("not a day-first date such as 03/04/2012")
+    try:
+        return date(year, month, day)
+    except ValueError as error:
+        raise DateFormatError("not a real calendar date") from error
+
+
+def age_on(date_of_birth: date, on: date) -> int:
+    """Whole years of age on a day (a 29 February birthday counts from 1 March)."""
+    years = on.year - date_of_birth.year
+    if (on.month, on.day) < (date_of_birth.month, date_of_birth.day):
+        years -= 1
+    return years

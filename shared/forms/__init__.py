@@ -1,0 +1,1 @@
+"""The DSR forms: reading their fields and validating them against `forms.md`."""

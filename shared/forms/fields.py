@@ -1,0 +1,122 @@
+"""Reading the raw fields of a form out of a PDF, and naming them canonically."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+from enum import StrEnum
+from functools import cache
+from importlib import resources
+
+from pydantic import BaseModel, ConfigDict
+from pypdf import PdfReader
+from pypdf.errors import PyPdfError
+
+
+class FormKind(StrEnum):
+    REFERRAL = "DSR-REFERRAL-1"
+    CONSENT = "DSR-CONSENT-1"
+    REVIEW = "DSR-REVIEW-1"
+    WITHDRAWAL = "DSR-WITHDRAWAL-1"
+
+    @property
+    def title(self) -> str:
+        return {
+            FormKind.REFERRAL: "referral form",
+            FormKind.CONSENT: "consent form",
+            FormKind.REVIEW: "review outcome form",
+            FormKind.WITHDRAWAL: "withdrawal form",
+        }[self]
+
+
+class FormUnreadableError(Exception):
+    """A document that should hold a form but cannot be read (corrupt, encrypted, ...)."""
+
+
+class RawForm(BaseModel):
+    """A form's fields under their canonical names, values as the referrer typed them."""
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: FormKind
+    fields: dict[str, str]
+    source: str  # the attachment's position and type, never its filename (it may name the child)
+
+
+# Fields only one kind of form has: they tell the kind when `form_id` is missing.
+_KIND_MARKERS = {
+    FormKind.REFERRAL: {"mental_health_concern", "suggested_rag", "reason_for_referral"},
+    FormKind.CONSENT: {"consent_basis", "consent_date"},
+    FormKind.REVIEW: {"rag_rating", "outcome_summary", "review_date"},
+    FormKind.WITHDRAWAL: {"withdrawn_by_name", "withdrawal_date"},
+}
+
+
+def _key(name: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", name.lower())
+
+
+@cache
+def alias_table() -> dict[str, str]:
+    """Normalised alias -> canonical field name (each canonical name is its own alias)."""
+    raw = json.loads(resources.files("shared.forms").joinpath("aliases.json").read_text("utf-8"))
+    table: dict[str, str] = {}
+    for canonical, aliases in raw.items():
+        if canonical.startswith("_"):
+            continue
+        for alias in [canonical, *aliases]:
+            table[_key(alias)] = canonical
+    return table
+
+
+def canonical_field_name(name: str) -> str:
+    """The canonical name of a field, or the name itself (normalised) when it is unknown."""
+    key = _key(name)
+    return alias_table().get(key, name.strip().lower())
+
+
+def _value_text(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, list):
+        return "\n".join(_value_text(part) for part in value)
+    return str(value).strip()
+
+
+def read_pdf_form(content: bytes, source: str) -> RawForm | None:
+    """The form in a PDF, or None when the PDF has no DSR form fields (e.g. a letter).
+
+    Raises FormUnreadableError when the PDF itself cannot be read.
+    """
+    try:
+        reader = PdfReader(io.BytesIO(content))
+        if reader.is_encrypted:
+            raise FormUnreadableError("the PDF is encrypted or password-protected")
+        pdf_fields = reader.get_fields() or {}
+    except (PyPdfError, ValueError, KeyError, TypeError, AttributeError, OSError) as error:
+        raise FormUnreadableError("the PDF is damaged and cannot be opened") from error
+    fields: dict[str, str] = {}
+    for name, field in pdf_fields.items():
+        fields[canonical_field_name(name)] = _value_text(field.get("/V"))
+    kind = detect_kind(fields)
+    if kind is None:
+        return None
+    return RawForm(kind=kind, fields=fields, source=source)
+
+
+def detect_kind(fields: dict[str, str]) -> FormKind | None:
+    """Which form this is: from `form_id`, else from the fields only one form has."""
+    form_id = fields.get("form_id", "").strip().upper()
+    for kind in FormKind:
+        if form_id == kind.value:
+            return kind
+    scores = {kind: len(markers & fields.keys()) for kind, markers in _KIND_MARKERS.items()}
+    best = max(scores, key=lambda kind: scores[kind])
+    return best if scores[best] >= 2 else None
+
+
+def is_ticked(value: str) -> bool:
+    """A checkbox is ticked when its value is anything but `/Off` or empty."""
+    cleaned = value.strip()
+    return cleaned not in ("", "/Off", "Off", "/off", "off")

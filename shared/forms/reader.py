@@ -1,0 +1,96 @@
+"""Reads typed values out of a raw form, collecting a Reason for every problem.
+
+Messages name the field by its label and say what to do; they never repeat the value.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from shared.dates import DateFormatError, parse_uk_date
+from shared.forms.fields import RawForm, is_ticked
+from shared.identifiers import is_valid_nhs_number, normalise_nhs_number
+from shared.outcome import Reason, ReasonCode
+
+
+def label(field: str) -> str:
+    """A field name as a person reads it: `child_date_of_birth` -> `child date of birth`."""
+    return field.replace("_", " ")
+
+
+class FieldReader:
+    def __init__(self, form: RawForm, today: date) -> None:
+        self.form = form
+        self.today = today
+        self.reasons: list[Reason] = []
+
+    def problem(self, code: ReasonCode, field: str | None, message: str) -> None:
+        self.reasons.append(Reason(code=code, field=field, message=message, form=self.form.kind.value))
+
+    def text(self, field: str, *, required: bool = False) -> str | None:
+        value = self.form.fields.get(field, "").strip()
+        if not value:
+            if required:
+                self.problem(
+                    ReasonCode.FIELD_MISSING,
+                    field,
+                    f"The {self.form.kind.title} has no '{label(field)}'. Please complete it and send the form again.",
+                )
+            return None
+        return value
+
+    def ticked(self, field: str) -> bool:
+        return is_ticked(self.form.fields.get(field, ""))
+
+    def date(self, field: str, *, required: bool = False, not_future: bool = True) -> date | None:
+        value = self.text(field, required=required)
+        if value is None:
+            return None
+        try:
+            parsed = parse_uk_date(value)
+        except DateFormatError:
+            self.problem(
+                ReasonCode.DATE_INVALID,
+                field,
+                f"The '{label(field)}' on the {self.form.kind.title} is not a date we can read. "
+                "Please write it day first, as DD/MM/YYYY.",
+            )
+            return None
+        if not_future and parsed > self.today:
+            self.problem(
+                ReasonCode.DATE_INVALID,
+                field,
+                f"The '{label(field)}' on the {self.form.kind.title} is in the future. Please check it.",
+            )
+            return None
+        return parsed
+
+    def nhs_number(self, field: str = "child_nhs_number", *, required: bool = True) -> str | None:
+        value = self.text(field, required=required)
+        if value is None:
+            return None
+        if not is_valid_nhs_number(value):
+            self.problem(
+                ReasonCode.NHS_NUMBER_INVALID,
+                field,
+                f"The NHS number on the {self.form.kind.title} is not a valid NHS number "
+                "(10 digits that pass the NHS check). Please check it against the child's records.",
+            )
+            return None
+        return normalise_nhs_number(value)
+
+    def choice(self, field: str, options: dict[str, str], *, required: bool = True) -> str | None:
+        """One of `options` (normalised text -> value), matched ignoring case and spacing."""
+        value = self.text(field, required=required)
+        if value is None:
+            return None
+        key = "_".join(value.lower().replace("-", " ").split())
+        if key in options:
+            return options[key]
+        self.problem(
+            ReasonCode.FIELD_INVALID,
+            field,
+            f"The '{label(field)}' on the {self.form.kind.title} must be one of: "
+            f"{', '.join(sorted(set(options.values())))}.",
+        )
+        return None

@@ -1,0 +1,311 @@
+"""The intake decision: one email in, exactly one outcome out, with the case state to store
+and the effects to deliver. Pure: the register and the identity hasher are passed in."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Protocol
+
+from shared.case import (
+    Case,
+    CaseStatus,
+    ConsentRecord,
+    Decision,
+    Effect,
+    RatingChange,
+    ScheduleEffect,
+    new_case_reference,
+)
+from shared.forms.consent import Consent, identity_mismatches, validate_consent
+from shared.forms.fields import FormKind, FormUnreadableError, RawForm, read_pdf_form
+from shared.forms.referral import Referral, validate_referral
+from shared.mail import InboundMail, trust_reasons
+from shared.notices import Notices
+from shared.outcome import Outcome, Reason, ReasonCode
+from shared.settings import Settings
+
+REVIEW_REMINDER_TIME = time(9, 0)  # reminders land at the start of the working day (UTC)
+
+
+class Register(Protocol):
+    """What the decision needs to know of the register (a DynamoDB adapter in production)."""
+
+    def case_for_person(self, person_key: str) -> Case | None: ...
+
+    def first_submission_with_header(self, header_message_id: str) -> str | None: ...
+
+
+class IdentityHasher(Protocol):
+    def person_key(self, nhs_number: str) -> str: ...
+
+
+@dataclass
+class IntakeContext:
+    settings: Settings
+    now: datetime
+    new_case_reference: Callable[[], str] = field(default=new_case_reference)
+
+    @property
+    def today(self) -> date:
+        return self.now.date()
+
+
+@dataclass
+class FoundForms:
+    referrals: list[RawForm] = field(default_factory=list)
+    consents: list[RawForm] = field(default_factory=list)
+    reasons: list[Reason] = field(default_factory=list)
+
+
+def find_forms(mail: InboundMail, settings: Settings) -> FoundForms:
+    """The DSR forms among the attachments, or the reasons there are none to read."""
+    found = FoundForms()
+    if len(mail.attachments) > settings.max_attachments:
+        found.reasons.append(
+            Reason(
+                code=ReasonCode.ATTACHMENT_TOO_LARGE,
+                message=f"The email has {len(mail.attachments)} attachments; at most "
+                f"{settings.max_attachments} are accepted. Please send the referral and consent forms only.",
+            )
+        )
+        return found
+    unreadable: list[Reason] = []
+    other_forms: list[FormKind] = []
+    for attachment in mail.attachments:
+        if len(attachment.content) > settings.max_attachment_bytes:
+            found.reasons.append(
+                Reason(
+                    code=ReasonCode.ATTACHMENT_TOO_LARGE,
+                    message=f"{attachment.source.capitalize()} is larger than the "
+                    f"{settings.max_attachment_bytes // (1024 * 1024)} MB limit.",
+                )
+            )
+            continue
+        if not attachment.looks_like_pdf:
+            continue
+        try:
+            form = read_pdf_form(attachment.content, attachment.source)
+        except FormUnreadableError as error:
+            unreadable.append(
+                Reason(
+                    code=ReasonCode.FORM_UNREADABLE,
+                    message=f"{attachment.source.capitalize()} could not be read: {error}. "
+                    "Please send the completed fillable PDF form itself, not a scan or a protected copy.",
+                )
+            )
+            continue
+        if form is None:
+            continue
+        if form.kind is FormKind.REFERRAL:
+            found.referrals.append(form)
+        elif form.kind is FormKind.CONSENT:
+            found.consents.append(form)
+        else:
+            other_forms.append(form.kind)
+    if found.reasons:
+        return found
+    if not found.referrals and not found.consents:
+        if unreadable:
+            found.reasons.extend(unreadable)
+        else:
+            kinds = ", ".join(kind.title for kind in other_forms)
+            found.reasons.append(
+                Reason(
+                    code=ReasonCode.NO_FORM_FOUND,
+                    message=(
+                        f"The email holds a {kinds}, which this inbox does not process yet; "
+                        if other_forms
+                        else "No DSR form was found in the email. "
+                    )
+                    + "Please attach the completed DSR referral form (DSR-REFERRAL-1) and consent "
+                    "form (DSR-CONSENT-1) as fillable PDFs.",
+                )
+            )
+    if len(found.referrals) > 1 or len(found.consents) > 1:
+        found.reasons.append(
+            Reason(
+                code=ReasonCode.FIELD_INVALID,
+                message="The email holds more than one referral or consent form. Please send "
+                "each child's forms in an email of their own.",
+            )
+        )
+    return found
+
+
+class IntakeDecider:
+    """Decides what one trusted-or-not email means for the register."""
+
+    def __init__(self, context: IntakeContext, register: Register, hasher: IdentityHasher) -> None:
+        self.context = context
+        self.settings = context.settings
+        self.register = register
+        self.hasher = hasher
+        self.notices = Notices(context.settings)
+
+    def decide(self, mail: InboundMail, message_id: str) -> Decision:
+        untrusted = trust_reasons(mail, self.settings)
+        if untrusted:
+            return Decision(
+                outcome=Outcome.QUARANTINED,
+                reasons=untrusted,
+                effects=list(self.notices.quarantine_alert(mail.sender, untrusted, message_id)),
+            )
+        if mail.header_message_id and self.register.first_submission_with_header(mail.header_message_id):
+            # The very same email again (same Message-ID): it was answered the first time.
+            return Decision(outcome=Outcome.DUPLICATE)
+
+        found = find_forms(mail, self.settings)
+        reasons = list(found.reasons)
+        referral: Referral | None = None
+        consent: Consent | None = None
+        if not reasons:
+            if found.referrals:
+                referral, problems = validate_referral(found.referrals[0], self.context.today, self.settings)
+                reasons += problems
+            if found.consents:
+                consent, problems = validate_consent(found.consents[0], self.context.today)
+                reasons += problems
+            if referral and consent:
+                reasons += identity_mismatches(referral.child, consent.child)
+        if reasons:
+            return self._reject(mail, reasons)
+        nhs_number = (referral or consent).child.nhs_number  # type: ignore[union-attr]
+        person_key = self.hasher.person_key(nhs_number)
+        existing = self._live_case(person_key)
+        return self._apply(mail, message_id, person_key, existing, referral, consent)
+
+    def _live_case(self, person_key: str) -> Case | None:
+        case = self.register.case_for_person(person_key)
+        if case and case.status.is_pending and case.pending_expires_at and case.pending_expires_at <= self.context.now:
+            return None  # lapsed: a new referral starts afresh (the store's TTL removes it soon)
+        return case
+
+    def _reject(self, mail: InboundMail, reasons: list[Reason]) -> Decision:
+        return Decision(
+            outcome=Outcome.REJECTED, reasons=reasons, effects=list(self.notices.rejection(mail.sender, reasons))
+        )
+
+    def _apply(
+        self,
+        mail: InboundMail,
+        message_id: str,
+        person_key: str,
+        existing: Case | None,
+        referral: Referral | None,
+        consent: Consent | None,
+    ) -> Decision:
+        if existing is not None and existing.status is CaseStatus.ACTIVE:
+            if referral is not None:
+                return self._already_registered(mail, message_id, existing, "The child or young person is already on the register.")
+            assert consent is not None
+            return self._renew_consent(mail, message_id, existing, consent)
+
+        if existing is not None:
+            # A waiting case: the new forms complete it when they bring what it waits for.
+            waiting_for_consent = existing.status is CaseStatus.AWAITING_CONSENT
+            brings_missing = consent if waiting_for_consent else referral
+            if brings_missing is None:
+                situation = (
+                    "A referral for this child or young person is already waiting for its consent form."
+                    if waiting_for_consent
+                    else "A consent form for this child or young person is already waiting for its referral form."
+                )
+                return self._already_registered(mail, message_id, existing, situation)
+            referral = referral or existing.referral
+            consent = consent or existing.consent
+            assert referral is not None and consent is not None
+            mismatches = identity_mismatches(referral.child, consent.child)
+            if mismatches:
+                return self._reject(mail, mismatches)
+            case = self._activate(existing.model_copy(deep=True), referral, consent, message_id)
+            return self._activated(Outcome.UPDATED, mail, message_id, case, "case completed: now on the register")
+
+        case = Case(
+            case_id=self.context.new_case_reference(),
+            status=CaseStatus.ACTIVE,
+            person_key=person_key,
+            created_at=self.context.now,
+            updated_at=self.context.now,
+        )
+        if referral is not None and consent is not None:
+            case = self._activate(case, referral, consent, message_id)
+            return self._activated(Outcome.ACCEPTED, mail, message_id, case, "new case on the register")
+        return self._pending(mail, message_id, case, referral, consent)
+
+    def _activate(self, case: Case, referral: Referral, consent: Consent, message_id: str) -> Case:
+        rating = referral.suggested_rating
+        case.status = CaseStatus.ACTIVE
+        case.referral = referral
+        if case.consent != consent:
+            case.consent_history.append(ConsentRecord(consent=consent, recorded_at=self.context.now))
+        case.consent = consent
+        case.rating = rating
+        case.rating_history.append(RatingChange(rating=rating, on=self.context.today, source="referral"))
+        case.accepted_at = self.context.now
+        case.next_review_on = self.context.today + timedelta(days=self.settings.review_interval_days(rating))
+        case.pending_expires_at = None
+        case.updated_at = self.context.now
+        case.submissions.append(message_id)
+        return case
+
+    def _activated(self, outcome: Outcome, mail: InboundMail, message_id: str, case: Case, headline: str) -> Decision:
+        assert case.next_review_on is not None
+        effects: list[Effect] = [
+            *self.notices.coordinator_notification(headline.capitalize(), outcome.value, case, message_id),
+            *self.notices.acknowledgement(
+                "acknowledgement_accepted", mail.sender, case, next_review=case.next_review_on.strftime("%d/%m/%Y")
+            ),
+            ScheduleEffect(case_id=case.case_id, at=datetime.combine(case.next_review_on, REVIEW_REMINDER_TIME, UTC)),
+        ]
+        return Decision(outcome=outcome, case=case, effects=effects)
+
+    def _pending(
+        self, mail: InboundMail, message_id: str, case: Case, referral: Referral | None, consent: Consent | None
+    ) -> Decision:
+        case.referral = referral
+        case.consent = consent
+        if consent is not None:
+            case.consent_history.append(ConsentRecord(consent=consent, recorded_at=self.context.now))
+        case.status = CaseStatus.AWAITING_CONSENT if referral else CaseStatus.AWAITING_REFERRAL
+        case.pending_expires_at = self.context.now + timedelta(days=self.settings.pending_expiry_days)
+        case.submissions.append(message_id)
+        template = "acknowledgement_pending_consent" if referral else "acknowledgement_pending_referral"
+        headline = "Referral received, waiting for consent" if referral else "Consent received, waiting for referral"
+        effects: list[Effect] = [
+            *self.notices.coordinator_notification(headline, Outcome.PENDING.value, case, message_id),
+            *self.notices.acknowledgement(
+                template, mail.sender, case, expires_on=case.pending_expires_at.strftime("%d/%m/%Y")
+            ),
+        ]
+        return Decision(outcome=Outcome.PENDING, case=case, effects=effects)
+
+    def _renew_consent(self, mail: InboundMail, message_id: str, existing: Case, consent: Consent) -> Decision:
+        assert existing.referral is not None
+        mismatches = identity_mismatches(existing.referral.child, consent.child)
+        if mismatches:
+            return self._reject(mail, mismatches)
+        case = existing.model_copy(deep=True)
+        case.consent = consent
+        case.consent_history.append(ConsentRecord(consent=consent, recorded_at=self.context.now))
+        case.updated_at = self.context.now
+        case.submissions.append(message_id)
+        effects: list[Effect] = [
+            *self.notices.coordinator_notification("Consent renewed", Outcome.UPDATED.value, case, message_id),
+            *self.notices.acknowledgement("acknowledgement_consent_updated", mail.sender, case),
+        ]
+        return Decision(outcome=Outcome.UPDATED, case=case, effects=effects)
+
+    def _already_registered(self, mail: InboundMail, message_id: str, existing: Case, situation: str) -> Decision:
+        reason = Reason(code=ReasonCode.ALREADY_ON_REGISTER, message=f"{situation} Case reference {existing.case_id}.")
+        effects: list[Effect] = [
+            *self.notices.coordinator_notification(
+                "Repeat referral for a case already held", Outcome.DUPLICATE.value, existing, message_id
+            ),
+            *self.notices.acknowledgement("already_on_register", mail.sender, existing, situation=situation),
+        ]
+        # The case itself is not changed: the decision carries no new state.
+        return Decision(
+            outcome=Outcome.DUPLICATE, reasons=[reason], effects=effects, related_case_id=existing.case_id
+        )

@@ -1,0 +1,131 @@
+"""Reading the raw MIME that SES stores, and deciding whether the sender is trusted."""
+
+from __future__ import annotations
+
+import re
+from email import policy
+from email.message import EmailMessage
+from email.parser import BytesParser
+from email.utils import getaddresses
+
+from pydantic import BaseModel, ConfigDict
+
+from shared.outcome import Reason, ReasonCode
+from shared.settings import Settings, domain_matches
+
+_PDF_MAGIC = b"%PDF-"
+
+
+class Attachment(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    position: int
+    content_type: str
+    content: bytes
+
+    @property
+    def looks_like_pdf(self) -> bool:
+        return self.content_type == "application/pdf" or self.content.lstrip()[:5] == _PDF_MAGIC
+
+    @property
+    def source(self) -> str:
+        # Filenames often name the child ("J Smith referral.pdf"), so attachments are
+        # identified by their position and type only.
+        return f"attachment {self.position} ({self.content_type})"
+
+
+class MailVerdicts(BaseModel):
+    """What SES said about the message: each `PASS`, `FAIL`, `GRAY`, ... or None if absent."""
+
+    model_config = ConfigDict(frozen=True)
+
+    spam: str | None = None
+    virus: str | None = None
+    spf: str | None = None
+    dkim: str | None = None
+    dmarc: str | None = None
+
+
+class InboundMail(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    sender: str  # the From address, lower case
+    header_message_id: str | None
+    verdicts: MailVerdicts
+    attachments: tuple[Attachment, ...]
+
+
+_AUTH_RESULT = re.compile(r"\b(spf|dkim|dmarc)\s*=\s*([a-z]+)", re.IGNORECASE)
+
+
+def _verdicts(message: EmailMessage) -> MailVerdicts:
+    found: dict[str, str] = {}
+    # The topmost Authentication-Results header is the one the receiving server (SES) added;
+    # lower ones came with the message and cannot be trusted.
+    top_results = message.get("Authentication-Results")
+    if top_results:
+        for method, result in _AUTH_RESULT.findall(str(top_results)):
+            found.setdefault(method.lower(), result.upper())
+    received_spf = message.get("Received-SPF")
+    if received_spf and "spf" not in found:
+        found["spf"] = str(received_spf).split()[0].upper() if str(received_spf).split() else ""
+    spam = message.get("X-SES-Spam-Verdict")
+    virus = message.get("X-SES-Virus-Verdict")
+    return MailVerdicts(
+        spam=str(spam).strip().upper() if spam else None,
+        virus=str(virus).strip().upper() if virus else None,
+        **found,
+    )
+
+
+def parse_mail(raw: bytes) -> InboundMail:
+    message = BytesParser(policy=policy.default).parsebytes(raw)
+    assert isinstance(message, EmailMessage)
+    addresses = getaddresses([str(value) for value in message.get_all("From", [])])
+    sender = addresses[0][1].strip().lower() if addresses else ""
+    attachments = []
+    for position, part in enumerate(message.iter_attachments(), start=1):
+        payload = part.get_payload(decode=True)
+        if isinstance(payload, bytes):
+            attachments.append(
+                Attachment(position=position, content_type=part.get_content_type(), content=payload)
+            )
+    message_id = message.get("Message-ID")
+    return InboundMail(
+        sender=sender,
+        header_message_id=str(message_id).strip() if message_id else None,
+        verdicts=_verdicts(message),
+        attachments=tuple(attachments),
+    )
+
+
+_FAILED = {"FAIL", "PERMERROR", "SOFTFAIL"}
+
+
+def trust_reasons(mail: InboundMail, settings: Settings) -> list[Reason]:
+    """Every reason not to trust this email. Untrusted mail is quarantined, never answered."""
+    reasons: list[Reason] = []
+    verdicts = mail.verdicts
+    if verdicts.virus is not None and verdicts.virus != "PASS":
+        reasons.append(Reason(code=ReasonCode.VIRUS, message="The virus scan did not pass."))
+    if verdicts.spam == "FAIL":
+        reasons.append(Reason(code=ReasonCode.SPAM, message="The spam check failed."))
+    failed = [name for name in ("spf", "dkim", "dmarc") if getattr(verdicts, name) in _FAILED]
+    if failed:
+        reasons.append(
+            Reason(
+                code=ReasonCode.MAIL_AUTH_FAILED,
+                message=f"Sender authentication failed ({', '.join(failed).upper()}).",
+            )
+        )
+    allowed = domain_matches(mail.sender, settings.allowed_sender_domains) or (
+        mail.sender in settings.coordinator_addresses
+    )
+    if not allowed:
+        reasons.append(
+            Reason(
+                code=ReasonCode.SENDER_NOT_ALLOWED,
+                message="The sender's domain is not one the DSR accepts referrals from.",
+            )
+        )
+    return reasons

@@ -1,0 +1,136 @@
+"""The emails the intake sends, rendered from `templates/email/`.
+
+This is the one place that decides who may see personal data: recipients in the secure
+domains get the child's details, everyone else the case reference only.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from functools import cache
+from importlib import resources
+from string import Template
+
+from shared.case import Case, EmailEffect, EmailPurpose
+from shared.outcome import Reason
+from shared.settings import Settings, domain_matches
+
+
+@cache
+def _template(name: str) -> tuple[Template, Template]:
+    text = resources.files("templates.email").joinpath(f"{name}.txt").read_text("utf-8")
+    subject_line, _, body = text.partition("\n\n")
+    assert subject_line.startswith("Subject: "), f"{name}.txt must start with a Subject line"
+    return Template(subject_line.removeprefix("Subject: ").strip()), Template(body)
+
+
+def _uk(day: date) -> str:
+    return day.strftime("%d/%m/%Y")
+
+
+def child_details(case: Case) -> str:
+    """The details a secure recipient sees about the child (never sent anywhere else)."""
+    source = case.referral.child if case.referral else case.consent.child if case.consent else None
+    if source is None:
+        return ""
+    lines = [
+        f"Child: {source.given_name} {source.family_name}",
+        f"Date of birth: {_uk(source.date_of_birth)}",
+        f"NHS number: {source.nhs_number}",
+    ]
+    if case.referral is not None:
+        referral = case.referral
+        lines += [
+            f"Suggested rating: {referral.suggested_rating.value}",
+            f"Referrer: {referral.referrer_name}, {referral.referrer_organisation} "
+            f"({referral.referrer_email})",
+        ]
+        if referral.risk_factors:
+            lines.append("Risk factors: " + ", ".join(f.removeprefix("risk_").replace("_", " ") for f in referral.risk_factors))
+    if case.consent is not None:
+        lines.append(f"Consent: {case.consent.basis.value.replace('_', ' ')} on {_uk(case.consent.consent_date)}")
+    return "\n".join(lines) + "\n"
+
+
+class Notices:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    def is_secure(self, address: str) -> bool:
+        return domain_matches(address, self.settings.secure_domains)
+
+    def _render(
+        self, name: str, purpose: EmailPurpose, to: list[str], values: dict[str, str], case: Case | None
+    ) -> list[EmailEffect]:
+        """One email per group of recipients: the secure ones (with details) and the rest."""
+        subject, body = _template(name)
+        common = {"area_name": self.settings.area_name, "inbox_address": self.settings.inbox_address}
+        effects = []
+        secure = sorted({a for a in to if self.is_secure(a)})
+        others = sorted({a for a in to if not self.is_secure(a)})
+        for group, details in ((secure, child_details(case) if case else ""), (others, "")):
+            if not group:
+                continue
+            filled = {**common, **values, "child_details": details}
+            effects.append(
+                EmailEffect(
+                    purpose=purpose,
+                    to=tuple(group),
+                    subject=subject.substitute(filled),
+                    body=body.substitute(filled),
+                )
+            )
+        return effects
+
+    def acknowledgement(self, name: str, to: str, case: Case, **values: str) -> list[EmailEffect]:
+        values = {"case_reference": case.case_id, **values}
+        return self._render(name, EmailPurpose.ACKNOWLEDGEMENT, [to], values, case)
+
+    def coordinator_notification(
+        self, headline: str, outcome: str, case: Case, message_id: str
+    ) -> list[EmailEffect]:
+        values = {
+            "headline": headline,
+            "outcome": outcome,
+            "case_reference": case.case_id,
+            "message_id": message_id,
+        }
+        return self._render(
+            "coordinator_notification",
+            EmailPurpose.COORDINATOR_NOTIFICATION,
+            list(self.settings.coordinator_addresses),
+            values,
+            case,
+        )
+
+    def rejection(self, to: str, reasons: list[Reason]) -> list[EmailEffect]:
+        return self._render(
+            "rejection", EmailPurpose.REJECTION, [to], {"reason_lines": reason_lines(reasons)}, None
+        )
+
+    def quarantine_alert(self, sender: str, reasons: list[Reason], message_id: str) -> list[EmailEffect]:
+        effects = []
+        for address in self.settings.coordinator_addresses:
+            # The sender's address is itself personal data: only secure recipients see it.
+            shown_sender = sender if self.is_secure(address) else "(withheld: not a secure address)"
+            effects += self._render(
+                "quarantine_alert",
+                EmailPurpose.QUARANTINE_ALERT,
+                [address],
+                {
+                    "reason_lines": reason_lines(reasons),
+                    "reason_codes": ", ".join(reason.code.value for reason in reasons),
+                    "sender": shown_sender,
+                    "message_id": message_id,
+                },
+                None,
+            )
+        return effects
+
+
+def reason_lines(reasons: list[Reason]) -> str:
+    lines = []
+    for number, reason in enumerate(reasons, start=1):
+        where = f" (field: {reason.field})" if reason.field else ""
+        lines.append(f"{number}. [{reason.code.value}]{where} {reason.message}")
+    return "\n".join(lines)

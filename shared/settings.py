@@ -1,0 +1,88 @@
+"""The one settings object. Every value comes from a template parameter via an environment
+variable of the same meaning; the defaults here are the documented defaults."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from shared.rating import Rating
+
+_LISTS = ("allowed_sender_domains", "secure_domains", "coordinator_addresses", "panel_domains")
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    area_name: str = "Bromley"
+    inbox_address: str = "dsr@example.nhs.uk"
+    # `nhs.net` matches that domain exactly; `*.nhs.uk` matches any subdomain of nhs.uk.
+    allowed_sender_domains: tuple[str, ...] = ("nhs.net", "*.nhs.uk", "*.gov.uk", "*.sch.uk")
+    secure_domains: tuple[str, ...] = ("nhs.net",)
+    coordinator_addresses: tuple[str, ...] = ("dsr.coordinator@nhs.net",)
+    panel_domains: tuple[str, ...] = ("nhs.net",)
+    # Age limits are inclusive whole years on the day the referral is processed:
+    # 0..17 is Bromley's "under 18"; Kingston and Richmond would set minimum 14.
+    minimum_age: int = Field(default=0, ge=0, le=25)
+    maximum_age: int = Field(default=17, ge=0, le=25)
+    review_interval_days_red: int = Field(default=14, ge=1)
+    review_interval_days_amber: int = Field(default=28, ge=1)
+    review_interval_days_green: int = Field(default=91, ge=1)
+    review_interval_days_blue: int = Field(default=42, ge=1)
+    pending_expiry_days: int = Field(default=28, ge=1)
+    max_attachments: int = Field(default=10, ge=1)
+    max_attachment_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
+    # Resource names, set by the template; unused by the pure core.
+    table_name: str = "dsr-register"
+    raw_mail_bucket: str = "dsr-raw-mail"
+    schedule_group: str = "dsr-reviews"
+    scheduler_role_arn: str = "arn:aws:iam::123456789012:role/dsr-scheduler"
+    reminder_function_arn: str = "arn:aws:lambda:eu-west-2:123456789012:function:dsr-reminder"
+    identity_key_id: str = "alias/dsr-identity"
+
+    @field_validator(*_LISTS, mode="before")
+    @classmethod
+    def _split_list(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return tuple(part.strip().lower() for part in value.split(",") if part.strip())
+        return value
+
+    def review_interval_days(self, rating: Rating) -> int:
+        return {
+            Rating.RED: self.review_interval_days_red,
+            Rating.AMBER: self.review_interval_days_amber,
+            Rating.GREEN: self.review_interval_days_green,
+            Rating.BLUE: self.review_interval_days_blue,
+        }[rating]
+
+    @classmethod
+    def from_environment(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Read `DSR_<FIELD>` variables, e.g. `DSR_MINIMUM_AGE=14`."""
+        environ = os.environ if environ is None else environ
+        values = {
+            name: environ[f"DSR_{name.upper()}"]
+            for name in cls.model_fields
+            if f"DSR_{name.upper()}" in environ
+        }
+        return cls.model_validate(values)
+
+
+def domain_of(address: str) -> str:
+    return address.rsplit("@", 1)[-1].strip().lower() if "@" in address else ""
+
+
+def domain_matches(address: str, patterns: tuple[str, ...]) -> bool:
+    """Whether an address's domain is one of `patterns` (`*.x` means any subdomain of x)."""
+    domain = domain_of(address)
+    if not domain:
+        return False
+    for pattern in patterns:
+        if pattern.startswith("*."):
+            if domain.endswith(pattern[1:]):
+                return True
+        elif domain == pattern:
+            return True
+    return False

@@ -1,0 +1,1 @@
+"""Email texts and fillable PDF forms, shipped with the code."""

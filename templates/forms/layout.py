@@ -1,0 +1,218 @@
+"""What each DSR form holds: sections, fields (named exactly as in docs/forms.md), labels and
+guidance. The generator draws from this, and tests fill forms from it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+FieldType = Literal["text", "long", "check"]
+
+
+@dataclass(frozen=True)
+class FormField:
+    name: str
+    label: str
+    type: FieldType = "text"
+    hint: str = ""
+
+
+@dataclass(frozen=True)
+class Section:
+    title: str
+    guidance: str
+    fields: tuple[FormField, ...]
+
+
+@dataclass(frozen=True)
+class FormLayout:
+    form_id: str
+    filename: str
+    title: str
+    introduction: str
+    sections: tuple[Section, ...]
+
+    def field_names(self) -> list[str]:
+        return [field.name for section in self.sections for field in section.fields]
+
+
+def _t(name: str, label: str, hint: str = "") -> FormField:
+    return FormField(name, label, "text", hint)
+
+
+def _l(name: str, label: str, hint: str = "") -> FormField:
+    return FormField(name, label, "long", hint)
+
+
+def _c(name: str, label: str) -> FormField:
+    return FormField(name, label, "check")
+
+
+_CHILD = (
+    _t("child_given_name", "Given name(s)", "legal name"),
+    _t("child_family_name", "Family name", "legal name"),
+    _t("child_date_of_birth", "Date of birth", "DD/MM/YYYY"),
+    _t("child_nhs_number", "NHS number", "10 digits, e.g. 943 476 5919"),
+)
+
+REFERRAL = FormLayout(
+    form_id="DSR-REFERRAL-1",
+    filename="dsr-referral-form.pdf",
+    title="Dynamic Support Register - Referral form",
+    introduction=(
+        "For children and young people with a learning disability and/or autism who are at risk of "
+        "admission to a mental health hospital. Complete every section, save the form and email it "
+        "with the signed consent form (DSR-CONSENT-1) to the DSR inbox from a secure (nhs.net or "
+        "public sector) address."
+    ),
+    sections=(
+        Section(
+            "1. The child or young person",
+            "Use the legal names and the NHS number from the child's records. Dates are day first.",
+            (
+                *_CHILD,
+                _t("child_preferred_name", "Preferred name", "optional"),
+                _t("child_gender", "Gender"),
+                _t("child_ethnicity", "Ethnicity"),
+                _t("child_first_language", "First language"),
+                _c("interpreter_needed", "An interpreter is needed"),
+                _l("child_address", "Address"),
+                _t("child_postcode", "Postcode", "required, UK postcode"),
+                _t("local_authority", "Local authority"),
+                _t("school_or_setting", "School or education setting"),
+                _c("has_ehcp", "Has an Education, Health and Care plan (EHCP)"),
+                _c("child_looked_after", "Child looked after"),
+            ),
+        ),
+        Section(
+            "2. Diagnosis",
+            "The register is for a diagnosed learning disability and/or autism: tick at least one. "
+            "Awaiting assessment alone is not eligible.",
+            (
+                _c("diagnosis_learning_disability", "Diagnosed learning disability"),
+                _c("diagnosis_autism", "Diagnosed autism (ASC)"),
+                _c("diagnosis_awaiting_assessment", "Awaiting assessment"),
+                _l("diagnosis_details", "Diagnosis details"),
+            ),
+        ),
+        Section(
+            "3. Risk of admission",
+            "Describe the mental health concern that places the child at risk of admission, tick "
+            "every risk factor that applies, and suggest a RAG rating: Blue (inpatient now), Red "
+            "(immediate risk, crisis), Amber (risk without urgent intervention), Green (risks "
+            "managed in the community).",
+            (
+                _l("mental_health_concern", "Mental health concern (required)"),
+                _c("risk_untreated_mental_illness", "Unstable, untreated mental illness"),
+                _c("risk_previous_admission", "Previous admission"),
+                _c("risk_escalating_behaviour", "Escalating behaviour that challenges"),
+                _c("risk_no_fixed_address", "No fixed address"),
+                _c("risk_unplanned_transition", "No effectively planned transition"),
+                _c("risk_youth_offending", "Receiving Youth Offending Services"),
+                _c("risk_unstable_environment", "Unstable environment or changing staff team"),
+                _c("risk_looked_after_or_care_leaver", "Looked after or care leaver with reduced support"),
+                _c("risk_family_or_placement_breakdown", "Risk of family or placement breakdown"),
+                _c("risk_crisis_last_year", "Unplanned admission or crisis-team care in the last year"),
+                _t("suggested_rag", "Suggested RAG rating", "Blue, Red, Amber or Green"),
+                _l("reason_for_referral", "Reason for referral (required)"),
+            ),
+        ),
+        Section(
+            "4. Services and needs",
+            "List the services involved, one per line, and describe health, education and social "
+            "care needs and any specialist care plans (EHC plan, PBS plan, care plan).",
+            (
+                _l("services_involved", "Services involved (one per line)"),
+                _c("service_camhs", "CAMHS"),
+                _c("service_social_care", "Social care"),
+                _c("service_education", "Education"),
+                _c("service_paediatrics", "Paediatrics"),
+                _c("service_keyworker", "Keyworker"),
+                _c("service_youth_offending", "Youth offending"),
+                _l("needs_health", "Health needs"),
+                _l("needs_education", "Education needs"),
+                _l("needs_social_care", "Social care needs"),
+                _l("care_plans", "Specialist care plans"),
+            ),
+        ),
+        Section(
+            "5. Parent or carer",
+            "Optional: the main parent or carer.",
+            (
+                _t("parent_carer_name", "Name"),
+                _t("parent_carer_relationship", "Relationship"),
+                _t("parent_carer_phone", "Phone"),
+                _t("parent_carer_email", "Email"),
+            ),
+        ),
+        Section(
+            "6. Referrer",
+            "Name, organisation and a secure email address are required; we reply to the address "
+            "the form is emailed from.",
+            (
+                _t("referrer_name", "Name (required)"),
+                _t("referrer_role", "Role"),
+                _t("referrer_organisation", "Organisation (required)"),
+                _t("referrer_email", "Email (required)"),
+                _t("referrer_phone", "Phone"),
+                _t("referral_date", "Referral date", "DD/MM/YYYY, not in the future"),
+            ),
+        ),
+    ),
+)
+
+CONSENT = FormLayout(
+    form_id="DSR-CONSENT-1",
+    filename="dsr-consent-form.pdf",
+    title="Dynamic Support Register - Consent form",
+    introduction=(
+        "Nobody is added to the register without consent. Give the DSR fact sheet first so consent "
+        "is informed. Consent can be withdrawn at any time, and not consenting does not affect "
+        "the support the child or young person receives now."
+    ),
+    sections=(
+        Section(
+            "1. The child or young person",
+            "These must match the referral form exactly (NHS number and date of birth).",
+            _CHILD,
+        ),
+        Section(
+            "2. Who consents",
+            "consent basis: 'self' (16 or over, with capacity: tick capacity confirmed), "
+            "'parental_responsibility' (under 16 or lacking capacity: name and relationship of the "
+            "person with parental responsibility) or 'best_interest' (no consent but significant "
+            "concern: complete section 3 instead).",
+            (
+                _t("consent_basis", "Consent basis", "self / parental_responsibility / best_interest"),
+                _c("capacity_confirmed", "The young person has capacity to consent"),
+                _t("consenting_person_name", "Name of the person consenting"),
+                _t("consenting_person_relationship", "Relationship to the child"),
+            ),
+        ),
+        Section(
+            "3. Best interest decision",
+            "Only when the basis is best_interest: who made the decision, their role and why.",
+            (
+                _t("best_interest_decision_maker", "Decision maker"),
+                _t("best_interest_decision_role", "Decision maker's role"),
+                _l("best_interest_reason", "Reason for the decision"),
+            ),
+        ),
+        Section(
+            "4. Information sharing",
+            "The DSR fact sheet must have been given (except for a best interest decision). Tick the "
+            "agencies that may see the record.",
+            (
+                _c("fact_sheet_given", "The DSR fact sheet has been given and explained"),
+                _c("share_with_health", "Health"),
+                _c("share_with_education", "Education"),
+                _c("share_with_social_care", "Social care"),
+                _c("share_with_keyworker", "Keyworker service"),
+                _c("share_with_positive_support", "Positive Support Group"),
+                _t("consent_date", "Date of consent", "DD/MM/YYYY, not in the future"),
+            ),
+        ),
+    ),
+)
+
+LAYOUTS = (REFERRAL, CONSENT)
