@@ -107,3 +107,31 @@ class Decision(BaseModel):
     @property
     def case_id(self) -> str | None:
         return self.case.case_id if self.case else self.related_case_id
+
+
+class EffectSummary(BaseModel):
+    """What an effect did, without its body: what reports and the CLI show."""
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: Literal["email", "schedule"]
+    to: tuple[str, ...] | None = None
+    subject: str | None = None
+    at: datetime | None = None
+
+    @classmethod
+    def of(cls, effect: Effect) -> EffectSummary:
+        if isinstance(effect, EmailEffect):
+            return cls(kind="email", to=effect.to, subject=effect.subject)
+        return cls(kind="schedule", at=effect.at)
+
+
+class Submission(BaseModel):
+    """The recorded outcome of one email, keyed by its SES message id."""
+
+    message_id: str
+    outcome: Outcome
+    case_id: str | None = None
+    reasons: list[Reason] = Field(default_factory=list)
+    effects: list[EffectSummary] = Field(default_factory=list)
+    received_at: datetime

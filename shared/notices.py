@@ -103,6 +103,20 @@ class Notices:
             case,
         )
 
+    def review_due(self, case: Case) -> list[EmailEffect]:
+        values = {
+            "case_reference": case.case_id,
+            "rating": case.rating.value if case.rating else "not yet rated",
+            "due_on": case.next_review_on.strftime("%d/%m/%Y") if case.next_review_on else "now",
+        }
+        return self._render(
+            "review_due",
+            EmailPurpose.COORDINATOR_NOTIFICATION,
+            list(self.settings.coordinator_addresses),
+            values,
+            case,
+        )
+
     def rejection(self, to: str, reasons: list[Reason]) -> list[EmailEffect]:
         return self._render(
             "rejection", EmailPurpose.REJECTION, [to], {"reason_lines": reason_lines(reasons)}, None

@@ -1,0 +1,17 @@
+"""Small AWS adapters behind the plain interfaces the domain core asks for.
+
+Clients honour `AWS_ENDPOINT_URL`, which is how the embedded local AWS (moto) is reached.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+_RETRIES = Config(retries={"max_attempts": 5, "mode": "standard"})
+
+
+def client(service: str) -> Any:
+    return boto3.client(service, config=_RETRIES)

@@ -1,0 +1,47 @@
+"""One EventBridge Scheduler `at()` schedule per case: its next review reminder."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+
+def schedule_name(case_id: str) -> str:
+    # Case ids are random references, so the name carries no personal data.
+    return f"review-{case_id}"
+
+
+class ReviewScheduler:
+    def __init__(self, scheduler: Any, group: str, target_arn: str, role_arn: str) -> None:
+        self.scheduler = scheduler
+        self.group = group
+        self.target_arn = target_arn
+        self.role_arn = role_arn
+
+    def schedule_review(self, case_id: str, at: datetime) -> None:
+        """Create the case's schedule, or move it when it exists (creating is idempotent)."""
+        request = {
+            "Name": schedule_name(case_id),
+            "GroupName": self.group,
+            "ScheduleExpression": f"at({at.strftime('%Y-%m-%dT%H:%M:%S')})",
+            "ScheduleExpressionTimezone": "UTC",
+            "FlexibleTimeWindow": {"Mode": "OFF"},
+            "ActionAfterCompletion": "NONE",
+            "Target": {
+                "Arn": self.target_arn,
+                "RoleArn": self.role_arn,
+                "Input": json.dumps({"case_id": case_id, "reminder": "review_due"}),
+            },
+        }
+        try:
+            self.scheduler.create_schedule(**request)
+        except self.scheduler.exceptions.ConflictException:
+            self.scheduler.update_schedule(**request)
+
+    def next_review(self, case_id: str) -> str | None:
+        try:
+            schedule = self.scheduler.get_schedule(Name=schedule_name(case_id), GroupName=self.group)
+        except self.scheduler.exceptions.ResourceNotFoundException:
+            return None
+        return str(schedule["ScheduleExpression"])

@@ -1,0 +1,20 @@
+"""One error type per failure family. Messages carry ids and codes, never personal data."""
+
+
+class DsrIntakeError(Exception):
+    """Base of every error the intake raises on purpose."""
+
+
+class ConcurrentChangeError(DsrIntakeError):
+    """The register changed under us (another email for the same child was stored first).
+
+    Raised so the queue delivers the email again: the retry decides on the fresh state.
+    """
+
+
+class DeliveryError(DsrIntakeError):
+    """An effect (email, schedule) could not be delivered; the stream retries it."""
+
+
+class AlreadyRecordedError(DsrIntakeError):
+    """This SES message id already has its outcome: the queue delivered it again."""

@@ -1,0 +1,79 @@
+"""Processing one stored email: read it, decide, record the outcome once.
+
+Pure orchestration over plain interfaces; the IntakeFunction wires the AWS adapters in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Protocol
+
+from shared.case import Decision, Submission
+from shared.errors import AlreadyRecordedError
+from shared.intake import IdentityHasher, IntakeContext, IntakeDecider, Register
+from shared.mail import parse_mail
+from shared.settings import Settings
+
+
+class MailStore(Protocol):
+    def read(self, key: str) -> bytes: ...
+
+
+class RecordingRegister(Register, Protocol):
+    def submission(self, message_id: str) -> Submission | None: ...
+
+    def record(
+        self, message_id: str, header_message_id: str | None, decision: Decision, now: datetime
+    ) -> Submission: ...
+
+
+@dataclass(frozen=True)
+class IntakeResult:
+    submission: Submission
+    redelivered: bool  # True when this message id already had its outcome
+
+
+def message_id_of(key: str) -> str:
+    """SES names the object after its message id: `inbound/<ses-message-id>`."""
+    return key.rsplit("/", 1)[-1]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class IntakeService:
+    def __init__(
+        self,
+        settings: Settings,
+        mail_store: MailStore,
+        register: RecordingRegister,
+        hasher: IdentityHasher,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
+        self.settings = settings
+        self.mail_store = mail_store
+        self.register = register
+        self.hasher = hasher
+        self.clock = clock
+
+    def process(self, key: str) -> IntakeResult:
+        message_id = message_id_of(key)
+        recorded = self.register.submission(message_id)
+        if recorded is not None:
+            return IntakeResult(recorded, redelivered=True)
+        mail = parse_mail(self.mail_store.read(key))
+        now = self.clock()
+        decision = IntakeDecider(IntakeContext(self.settings, now), self.register, self.hasher).decide(
+            mail, message_id
+        )
+        try:
+            submission = self.register.record(message_id, mail.header_message_id, decision, now)
+        except AlreadyRecordedError:
+            # Another delivery of this message won the race: its outcome stands.
+            recorded = self.register.submission(message_id)
+            assert recorded is not None
+            return IntakeResult(recorded, redelivered=True)
+        return IntakeResult(submission, redelivered=False)
