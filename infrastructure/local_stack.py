@@ -1,0 +1,419 @@
+"""The embedded local AWS: moto's server in-process, the stack built from `template.yaml`.
+
+The template goes through the SAM transform, then moto's CloudFormation; what moto's
+CloudFormation skips (SES receipt rules, schedule groups, bucket and queue policies,
+bucket notifications, alarms) is created here by API from the same template. The handlers
+run in-process, driven the way Lambda would drive them: S3 -> SQS -> IntakeFunction and
+DynamoDB stream -> EffectsFunction.
+"""
+
+from __future__ import annotations
+
+import copy
+import io
+import json
+import os
+import uuid
+import warnings
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+TEMPLATE = ROOT / "template.yaml"
+REGION = "eu-west-2"
+STACK_NAME = "dsr-intake-local"
+CODE_BUCKET = "dsr-local-code"
+
+LOCAL_PARAMETERS = {
+    "StageName": "local",
+    "InboxAddress": "bromley.dsr@nhs.net",
+    "CoordinatorAddresses": "dsr.coordinator@nhs.net,dsr.lead@nhs.net",
+}
+
+
+@dataclass
+class FakeLambdaContext:
+    """What Powertools reads of a Lambda context."""
+
+    function_name: str
+    memory_limit_in_mb: int = 512
+    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+
+    @property
+    def invoked_function_arn(self) -> str:
+        return f"arn:aws:lambda:{REGION}:123456789012:function:{self.function_name}"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 60_000
+
+
+def _set_local_credentials() -> None:
+    os.environ.update(
+        {
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_SESSION_TOKEN": "testing",
+            "AWS_DEFAULT_REGION": REGION,
+            "AWS_REGION": REGION,
+        }
+    )
+
+
+def _quiet_local_aws() -> None:
+    """moto's server logs every request and every resource type it skips; the demo's story
+    should not drown in them (the skipped types are created by API below)."""
+    import logging
+
+    for name in ("werkzeug", "moto", "botocore.credentials"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+    logging.getLogger("moto.cloudformation.parsing").setLevel(logging.CRITICAL)
+    logging.getLogger("moto.awslambda").setLevel(logging.CRITICAL)
+    warnings.filterwarnings("ignore", message="Tried to parse AWS::")
+
+
+def load_template() -> dict[str, Any]:
+    from samtranslator.yaml_helper import yaml_parse
+
+    template: dict[str, Any] = yaml_parse(TEMPLATE.read_text("utf-8"))
+    return template
+
+
+def transformed_template(parameters: dict[str, str], iam: Any, code_uri: str) -> dict[str, Any]:
+    """The CloudFormation that `sam deploy` would create, with code pointed at `code_uri`."""
+    from samtranslator.translator.managed_policy_translator import ManagedPolicyLoader
+    from samtranslator.translator.transform import transform
+
+    template = copy.deepcopy(load_template())
+    for resource in template["Resources"].values():
+        properties = resource.get("Properties", {})
+        for uri in ("CodeUri", "ContentUri"):
+            if uri in properties:
+                properties[uri] = code_uri
+    result: dict[str, Any] = transform(template, parameters, ManagedPolicyLoader(iam))
+    return result
+
+
+class LocalStack:
+    """One embedded stack. Use as a context manager: `with LocalStack() as stack: ...`."""
+
+    def __init__(self, parameters: dict[str, str] | None = None) -> None:
+        self.parameters = {**LOCAL_PARAMETERS, **(parameters or {})}
+        self.server: Any = None
+        self.outputs: dict[str, str] = {}
+        self.resources: dict[str, str] = {}
+        self.environment: dict[str, str] = {}
+        self._stream_iterators: dict[str, str] = {}
+        # Lambda's event source mappings, played by this class's run_* methods.
+        self.event_source_mappings: dict[str, dict[str, Any]] = {}
+        self._handlers: dict[str, ModuleType] = {}
+
+    # ----- lifecycle -----
+    def __enter__(self) -> LocalStack:
+        self.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.stop()
+
+    def start(self) -> None:
+        from moto.server import ThreadedMotoServer
+
+        _set_local_credentials()
+        _quiet_local_aws()
+        self.server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+        self.server.start()
+        host, port = self.server.get_host_and_port()
+        os.environ["AWS_ENDPOINT_URL"] = f"http://{host}:{port}"
+        self._create_stack()
+        self._complete_what_cloudformation_skipped()
+        self._configure_handlers()
+
+    def stop(self) -> None:
+        if self.server is not None:
+            self.server.stop()
+            self.server = None
+
+    def client(self, service: str) -> Any:
+        import boto3
+
+        return boto3.client(service, region_name=REGION)
+
+    # ----- building the stack from template.yaml -----
+    def _create_stack(self) -> None:
+        s3 = self.client("s3")
+        s3.create_bucket(Bucket=CODE_BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION})
+        archive = io.BytesIO()
+        with zipfile.ZipFile(archive, "w") as zipped:
+            zipped.writestr("app.py", "# the local stack runs the handlers in-process\n")
+        s3.put_object(Bucket=CODE_BUCKET, Key="code.zip", Body=archive.getvalue())
+        cloudformation = self.client("cloudformation")
+        template = transformed_template(self.parameters, self.client("iam"), f"s3://{CODE_BUCKET}/code.zip")
+        # moto would run the functions in Docker for these; the driver below plays them instead.
+        for logical_id, resource in list(template["Resources"].items()):
+            if resource["Type"] == "AWS::Lambda::EventSourceMapping":
+                self.event_source_mappings[logical_id] = template["Resources"].pop(logical_id)["Properties"]
+        cloudformation.create_stack(
+            StackName=STACK_NAME,
+            TemplateBody=json.dumps(template),
+            Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in self.parameters.items()],
+            Capabilities=["CAPABILITY_IAM", "CAPABILITY_AUTO_EXPAND"],
+        )
+        stack = cloudformation.describe_stacks(StackName=STACK_NAME)["Stacks"][0]
+        if stack["StackStatus"] != "CREATE_COMPLETE":
+            raise RuntimeError(f"local stack did not create: {stack['StackStatus']}")
+        self.outputs = {output["OutputKey"]: output["OutputValue"] for output in stack.get("Outputs", [])}
+        paginator = cloudformation.get_paginator("list_stack_resources")
+        for page in paginator.paginate(StackName=STACK_NAME):
+            for resource in page["StackResourceSummaries"]:
+                self.resources[resource["LogicalResourceId"]] = resource.get("PhysicalResourceId", "")
+        self.template = template
+
+    def _resource(self, logical_id: str) -> dict[str, Any]:
+        resource: dict[str, Any] = self.template["Resources"][logical_id]
+        return resource
+
+    def _resolve(self, value: Any) -> Any:
+        """Resolve the few intrinsics the post-create resources use, from the created stack."""
+        if isinstance(value, dict) and len(value) == 1:
+            (name, argument), = value.items()
+            if name == "Ref":
+                if argument in self.parameters:
+                    return self.parameters[argument]
+                return {"AWS::AccountId": "123456789012", "AWS::Region": REGION, "AWS::Partition": "aws"}.get(
+                    argument, self.resources.get(argument, argument)
+                )
+            if name == "Fn::GetAtt":
+                logical_id, attribute = argument if isinstance(argument, list) else argument.split(".", 1)
+                return self._attribute(logical_id, attribute)
+            if name == "Fn::Sub":
+                text = argument if isinstance(argument, str) else argument[0]
+                import re
+
+                return re.sub(r"\$\{([^}]+)\}", lambda m: str(self._resolve(
+                    {"Fn::GetAtt": m.group(1).split(".", 1)} if "." in m.group(1) else {"Ref": m.group(1)}
+                )), text)
+        if isinstance(value, dict):
+            return {key: self._resolve(inner) for key, inner in value.items()}
+        if isinstance(value, list):
+            return [self._resolve(inner) for inner in value]
+        return value
+
+    def _attribute(self, logical_id: str, attribute: str) -> str:
+        physical = self.resources[logical_id]
+        kind = self._resource(logical_id)["Type"]
+        if kind == "AWS::S3::Bucket" and attribute == "Arn":
+            return f"arn:aws:s3:::{physical}"
+        if kind == "AWS::SQS::Queue":
+            arn = self.client("sqs").get_queue_attributes(QueueUrl=physical, AttributeNames=["QueueArn"])[
+                "Attributes"
+            ]["QueueArn"]
+            return str(arn) if attribute == "Arn" else str(arn).rsplit(":", 1)[-1]
+        if kind == "AWS::KMS::Key" and attribute == "Arn":
+            return str(self.client("kms").describe_key(KeyId=physical)["KeyMetadata"]["Arn"])
+        if kind == "AWS::Lambda::Function" and attribute == "Arn":
+            return str(self.client("lambda").get_function(FunctionName=physical)["Configuration"]["FunctionArn"])
+        if kind == "AWS::IAM::Role" and attribute == "Arn":
+            return str(self.client("iam").get_role(RoleName=physical)["Role"]["Arn"])
+        raise KeyError(f"{logical_id}.{attribute}")
+
+    def _complete_what_cloudformation_skipped(self) -> None:
+        """Create by API the resources moto's CloudFormation skips, from their template text."""
+        s3, sqs, ses = self.client("s3"), self.client("sqs"), self.client("ses")
+        bucket = self.resources["RawMailBucket"]
+        kms = self.client("kms")
+        for logical_id, resource in self.template["Resources"].items():
+            if resource["Type"] == "AWS::KMS::Key":
+                # moto's CloudFormation keeps a key policy as a dict, which breaks every KMS
+                # call on the key; put it again as the JSON text the API expects.
+                policy = self._resolve(resource["Properties"]["KeyPolicy"])
+                kms.put_key_policy(KeyId=self.resources[logical_id], PolicyName="default", Policy=json.dumps(policy))
+                spec = resource["Properties"].get("KeySpec")
+                if spec and kms.describe_key(KeyId=self.resources[logical_id])["KeyMetadata"]["KeySpec"] != spec:
+                    # moto's CloudFormation makes every key symmetric: make the HMAC key by API.
+                    key = kms.create_key(
+                        KeySpec=spec,
+                        KeyUsage=resource["Properties"]["KeyUsage"],
+                        Description=resource["Properties"]["Description"],
+                        Policy=json.dumps(policy),
+                    )
+                    self.resources[logical_id] = key["KeyMetadata"]["KeyId"]
+        skipped = {
+            "AWS::S3::BucketPolicy",
+            "AWS::SQS::QueuePolicy",
+            "AWS::SES::ReceiptRuleSet",
+            "AWS::Scheduler::ScheduleGroup",
+            "AWS::CloudWatch::Alarm",
+        }
+        for logical_id, resource in self.template["Resources"].items():
+            kind = resource["Type"]
+            if kind not in skipped:
+                continue
+            properties = self._resolve(resource.get("Properties", {}))
+            if kind == "AWS::S3::BucketPolicy":
+                # moto applies a bucket policy's Deny without reading its condition, and its
+                # endpoint is plain HTTP: the TLS-only statement would deny everything here.
+                document = properties["PolicyDocument"]
+                document["Statement"] = [
+                    statement
+                    for statement in document["Statement"]
+                    if "aws:SecureTransport" not in json.dumps(statement.get("Condition", {}))
+                ]
+                s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps(document))
+            elif kind == "AWS::SQS::QueuePolicy":
+                for queue_url in properties["Queues"]:
+                    sqs.set_queue_attributes(
+                        QueueUrl=queue_url, Attributes={"Policy": json.dumps(properties["PolicyDocument"])}
+                    )
+            elif kind == "AWS::SES::ReceiptRuleSet":
+                ses.create_receipt_rule_set(RuleSetName=properties["RuleSetName"])
+                self.resources[logical_id] = properties["RuleSetName"]
+            elif kind == "AWS::Scheduler::ScheduleGroup":
+                # moto's scheduler raises a bare KeyError for a group that does not exist.
+                self.client("scheduler").create_schedule_group(Name=properties["Name"])
+                self.resources[logical_id] = properties["Name"]
+            elif kind == "AWS::CloudWatch::Alarm":
+                self.client("cloudwatch").put_metric_alarm(AlarmName=logical_id, **properties)
+        for resource in self.template["Resources"].values():
+            if resource["Type"] == "AWS::SES::ReceiptRule":
+                properties = self._resolve(resource["Properties"])
+                ses.create_receipt_rule(RuleSetName=properties["RuleSetName"], Rule=properties["Rule"])
+        notification = self._resolve(self._resource("RawMailBucket")["Properties"]["NotificationConfiguration"])
+        s3.put_bucket_notification_configuration(
+            Bucket=bucket,
+            NotificationConfiguration={
+                "QueueConfigurations": [
+                    {
+                        "QueueArn": config["Queue"],
+                        "Events": [config["Event"]],
+                        "Filter": {"Key": {"FilterRules": config["Filter"]["S3Key"]["Rules"]}},
+                    }
+                    for config in notification["QueueConfigurations"]
+                ]
+            },
+        )
+        inbox = self.parameters["InboxAddress"]
+        self.client("sesv2").create_email_identity(EmailIdentity=inbox.split("@", 1)[1])
+        self.client("sesv2").create_email_identity(EmailIdentity=inbox)
+
+    def _configure_handlers(self) -> None:
+        """Give the in-process handlers the environment Lambda would give them."""
+        functions = self.client("lambda")
+        for logical_id in ("IntakeFunction", "EffectsFunction", "ReminderFunction"):
+            configuration = functions.get_function_configuration(FunctionName=self.resources[logical_id])
+            variables = configuration.get("Environment", {}).get("Variables", {})
+            self.environment.update({name: str(value) for name, value in variables.items()})
+        # moto's CloudFormation does not resolve every attribute the template hands over.
+        self.environment["DSR_SCHEDULE_GROUP"] = self.resources["ReviewScheduleGroup"]
+        self.environment["DSR_IDENTITY_KEY_ID"] = self.resources["IdentityKey"]
+        os.environ.update(self.environment)
+        os.environ["POWERTOOLS_METRICS_NAMESPACE"] = "DSRIntake"
+
+    # ----- driving the handlers as Lambda would -----
+    def handler(self, name: str) -> ModuleType:
+        if name not in self._handlers:
+            import importlib
+
+            self._handlers[name] = importlib.import_module(f"functions.{name}.app")
+        return self._handlers[name]
+
+    def deliver_email(self, raw: bytes, message_id: str | None = None) -> str:
+        """Store raw MIME as the SES S3 action does; returns the SES message id."""
+        message_id = message_id or uuid.uuid4().hex
+        self.client("s3").put_object(
+            Bucket=self.resources["RawMailBucket"], Key=f"inbound/{message_id}", Body=raw
+        )
+        return message_id
+
+    def run_intake(self) -> list[dict[str, Any]]:
+        """Poll the intake queue and invoke the IntakeFunction as the SQS event source would.
+
+        Returns the batch item failures (left on the queue for redelivery, as in Lambda).
+        """
+        sqs = self.client("sqs")
+        queue_url = self.resources["IntakeQueue"]
+        queue_arn = self._attribute("IntakeQueue", "Arn")
+        failures: list[dict[str, Any]] = []
+        while True:
+            messages = sqs.receive_message(
+                QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0, AttributeNames=["All"]
+            ).get("Messages", [])
+            if not messages:
+                return failures
+            event = {
+                "Records": [
+                    {
+                        "messageId": message["MessageId"],
+                        "receiptHandle": message["ReceiptHandle"],
+                        "body": message["Body"],
+                        "attributes": message.get("Attributes", {}),
+                        "messageAttributes": {},
+                        "md5OfBody": message["MD5OfBody"],
+                        "eventSource": "aws:sqs",
+                        "eventSourceARN": queue_arn,
+                        "awsRegion": REGION,
+                    }
+                    for message in messages
+                ]
+            }
+            response = self.handler("intake").lambda_handler(event, FakeLambdaContext("IntakeFunction"))
+            failed = {failure["itemIdentifier"] for failure in response.get("batchItemFailures", [])}
+            failures += response.get("batchItemFailures", [])
+            for message in messages:
+                if message["MessageId"] not in failed:
+                    sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+            if failed:
+                return failures
+
+    def run_effects(self) -> list[dict[str, Any]]:
+        """Read the register's stream and invoke the EffectsFunction with the outbox inserts,
+        applying the same filter as the template's event source mapping."""
+        streams = self.client("dynamodbstreams")
+        stream_arn = self.client("dynamodb").describe_table(TableName=self.resources["RegisterTable"])["Table"][
+            "LatestStreamArn"
+        ]
+        failures: list[dict[str, Any]] = []
+        shards = streams.describe_stream(StreamArn=stream_arn)["StreamDescription"]["Shards"]
+        for shard in shards:
+            shard_id = shard["ShardId"]
+            iterator = self._stream_iterators.get(shard_id) or streams.get_shard_iterator(
+                StreamArn=stream_arn, ShardId=shard_id, ShardIteratorType="TRIM_HORIZON"
+            )["ShardIterator"]
+            while iterator:
+                page = streams.get_records(ShardIterator=iterator, Limit=100)
+                records = [r for r in page["Records"] if _is_outbox_insert(r)]
+                next_iterator = page.get("NextShardIterator")
+                if records:
+                    event = {"Records": [_stream_record(r, stream_arn) for r in records]}
+                    response = self.handler("effects").lambda_handler(event, FakeLambdaContext("EffectsFunction"))
+                    failures += response.get("batchItemFailures", [])
+                if not page["Records"] or next_iterator is None:
+                    self._stream_iterators[shard_id] = next_iterator or iterator
+                    break
+                iterator = next_iterator
+        return failures
+
+    def run_pipeline(self) -> None:
+        """Drive everything that is waiting until nothing is left to do."""
+        intake_failures = self.run_intake()
+        effect_failures = self.run_effects()
+        if intake_failures or effect_failures:
+            raise RuntimeError(
+                f"local pipeline left failures: intake {len(intake_failures)}, effects {len(effect_failures)}"
+            )
+
+
+def _is_outbox_insert(record: dict[str, Any]) -> bool:
+    keys = record.get("dynamodb", {}).get("Keys", {})
+    return record.get("eventName") == "INSERT" and str(keys.get("PK", {}).get("S", "")).startswith("OUTBOX#")
+
+
+def _stream_record(record: dict[str, Any], stream_arn: str) -> dict[str, Any]:
+    """A dynamodbstreams record as Lambda delivers it (times as epoch numbers)."""
+    body = dict(record["dynamodb"])
+    created = body.get("ApproximateCreationDateTime")
+    if created is not None and hasattr(created, "timestamp"):
+        body["ApproximateCreationDateTime"] = created.timestamp()
+    return {**record, "dynamodb": body, "eventSourceARN": stream_arn}
