@@ -9,10 +9,12 @@ DynamoDB stream -> EffectsFunction.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import io
 import json
 import os
+import sys
 import uuid
 import warnings
 import zipfile
@@ -32,6 +34,14 @@ LOCAL_PARAMETERS = {
     "InboxAddress": "bromley.dsr@nhs.net",
     "CoordinatorAddresses": "dsr.coordinator@nhs.net,dsr.lead@nhs.net",
 }
+
+
+class _CurrentStdout(io.TextIOBase):
+    def write(self, text: str) -> int:
+        return sys.stdout.write(text)
+
+    def flush(self) -> None:
+        sys.stdout.flush()
 
 
 @dataclass
@@ -99,8 +109,10 @@ def transformed_template(parameters: dict[str, str], iam: Any, code_uri: str) ->
 class LocalStack:
     """One embedded stack. Use as a context manager: `with LocalStack() as stack: ...`."""
 
-    def __init__(self, parameters: dict[str, str] | None = None) -> None:
+    def __init__(self, parameters: dict[str, str] | None = None, *, echo_logs: bool = False) -> None:
         self.parameters = {**LOCAL_PARAMETERS, **(parameters or {})}
+        self.echo_logs = echo_logs
+        self.log_lines: list[str] = []
         self.server: Any = None
         self.outputs: dict[str, str] = {}
         self.resources: dict[str, str] = {}
@@ -316,8 +328,24 @@ class LocalStack:
         if name not in self._handlers:
             import importlib
 
-            self._handlers[name] = importlib.import_module(f"functions.{name}.app")
+            module = importlib.import_module(f"functions.{name}.app")
+            # Powertools' Logger keeps the stream it was given; point it at whatever stdout is
+            # during an invocation, so `invoke` captures log lines like CloudWatch would.
+            module.logger.registered_handler.setStream(_CurrentStdout())
+            self._handlers[name] = module
         return self._handlers[name]
+
+    def invoke(self, name: str, event: dict[str, Any]) -> dict[str, Any]:
+        """Call a handler in-process as Lambda would; its log lines go to `self.log_lines`."""
+        captured = io.StringIO()
+        with contextlib.redirect_stdout(captured):
+            response: dict[str, Any] = self.handler(name).lambda_handler(event, FakeLambdaContext(name))
+        lines = [line for line in captured.getvalue().splitlines() if line.strip()]
+        self.log_lines += lines
+        if self.echo_logs:
+            for line in lines:
+                print(line, file=sys.stderr)
+        return response
 
     def deliver_email(self, raw: bytes, message_id: str | None = None) -> str:
         """Store raw MIME as the SES S3 action does; returns the SES message id."""
@@ -358,7 +386,7 @@ class LocalStack:
                     for message in messages
                 ]
             }
-            response = self.handler("intake").lambda_handler(event, FakeLambdaContext("IntakeFunction"))
+            response = self.invoke("intake", event)
             failed = {failure["itemIdentifier"] for failure in response.get("batchItemFailures", [])}
             failures += response.get("batchItemFailures", [])
             for message in messages:
@@ -387,7 +415,7 @@ class LocalStack:
                 next_iterator = page.get("NextShardIterator")
                 if records:
                     event = {"Records": [_stream_record(r, stream_arn) for r in records]}
-                    response = self.handler("effects").lambda_handler(event, FakeLambdaContext("EffectsFunction"))
+                    response = self.invoke("effects", event)
                     failures += response.get("batchItemFailures", [])
                 if not page["Records"] or next_iterator is None:
                     self._stream_iterators[shard_id] = next_iterator or iterator
@@ -417,3 +445,21 @@ def _stream_record(record: dict[str, Any], stream_arn: str) -> dict[str, Any]:
     if created is not None and hasattr(created, "timestamp"):
         body["ApproximateCreationDateTime"] = created.timestamp()
     return {**record, "dynamodb": body, "eventSourceARN": stream_arn}
+
+
+@dataclass(frozen=True)
+class SentEmail:
+    to: tuple[str, ...]
+    subject: str
+    body: str
+
+
+def sent_emails() -> list[SentEmail]:
+    """What SES has sent so far in the embedded stack (moto keeps it in memory)."""
+    from moto.backends import get_backend
+
+    backend = get_backend("ses")["123456789012"][REGION]
+    return [
+        SentEmail(to=tuple(message.destinations["ToAddresses"]), subject=message.subject, body=message.body)
+        for message in backend.sent_messages
+    ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 import re
 from enum import StrEnum
 from functools import cache
@@ -12,6 +13,11 @@ from importlib import resources
 from pydantic import BaseModel, ConfigDict
 from pypdf import PdfReader
 from pypdf.errors import PyPdfError
+
+
+# pypdf logs warnings about damaged files; a damaged form becomes a FORM_UNREADABLE reason
+# instead, so those warnings would only be noise in the functions' logs.
+logging.getLogger("pypdf").setLevel(logging.ERROR)
 
 
 class FormKind(StrEnum):

@@ -1,0 +1,200 @@
+"""Sample emails as referrers send them: the committed fillable PDFs filled in with pypdf,
+attached to real MIME with the headers SES adds. Used by the demo, `dsr-intake samples`
+and the tests. Every person here is fictional; dates are relative to today so the samples
+stay valid (a 14-year-old stays 14).
+"""
+
+from __future__ import annotations
+
+import io
+from datetime import date, timedelta
+from email.message import EmailMessage
+from email.utils import make_msgid
+from dataclasses import dataclass
+from pathlib import Path
+
+from pypdf import PdfReader, PdfWriter
+
+from templates.forms.layout import CONSENT, REFERRAL, FormLayout
+
+FORMS = Path(__file__).resolve().parent.parent / "templates" / "forms"
+TODAY = date.today()
+TICK = "/Yes"
+
+
+def valid_nhs_number(seed: int) -> str:
+    """A Modulus-11 valid NHS number derived from a seed (skipping seeds with no check digit)."""
+    from shared.identifiers import nhs_check_digit
+
+    while True:
+        first_nine = f"{(400_000_000 + seed * 7919) % 1_000_000_000:09d}"
+        check = nhs_check_digit(first_nine)
+        if check is not None:
+            return first_nine + str(check)
+        seed += 1
+
+
+def uk(day: date) -> str:
+    return day.strftime("%d/%m/%Y")
+
+
+def years_ago(years: int, days: int = 40) -> date:
+    """A birthday `years` whole years (and `days` days) before today."""
+    anchor = TODAY - timedelta(days=days)
+    try:
+        return anchor.replace(year=anchor.year - years)
+    except ValueError:  # 29 February
+        return anchor.replace(year=anchor.year - years, day=28)
+
+
+def referral_fields(**overrides: str) -> dict[str, str]:
+    fields = {
+        "child_given_name": "Amira",
+        "child_family_name": "Okafor-Lewis",
+        "child_date_of_birth": uk(years_ago(14)),
+        "child_nhs_number": "943 476 5919",
+        "child_gender": "Female",
+        "child_address": "12 Example Road, Bromley",
+        "child_postcode": "BR1 3AA",
+        "diagnosis_autism": TICK,
+        "mental_health_concern": "Escalating self-harm; CAMHS crisis team involved twice this month.",
+        "risk_escalating_behaviour": TICK,
+        "risk_crisis_last_year": TICK,
+        "suggested_rag": "Amber",
+        "reason_for_referral": "Placement at risk of breakdown; admission being considered.",
+        "services_involved": "CAMHS\nSocial care",
+        "service_camhs": TICK,
+        "referrer_name": "Dr Sam Patel",
+        "referrer_role": "Consultant psychiatrist",
+        "referrer_organisation": "Bromley CAMHS",
+        "referrer_email": "sam.patel@nhs.net",
+        "referral_date": uk(TODAY - timedelta(days=3)),
+    }
+    fields.update(overrides)
+    return {key: value for key, value in fields.items() if value is not None}
+
+
+def consent_fields(**overrides: str) -> dict[str, str]:
+    fields = {
+        "child_given_name": "amira",
+        "child_family_name": "Okafor Lewis",
+        "child_date_of_birth": years_ago(14).isoformat(),
+        "child_nhs_number": "9434765919",
+        "consent_basis": "parental_responsibility",
+        "consenting_person_name": "Grace Okafor",
+        "consenting_person_relationship": "Mother",
+        "fact_sheet_given": TICK,
+        "share_with_health": TICK,
+        "consent_date": uk(TODAY - timedelta(days=4)),
+    }
+    fields.update(overrides)
+    return {key: value for key, value in fields.items() if value is not None}
+
+
+def filled_form(layout: FormLayout, fields: dict[str, str], *, form_id: str | None = None) -> bytes:
+    """The committed fillable PDF with `fields` filled in, as a referrer's PDF reader would."""
+    writer = PdfWriter(clone_from=PdfReader(FORMS / layout.filename))
+    values = dict(fields)
+    if form_id is not None:
+        values["form_id"] = form_id
+    for page in writer.pages:
+        writer.update_page_form_field_values(page, values, auto_regenerate=False)
+    writer.set_need_appearances_writer(True)
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def referral_pdf(**overrides: str) -> bytes:
+    return filled_form(REFERRAL, referral_fields(**overrides))
+
+
+def consent_pdf(**overrides: str) -> bytes:
+    return filled_form(CONSENT, consent_fields(**overrides))
+
+
+def email(
+    *attachments: tuple[str, bytes] | tuple[str, bytes, str],
+    sender: str = "sam.patel@nhs.net",
+    spam: str = "PASS",
+    virus: str = "PASS",
+    auth: str = "spf=pass smtp.mailfrom=nhs.net; dkim=pass header.i=@nhs.net; dmarc=pass header.from=nhs.net",
+    subject: str = "DSR referral",
+    message_id: str | None = None,
+) -> bytes:
+    """A raw MIME email as SES stores it in S3 (with SES's verdict headers)."""
+    message = EmailMessage()
+    message["Authentication-Results"] = f"amazonses.com; {auth}"
+    message["X-SES-Spam-Verdict"] = spam
+    message["X-SES-Virus-Verdict"] = virus
+    message["From"] = f"Referrer <{sender}>"
+    message["To"] = "bromley.dsr@nhs.net"
+    message["Subject"] = subject
+    message["Message-ID"] = message_id or make_msgid(domain="nhs.net")
+    message.set_content("Please find the DSR forms attached.")
+    for attachment in attachments:
+        name, content = attachment[0], attachment[1]
+        maintype, subtype = (attachment[2] if len(attachment) == 3 else "application/pdf").split("/")
+        message.add_attachment(content, maintype=maintype, subtype=subtype, filename=name)
+    return bytes(message)
+
+
+def child(seed: int, *, age: int = 14) -> dict[str, str]:
+    """A fictional child's identity fields, the same on a referral and its consent."""
+    given, family = [("Amira", "Okafor-Lewis"), ("Leo", "Brennan"), ("Maya", "Shah"), ("Noah", "Adeyemi"),
+                     ("Isla", "Kowalski"), ("Ethan", "Murray")][seed % 6]
+    return {
+        "child_given_name": given,
+        "child_family_name": family,
+        "child_date_of_birth": uk(years_ago(age, days=40 + seed)),
+        "child_nhs_number": valid_nhs_number(seed),
+    }
+
+
+@dataclass(frozen=True)
+class SampleEmail:
+    name: str
+    story: str  # what a newcomer should expect to happen
+    raw: bytes
+
+
+def demo_emails() -> list[SampleEmail]:
+    """The demo's story: each kind of email the inbox meets, in an order that tells it."""
+    amira, leo, maya, noah, isla = child(1), child(2, age=16), child(3), child(4, age=19), child(5, age=13)
+    valid_pair = email(("referral.pdf", referral_pdf(**amira)), ("consent.pdf", consent_pdf(**amira)),
+                       message_id="<demo-valid-pair@nhs.net>")
+    return [
+        SampleEmail("01-valid-pair.eml", "referral and consent together: a new case on the register", valid_pair),
+        SampleEmail("02-referral-only.eml", "a referral without its consent: pending",
+                    email(("referral.pdf", referral_pdf(**leo, suggested_rag="Red")), sender="camhs.team@nhs.net")),
+        SampleEmail("03-consent-follows.eml", "the consent arrives later: the waiting case is completed",
+                    email(("consent.pdf", consent_pdf(**leo, consent_basis="self", capacity_confirmed=TICK,
+                                                      consenting_person_name="Leo Brennan")),
+                          sender="social.worker@bromley.gov.uk")),
+        SampleEmail("04-bad-nhs-number-undiagnosed.eml", "every problem listed: bad NHS number, no diagnosis",
+                    email(("referral.pdf", referral_pdf(**{**maya, "child_nhs_number": "123 456 7890"},
+                                                        diagnosis_autism="/Off", diagnosis_awaiting_assessment=TICK)),
+                          ("consent.pdf", consent_pdf(**maya)))),
+        SampleEmail("05-over-age.eml", "a young person over the register's age limit",
+                    email(("referral.pdf", referral_pdf(**noah)), ("consent.pdf", consent_pdf(**noah)))),
+        SampleEmail("06-under-16-self-consent.eml", "a 13-year-old cannot consent for themselves",
+                    email(("referral.pdf", referral_pdf(**isla)),
+                          ("consent.pdf", consent_pdf(**isla, consent_basis="self", capacity_confirmed=TICK,
+                                                      consenting_person_name="Isla Kowalski")))),
+        SampleEmail("07-mismatched-identity.eml", "the consent form is about someone else",
+                    email(("referral.pdf", referral_pdf(**maya)),
+                          ("consent.pdf", consent_pdf(**{**maya, "child_date_of_birth": uk(years_ago(12))})))),
+        SampleEmail("08-untrusted-sender.eml", "a personal address failing DMARC: quarantined, not answered",
+                    email(("referral.pdf", referral_pdf(**maya)), sender="someone@gmail.com",
+                          auth="spf=fail smtp.mailfrom=gmail.com; dkim=none; dmarc=fail header.from=gmail.com")),
+        SampleEmail("09-virus.eml", "SES found a virus: quarantined",
+                    email(("referral.pdf", referral_pdf(**maya)), virus="FAIL")),
+        SampleEmail("10-no-form.eml", "an email with a letter but no DSR form",
+                    email(("letter.txt", b"Please add this child to the register.", "text/plain"))),
+        SampleEmail("11-corrupt-pdf.eml", "a damaged PDF cannot be read",
+                    email(("referral.pdf", b"%PDF-1.7\n%broken\n1 0 obj <<\ntrailer\n"))),
+        SampleEmail("12-redelivered.eml", "the first email delivered again: already processed", valid_pair),
+        SampleEmail("13-already-on-register.eml", "a new referral for a child already on the register",
+                    email(("referral.pdf", referral_pdf(**amira)), ("consent.pdf", consent_pdf(**amira)),
+                          sender="school.senco@bromleyschool.sch.uk")),
+    ]
