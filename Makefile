@@ -1,0 +1,59 @@
+# DSR Intake. `make demo` and `make test` create the virtualenv on first use.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+INSTALLED := $(VENV)/.installed-dev
+SAM_VENV := .venv-sam
+
+.PHONY: demo test lint typecheck validate forms samples clean build-SharedLayer
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(INSTALLED): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+demo: $(INSTALLED)
+	$(BIN)/dsr-intake demo
+
+test: $(INSTALLED) lint typecheck
+	$(BIN)/python -m pytest
+
+lint: $(INSTALLED)
+	$(BIN)/ruff check .
+	$(BIN)/cfn-lint template.yaml
+
+typecheck: $(INSTALLED)
+	$(BIN)/mypy shared functions infrastructure templates
+
+# sam validate (plain and --lint). aws-sam-cli pins boto3 and cfn-lint, so it lives in its own venv.
+validate:
+	test -x $(SAM_VENV)/bin/sam || ($(PYTHON) -m venv $(SAM_VENV) && $(SAM_VENV)/bin/pip install --quiet aws-sam-cli)
+	SAM_CLI_TELEMETRY=0 AWS_DEFAULT_REGION=eu-west-2 AWS_ACCESS_KEY_ID=offline AWS_SECRET_ACCESS_KEY=offline \
+		$(SAM_VENV)/bin/sam validate
+	SAM_CLI_TELEMETRY=0 $(SAM_VENV)/bin/sam validate --lint
+
+# Regenerate the fillable PDF forms (reportlab is a generation-only dependency).
+forms: $(INSTALLED)
+	$(BIN)/python -m pip install --quiet -e '.[forms]'
+	$(BIN)/python -m templates.forms.generate
+
+samples: $(INSTALLED)
+	$(BIN)/dsr-intake samples samples
+
+clean:
+	rm -rf $(VENV) $(SAM_VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache
+
+# Called by `sam build` for the SharedLayer (BuildMethod: makefile, build in source):
+# the shared package, the email texts and the run-time dependencies for python3.12 on Lambda.
+build-SharedLayer:
+	mkdir -p "$(ARTIFACTS_DIR)/python/templates"
+	cp -r shared "$(ARTIFACTS_DIR)/python/"
+	cp templates/__init__.py "$(ARTIFACTS_DIR)/python/templates/"
+	cp -r templates/email "$(ARTIFACTS_DIR)/python/templates/"
+	find "$(ARTIFACTS_DIR)/python" -name __pycache__ -prune -exec rm -rf {} +
+	$(PYTHON) -m pip install --quiet --target "$(ARTIFACTS_DIR)/python" \
+		--platform manylinux2014_x86_64 --implementation cp --python-version 3.12 \
+		--only-binary=:all: aws-lambda-powertools pydantic pypdf
