@@ -92,8 +92,9 @@ def validate_consent(form: RawForm, today: date) -> tuple[Consent | None, list[R
                     "A young person consenting for themselves must be confirmed to have capacity: "
                     "tick 'capacity confirmed', or have a person with parental responsibility consent.",
                 )
-            if child is not None and consent_date is not None:
-                if age_on(child.date_of_birth, consent_date) < SELF_CONSENT_MINIMUM_AGE:
+            born = reader.quiet_date("child_date_of_birth")
+            if born is not None and consent_date is not None:
+                if age_on(born, consent_date) < SELF_CONSENT_MINIMUM_AGE:
                     invalid(
                         "consent_basis",
                         "A young person can consent for themselves only from 16. For a child under 16 "

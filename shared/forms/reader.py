@@ -65,6 +65,13 @@ class FieldReader:
             return None
         return parsed
 
+    def quiet_date(self, field: str) -> date | None:
+        """The date if it reads cleanly, adding no reason (the field's own check does that)."""
+        try:
+            return parse_uk_date(self.form.fields.get(field, ""))
+        except DateFormatError:
+            return None
+
     def nhs_number(self, field: str = "child_nhs_number", *, required: bool = True) -> str | None:
         value = self.text(field, required=required)
         if value is None:

@@ -108,8 +108,9 @@ def validate_referral(form: RawForm, today: date, settings: Settings) -> tuple[R
     assert form.kind is FormKind.REFERRAL
     reader = FieldReader(form, today)
     child = read_child(reader)
-    if child is not None:
-        age = age_on(child.date_of_birth, today)
+    born = reader.quiet_date("child_date_of_birth")
+    if born is not None and born <= today:
+        age = age_on(born, today)
         if not settings.minimum_age <= age <= settings.maximum_age:
             reader.problem(
                 ReasonCode.NOT_ELIGIBLE_AGE,

@@ -1,0 +1,57 @@
+from email.message import EmailMessage
+
+from infrastructure.samples import email, referral_pdf
+from shared.mail import parse_mail, trust_reasons
+from shared.settings import Settings, domain_matches
+
+
+def test_sender_domains_follow_the_allowlist_patterns() -> None:
+    patterns = Settings().allowed_sender_domains
+    assert domain_matches("a.b@nhs.net", patterns)
+    assert domain_matches("a@selondonics.nhs.uk", patterns)
+    assert domain_matches("a@bromley.gov.uk", patterns)
+    assert domain_matches("a@school.sch.uk", patterns)
+    assert not domain_matches("a@nhs.uk", patterns)  # *.nhs.uk means a subdomain
+    assert not domain_matches("a@sub.nhs.net", patterns)  # nhs.net means exactly nhs.net
+    assert not domain_matches("a@evilnhs.uk", patterns)
+    assert not domain_matches("a@gmail.com", patterns)
+    assert not domain_matches("no-at-sign", patterns)
+
+
+def test_settings_come_from_the_environment() -> None:
+    settings = Settings.from_environment(
+        {"DSR_MINIMUM_AGE": "14", "DSR_SECURE_DOMAINS": "nhs.net, Kingston.gov.uk",
+         "DSR_COORDINATOR_ADDRESSES": "A@nhs.net,b@nhs.net", "DSR_REVIEW_INTERVAL_DAYS_RED": "7"}
+    )
+    assert settings.minimum_age == 14 and settings.maximum_age == 17
+    assert settings.secure_domains == ("nhs.net", "kingston.gov.uk")
+    assert settings.coordinator_addresses == ("a@nhs.net", "b@nhs.net")
+    assert settings.review_interval_days_red == 7
+
+
+def test_mime_is_read_with_ses_verdicts() -> None:
+    mail = parse_mail(email(("r.pdf", referral_pdf()), virus="FAIL", sender="Sam.Patel@NHS.net"))
+    assert mail.sender == "sam.patel@nhs.net"
+    assert mail.verdicts.virus == "FAIL" and mail.verdicts.spam == "PASS"
+    assert mail.verdicts.dmarc == "PASS" and mail.verdicts.dkim == "PASS"
+    assert len(mail.attachments) == 1 and mail.attachments[0].looks_like_pdf
+
+
+def test_only_the_topmost_authentication_results_count() -> None:
+    message = EmailMessage()
+    message["Authentication-Results"] = "amazonses.com; spf=pass; dkim=pass; dmarc=pass"
+    message["Authentication-Results"] = "upstream.example; spf=fail; dkim=fail; dmarc=fail"
+    message["From"] = "a@nhs.net"
+    message.set_content("x")
+    assert trust_reasons(parse_mail(bytes(message)), Settings()) == []
+
+
+def test_a_pdf_sent_as_octet_stream_is_still_a_pdf() -> None:
+    mail = parse_mail(email(("form", referral_pdf(), "application/octet-stream")))
+    assert mail.attachments[0].looks_like_pdf
+
+
+def test_coordinators_are_trusted_senders_even_outside_the_domains() -> None:
+    settings = Settings(coordinator_addresses=("coordinator@bromley.example",))
+    mail = parse_mail(email(("r.pdf", referral_pdf()), sender="coordinator@bromley.example"))
+    assert trust_reasons(mail, settings) == []
