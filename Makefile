@@ -26,7 +26,7 @@ lint: $(INSTALLED)
 	$(BIN)/cfn-lint template.yaml
 
 typecheck: $(INSTALLED)
-	$(BIN)/mypy shared functions infrastructure templates
+	$(BIN)/mypy shared functions infrastructure templates tests
 
 # sam validate (plain and --lint). aws-sam-cli pins boto3 and cfn-lint, so it lives in its own venv.
 validate:

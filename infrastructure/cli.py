@@ -21,14 +21,20 @@ from shared.case import Submission
 
 def report(file: str, submission: Submission) -> dict[str, Any]:
     """The JSON line `process --json` prints for one email."""
-    line: dict[str, Any] = {"file": file, "message_id": submission.message_id, "outcome": submission.outcome.value}
+    line: dict[str, Any] = {
+        "file": file,
+        "message_id": submission.message_id,
+        "outcome": submission.outcome.value,
+    }
     if submission.case_id:
         line["case_id"] = submission.case_id
     line["reasons"] = [reason.as_report() for reason in submission.reasons]
     effects: list[dict[str, Any]] = []
     for effect in submission.effects:
         if effect.kind == "email":
-            effects.append({"kind": "email", "to": list(effect.to or ()), "subject": effect.subject})
+            effects.append(
+                {"kind": "email", "to": list(effect.to or ()), "subject": effect.subject}
+            )
         else:
             assert effect.at is not None
             effects.append({"kind": "schedule", "at": effect.at.isoformat()})
@@ -37,13 +43,16 @@ def report(file: str, submission: Submission) -> dict[str, Any]:
 
 
 def _describe(line: dict[str, Any], indent: str = "   ") -> list[str]:
-    text = [f"{indent}outcome: {line['outcome']}" + (f"   case {line['case_id']}" if "case_id" in line else "")]
+    text = [
+        f"{indent}outcome: {line['outcome']}"
+        + (f"   case {line['case_id']}" if "case_id" in line else "")
+    ]
     for reason in line["reasons"]:
         where = f" [{reason['field']}]" if "field" in reason else ""
         text.append(f"{indent}  - {reason['code']}{where}: {reason['message']}")
     for effect in line["effects"]:
         if effect["kind"] == "email":
-            text.append(f"{indent}  email to {', '.join(effect['to'])}: \"{effect['subject']}\"")
+            text.append(f'{indent}  email to {", ".join(effect["to"])}: "{effect["subject"]}"')
         else:
             text.append(f"{indent}  review reminder scheduled for {effect['at']}")
     if not line["effects"]:
@@ -109,15 +118,21 @@ def cmd_demo(args: argparse.Namespace) -> int:
             f"{len(stack.resources)} resources. Inbox {stack.parameters['InboxAddress']}, "
             f"coordinators {stack.parameters['CoordinatorAddresses']}.\n"
         )
-        print("Each email is stored in the mail bucket as SES would, then S3 -> SQS -> IntakeFunction,")
-        print("and the outbox -> DynamoDB stream -> EffectsFunction (emails and review schedules).\n")
+        print(
+            "Each email is stored in the mail bucket as SES would, then S3 -> SQS -> IntakeFunction,"
+        )
+        print(
+            "and the outbox -> DynamoDB stream -> EffectsFunction (emails and review schedules).\n"
+        )
         pipeline = Pipeline(stack)
         for number, sample in enumerate(demo_emails(), start=1):
             print(f"{number:2}. {sample.name} - {sample.story}")
             print("\n".join(_describe(pipeline.process(sample.name, sample.raw), indent="      ")))
             print()
         sent = sent_emails()
-        print(f"SES sent {len(sent)} emails. Personal data went only to secure (nhs.net) addresses:")
+        print(
+            f"SES sent {len(sent)} emails. Personal data went only to secure (nhs.net) addresses:"
+        )
         for email in sent:
             print(f"   to {', '.join(email.to)}: {email.subject}")
         scheduler = stack.client("scheduler")
@@ -141,12 +156,18 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="dsr-intake", description=__doc__.split("\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
-    demo = commands.add_parser("demo", help="tell the story of a day's emails on the embedded local AWS")
-    demo.add_argument("--verbose", action="store_true", help="also print the functions' log lines (stderr)")
+    demo = commands.add_parser(
+        "demo", help="tell the story of a day's emails on the embedded local AWS"
+    )
+    demo.add_argument(
+        "--verbose", action="store_true", help="also print the functions' log lines (stderr)"
+    )
     demo.set_defaults(run=cmd_demo)
     process = commands.add_parser("process", help="run .eml files through the pipeline, in order")
     process.add_argument("--json", action="store_true", help="one JSON object a line per email")
-    process.add_argument("--verbose", action="store_true", help="also print the functions' log lines (stderr)")
+    process.add_argument(
+        "--verbose", action="store_true", help="also print the functions' log lines (stderr)"
+    )
     process.add_argument("files", nargs="+", metavar="FILE.eml")
     process.set_defaults(run=cmd_process)
     samples = commands.add_parser("samples", help="write the demo's sample emails as .eml files")

@@ -109,7 +109,9 @@ def transformed_template(parameters: dict[str, str], iam: Any, code_uri: str) ->
 class LocalStack:
     """One embedded stack. Use as a context manager: `with LocalStack() as stack: ...`."""
 
-    def __init__(self, parameters: dict[str, str] | None = None, *, echo_logs: bool = False) -> None:
+    def __init__(
+        self, parameters: dict[str, str] | None = None, *, echo_logs: bool = False
+    ) -> None:
         self.parameters = {**LOCAL_PARAMETERS, **(parameters or {})}
         self.echo_logs = echo_logs
         self.log_lines: list[str] = []
@@ -156,31 +158,43 @@ class LocalStack:
     # ----- building the stack from template.yaml -----
     def _create_stack(self) -> None:
         s3 = self.client("s3")
-        s3.create_bucket(Bucket=CODE_BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION})
+        s3.create_bucket(
+            Bucket=CODE_BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION}
+        )
         archive = io.BytesIO()
         with zipfile.ZipFile(archive, "w") as zipped:
             zipped.writestr("app.py", "# the local stack runs the handlers in-process\n")
         s3.put_object(Bucket=CODE_BUCKET, Key="code.zip", Body=archive.getvalue())
         cloudformation = self.client("cloudformation")
-        template = transformed_template(self.parameters, self.client("iam"), f"s3://{CODE_BUCKET}/code.zip")
+        template = transformed_template(
+            self.parameters, self.client("iam"), f"s3://{CODE_BUCKET}/code.zip"
+        )
         # moto would run the functions in Docker for these; the driver below plays them instead.
         for logical_id, resource in list(template["Resources"].items()):
             if resource["Type"] == "AWS::Lambda::EventSourceMapping":
-                self.event_source_mappings[logical_id] = template["Resources"].pop(logical_id)["Properties"]
+                self.event_source_mappings[logical_id] = template["Resources"].pop(logical_id)[
+                    "Properties"
+                ]
         cloudformation.create_stack(
             StackName=STACK_NAME,
             TemplateBody=json.dumps(template),
-            Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in self.parameters.items()],
+            Parameters=[
+                {"ParameterKey": k, "ParameterValue": v} for k, v in self.parameters.items()
+            ],
             Capabilities=["CAPABILITY_IAM", "CAPABILITY_AUTO_EXPAND"],
         )
         stack = cloudformation.describe_stacks(StackName=STACK_NAME)["Stacks"][0]
         if stack["StackStatus"] != "CREATE_COMPLETE":
             raise RuntimeError(f"local stack did not create: {stack['StackStatus']}")
-        self.outputs = {output["OutputKey"]: output["OutputValue"] for output in stack.get("Outputs", [])}
+        self.outputs = {
+            output["OutputKey"]: output["OutputValue"] for output in stack.get("Outputs", [])
+        }
         paginator = cloudformation.get_paginator("list_stack_resources")
         for page in paginator.paginate(StackName=STACK_NAME):
             for resource in page["StackResourceSummaries"]:
-                self.resources[resource["LogicalResourceId"]] = resource.get("PhysicalResourceId", "")
+                self.resources[resource["LogicalResourceId"]] = resource.get(
+                    "PhysicalResourceId", ""
+                )
         self.template = template
 
     def _resource(self, logical_id: str) -> dict[str, Any]:
@@ -190,23 +204,35 @@ class LocalStack:
     def _resolve(self, value: Any) -> Any:
         """Resolve the few intrinsics the post-create resources use, from the created stack."""
         if isinstance(value, dict) and len(value) == 1:
-            (name, argument), = value.items()
+            ((name, argument),) = value.items()
             if name == "Ref":
                 if argument in self.parameters:
                     return self.parameters[argument]
-                return {"AWS::AccountId": "123456789012", "AWS::Region": REGION, "AWS::Partition": "aws"}.get(
-                    argument, self.resources.get(argument, argument)
-                )
+                return {
+                    "AWS::AccountId": "123456789012",
+                    "AWS::Region": REGION,
+                    "AWS::Partition": "aws",
+                }.get(argument, self.resources.get(argument, argument))
             if name == "Fn::GetAtt":
-                logical_id, attribute = argument if isinstance(argument, list) else argument.split(".", 1)
+                logical_id, attribute = (
+                    argument if isinstance(argument, list) else argument.split(".", 1)
+                )
                 return self._attribute(logical_id, attribute)
             if name == "Fn::Sub":
                 text = argument if isinstance(argument, str) else argument[0]
                 import re
 
-                return re.sub(r"\$\{([^}]+)\}", lambda m: str(self._resolve(
-                    {"Fn::GetAtt": m.group(1).split(".", 1)} if "." in m.group(1) else {"Ref": m.group(1)}
-                )), text)
+                return re.sub(
+                    r"\$\{([^}]+)\}",
+                    lambda m: str(
+                        self._resolve(
+                            {"Fn::GetAtt": m.group(1).split(".", 1)}
+                            if "." in m.group(1)
+                            else {"Ref": m.group(1)}
+                        )
+                    ),
+                    text,
+                )
         if isinstance(value, dict):
             return {key: self._resolve(inner) for key, inner in value.items()}
         if isinstance(value, list):
@@ -219,14 +245,18 @@ class LocalStack:
         if kind == "AWS::S3::Bucket" and attribute == "Arn":
             return f"arn:aws:s3:::{physical}"
         if kind == "AWS::SQS::Queue":
-            arn = self.client("sqs").get_queue_attributes(QueueUrl=physical, AttributeNames=["QueueArn"])[
-                "Attributes"
-            ]["QueueArn"]
+            arn = self.client("sqs").get_queue_attributes(
+                QueueUrl=physical, AttributeNames=["QueueArn"]
+            )["Attributes"]["QueueArn"]
             return str(arn) if attribute == "Arn" else str(arn).rsplit(":", 1)[-1]
         if kind == "AWS::KMS::Key" and attribute == "Arn":
             return str(self.client("kms").describe_key(KeyId=physical)["KeyMetadata"]["Arn"])
         if kind == "AWS::Lambda::Function" and attribute == "Arn":
-            return str(self.client("lambda").get_function(FunctionName=physical)["Configuration"]["FunctionArn"])
+            return str(
+                self.client("lambda").get_function(FunctionName=physical)["Configuration"][
+                    "FunctionArn"
+                ]
+            )
         if kind == "AWS::IAM::Role" and attribute == "Arn":
             return str(self.client("iam").get_role(RoleName=physical)["Role"]["Arn"])
         raise KeyError(f"{logical_id}.{attribute}")
@@ -241,9 +271,17 @@ class LocalStack:
                 # moto's CloudFormation keeps a key policy as a dict, which breaks every KMS
                 # call on the key; put it again as the JSON text the API expects.
                 policy = self._resolve(resource["Properties"]["KeyPolicy"])
-                kms.put_key_policy(KeyId=self.resources[logical_id], PolicyName="default", Policy=json.dumps(policy))
+                kms.put_key_policy(
+                    KeyId=self.resources[logical_id],
+                    PolicyName="default",
+                    Policy=json.dumps(policy),
+                )
                 spec = resource["Properties"].get("KeySpec")
-                if spec and kms.describe_key(KeyId=self.resources[logical_id])["KeyMetadata"]["KeySpec"] != spec:
+                if (
+                    spec
+                    and kms.describe_key(KeyId=self.resources[logical_id])["KeyMetadata"]["KeySpec"]
+                    != spec
+                ):
                     # moto's CloudFormation makes every key symmetric: make the HMAC key by API.
                     key = kms.create_key(
                         KeySpec=spec,
@@ -277,7 +315,8 @@ class LocalStack:
             elif kind == "AWS::SQS::QueuePolicy":
                 for queue_url in properties["Queues"]:
                     sqs.set_queue_attributes(
-                        QueueUrl=queue_url, Attributes={"Policy": json.dumps(properties["PolicyDocument"])}
+                        QueueUrl=queue_url,
+                        Attributes={"Policy": json.dumps(properties["PolicyDocument"])},
                     )
             elif kind == "AWS::SES::ReceiptRuleSet":
                 ses.create_receipt_rule_set(RuleSetName=properties["RuleSetName"])
@@ -291,8 +330,12 @@ class LocalStack:
         for resource in self.template["Resources"].values():
             if resource["Type"] == "AWS::SES::ReceiptRule":
                 properties = self._resolve(resource["Properties"])
-                ses.create_receipt_rule(RuleSetName=properties["RuleSetName"], Rule=properties["Rule"])
-        notification = self._resolve(self._resource("RawMailBucket")["Properties"]["NotificationConfiguration"])
+                ses.create_receipt_rule(
+                    RuleSetName=properties["RuleSetName"], Rule=properties["Rule"]
+                )
+        notification = self._resolve(
+            self._resource("RawMailBucket")["Properties"]["NotificationConfiguration"]
+        )
         s3.put_bucket_notification_configuration(
             Bucket=bucket,
             NotificationConfiguration={
@@ -314,7 +357,9 @@ class LocalStack:
         """Give the in-process handlers the environment Lambda would give them."""
         functions = self.client("lambda")
         for logical_id in ("IntakeFunction", "EffectsFunction", "ReminderFunction"):
-            configuration = functions.get_function_configuration(FunctionName=self.resources[logical_id])
+            configuration = functions.get_function_configuration(
+                FunctionName=self.resources[logical_id]
+            )
             variables = configuration.get("Environment", {}).get("Variables", {})
             self.environment.update({name: str(value) for name, value in variables.items()})
         # moto's CloudFormation does not resolve every attribute the template hands over.
@@ -339,7 +384,9 @@ class LocalStack:
         """Call a handler in-process as Lambda would; its log lines go to `self.log_lines`."""
         captured = io.StringIO()
         with contextlib.redirect_stdout(captured):
-            response: dict[str, Any] = self.handler(name).lambda_handler(event, FakeLambdaContext(name))
+            response: dict[str, Any] = self.handler(name).lambda_handler(
+                event, FakeLambdaContext(name)
+            )
         lines = [line for line in captured.getvalue().splitlines() if line.strip()]
         self.log_lines += lines
         if self.echo_logs:
@@ -366,7 +413,10 @@ class LocalStack:
         failures: list[dict[str, Any]] = []
         while True:
             messages = sqs.receive_message(
-                QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0, AttributeNames=["All"]
+                QueueUrl=queue_url,
+                MaxNumberOfMessages=10,
+                WaitTimeSeconds=0,
+                AttributeNames=["All"],
             ).get("Messages", [])
             if not messages:
                 return failures
@@ -387,7 +437,9 @@ class LocalStack:
                 ]
             }
             response = self.invoke("intake", event)
-            failed = {failure["itemIdentifier"] for failure in response.get("batchItemFailures", [])}
+            failed = {
+                failure["itemIdentifier"] for failure in response.get("batchItemFailures", [])
+            }
             failures += response.get("batchItemFailures", [])
             for message in messages:
                 if message["MessageId"] not in failed:
@@ -399,16 +451,19 @@ class LocalStack:
         """Read the register's stream and invoke the EffectsFunction with the outbox inserts,
         applying the same filter as the template's event source mapping."""
         streams = self.client("dynamodbstreams")
-        stream_arn = self.client("dynamodb").describe_table(TableName=self.resources["RegisterTable"])["Table"][
-            "LatestStreamArn"
-        ]
+        stream_arn = self.client("dynamodb").describe_table(
+            TableName=self.resources["RegisterTable"]
+        )["Table"]["LatestStreamArn"]
         failures: list[dict[str, Any]] = []
         shards = streams.describe_stream(StreamArn=stream_arn)["StreamDescription"]["Shards"]
         for shard in shards:
             shard_id = shard["ShardId"]
-            iterator = self._stream_iterators.get(shard_id) or streams.get_shard_iterator(
-                StreamArn=stream_arn, ShardId=shard_id, ShardIteratorType="TRIM_HORIZON"
-            )["ShardIterator"]
+            iterator = (
+                self._stream_iterators.get(shard_id)
+                or streams.get_shard_iterator(
+                    StreamArn=stream_arn, ShardId=shard_id, ShardIteratorType="TRIM_HORIZON"
+                )["ShardIterator"]
+            )
             while iterator:
                 page = streams.get_records(ShardIterator=iterator, Limit=100)
                 records = [r for r in page["Records"] if _is_outbox_insert(r)]
@@ -435,7 +490,9 @@ class LocalStack:
 
 def _is_outbox_insert(record: dict[str, Any]) -> bool:
     keys = record.get("dynamodb", {}).get("Keys", {})
-    return record.get("eventName") == "INSERT" and str(keys.get("PK", {}).get("S", "")).startswith("OUTBOX#")
+    return record.get("eventName") == "INSERT" and str(keys.get("PK", {}).get("S", "")).startswith(
+        "OUTBOX#"
+    )
 
 
 def _stream_record(record: dict[str, Any], stream_arn: str) -> dict[str, Any]:
@@ -460,6 +517,10 @@ def sent_emails() -> list[SentEmail]:
 
     backend = get_backend("ses")["123456789012"][REGION]
     return [
-        SentEmail(to=tuple(message.destinations["ToAddresses"]), subject=message.subject, body=message.body)
+        SentEmail(
+            to=tuple(message.destinations["ToAddresses"]),
+            subject=message.subject,
+            body=message.body,
+        )
         for message in backend.sent_messages
     ]

@@ -7,10 +7,10 @@ stay valid (a 14-year-old stays 14).
 from __future__ import annotations
 
 import io
+from dataclasses import dataclass
 from datetime import date, timedelta
 from email.message import EmailMessage
 from email.utils import make_msgid
-from dataclasses import dataclass
 from pathlib import Path
 
 from pypdf import PdfReader, PdfWriter
@@ -134,15 +134,23 @@ def email(
     message.set_content("Please find the DSR forms attached.")
     for attachment in attachments:
         name, content = attachment[0], attachment[1]
-        maintype, subtype = (attachment[2] if len(attachment) == 3 else "application/pdf").split("/")
+        maintype, subtype = (attachment[2] if len(attachment) == 3 else "application/pdf").split(
+            "/"
+        )
         message.add_attachment(content, maintype=maintype, subtype=subtype, filename=name)
     return bytes(message)
 
 
 def child(seed: int, *, age: int = 14) -> dict[str, str]:
     """A fictional child's identity fields, the same on a referral and its consent."""
-    given, family = [("Amira", "Okafor-Lewis"), ("Leo", "Brennan"), ("Maya", "Shah"), ("Noah", "Adeyemi"),
-                     ("Isla", "Kowalski"), ("Ethan", "Murray")][seed % 6]
+    given, family = [
+        ("Amira", "Okafor-Lewis"),
+        ("Leo", "Brennan"),
+        ("Maya", "Shah"),
+        ("Noah", "Adeyemi"),
+        ("Isla", "Kowalski"),
+        ("Ethan", "Murray"),
+    ][seed % 6]
     return {
         "child_given_name": given,
         "child_family_name": family,
@@ -160,41 +168,126 @@ class SampleEmail:
 
 def demo_emails() -> list[SampleEmail]:
     """The demo's story: each kind of email the inbox meets, in an order that tells it."""
-    amira, leo, maya, noah, isla = child(1), child(2, age=16), child(3), child(4, age=19), child(5, age=13)
-    valid_pair = email(("referral.pdf", referral_pdf(**amira)), ("consent.pdf", consent_pdf(**amira)),
-                       message_id="<demo-valid-pair@nhs.net>")
+    amira, leo, maya, noah, isla = (
+        child(1),
+        child(2, age=16),
+        child(3),
+        child(4, age=19),
+        child(5, age=13),
+    )
+    valid_pair = email(
+        ("referral.pdf", referral_pdf(**amira)),
+        ("consent.pdf", consent_pdf(**amira)),
+        message_id="<demo-valid-pair@nhs.net>",
+    )
     return [
-        SampleEmail("01-valid-pair.eml", "referral and consent together: a new case on the register", valid_pair),
-        SampleEmail("02-referral-only.eml", "a referral without its consent: pending",
-                    email(("referral.pdf", referral_pdf(**leo, suggested_rag="Red")), sender="camhs.team@nhs.net")),
-        SampleEmail("03-consent-follows.eml", "the consent arrives later: the waiting case is completed",
-                    email(("consent.pdf", consent_pdf(**leo, consent_basis="self", capacity_confirmed=TICK,
-                                                      consenting_person_name="Leo Brennan")),
-                          sender="social.worker@bromley.gov.uk")),
-        SampleEmail("04-bad-nhs-number-undiagnosed.eml", "every problem listed: bad NHS number, no diagnosis",
-                    email(("referral.pdf", referral_pdf(**{**maya, "child_nhs_number": "123 456 7890"},
-                                                        diagnosis_autism="/Off", diagnosis_awaiting_assessment=TICK)),
-                          ("consent.pdf", consent_pdf(**maya)))),
-        SampleEmail("05-over-age.eml", "a young person over the register's age limit",
-                    email(("referral.pdf", referral_pdf(**noah)), ("consent.pdf", consent_pdf(**noah)))),
-        SampleEmail("06-under-16-self-consent.eml", "a 13-year-old cannot consent for themselves",
-                    email(("referral.pdf", referral_pdf(**isla)),
-                          ("consent.pdf", consent_pdf(**isla, consent_basis="self", capacity_confirmed=TICK,
-                                                      consenting_person_name="Isla Kowalski")))),
-        SampleEmail("07-mismatched-identity.eml", "the consent form is about someone else",
-                    email(("referral.pdf", referral_pdf(**maya)),
-                          ("consent.pdf", consent_pdf(**{**maya, "child_date_of_birth": uk(years_ago(12))})))),
-        SampleEmail("08-untrusted-sender.eml", "a personal address failing DMARC: quarantined, not answered",
-                    email(("referral.pdf", referral_pdf(**maya)), sender="someone@gmail.com",
-                          auth="spf=fail smtp.mailfrom=gmail.com; dkim=none; dmarc=fail header.from=gmail.com")),
-        SampleEmail("09-virus.eml", "SES found a virus: quarantined",
-                    email(("referral.pdf", referral_pdf(**maya)), virus="FAIL")),
-        SampleEmail("10-no-form.eml", "an email with a letter but no DSR form",
-                    email(("letter.txt", b"Please add this child to the register.", "text/plain"))),
-        SampleEmail("11-corrupt-pdf.eml", "a damaged PDF cannot be read",
-                    email(("referral.pdf", b"%PDF-1.7\n%broken\n1 0 obj <<\ntrailer\n"))),
-        SampleEmail("12-redelivered.eml", "the first email delivered again: already processed", valid_pair),
-        SampleEmail("13-already-on-register.eml", "a new referral for a child already on the register",
-                    email(("referral.pdf", referral_pdf(**amira)), ("consent.pdf", consent_pdf(**amira)),
-                          sender="school.senco@bromleyschool.sch.uk")),
+        SampleEmail(
+            "01-valid-pair.eml",
+            "referral and consent together: a new case on the register",
+            valid_pair,
+        ),
+        SampleEmail(
+            "02-referral-only.eml",
+            "a referral without its consent: pending",
+            email(
+                ("referral.pdf", referral_pdf(**leo, suggested_rag="Red")),
+                sender="camhs.team@nhs.net",
+            ),
+        ),
+        SampleEmail(
+            "03-consent-follows.eml",
+            "the consent arrives later: the waiting case is completed",
+            email(
+                (
+                    "consent.pdf",
+                    consent_pdf(
+                        **leo,
+                        consent_basis="self",
+                        capacity_confirmed=TICK,
+                        consenting_person_name="Leo Brennan",
+                    ),
+                ),
+                sender="social.worker@bromley.gov.uk",
+            ),
+        ),
+        SampleEmail(
+            "04-bad-nhs-number-undiagnosed.eml",
+            "every problem listed: bad NHS number, no diagnosis",
+            email(
+                (
+                    "referral.pdf",
+                    referral_pdf(
+                        **{**maya, "child_nhs_number": "123 456 7890"},
+                        diagnosis_autism="/Off",
+                        diagnosis_awaiting_assessment=TICK,
+                    ),
+                ),
+                ("consent.pdf", consent_pdf(**maya)),
+            ),
+        ),
+        SampleEmail(
+            "05-over-age.eml",
+            "a young person over the register's age limit",
+            email(("referral.pdf", referral_pdf(**noah)), ("consent.pdf", consent_pdf(**noah))),
+        ),
+        SampleEmail(
+            "06-under-16-self-consent.eml",
+            "a 13-year-old cannot consent for themselves",
+            email(
+                ("referral.pdf", referral_pdf(**isla)),
+                (
+                    "consent.pdf",
+                    consent_pdf(
+                        **isla,
+                        consent_basis="self",
+                        capacity_confirmed=TICK,
+                        consenting_person_name="Isla Kowalski",
+                    ),
+                ),
+            ),
+        ),
+        SampleEmail(
+            "07-mismatched-identity.eml",
+            "the consent form is about someone else",
+            email(
+                ("referral.pdf", referral_pdf(**maya)),
+                ("consent.pdf", consent_pdf(**{**maya, "child_date_of_birth": uk(years_ago(12))})),
+            ),
+        ),
+        SampleEmail(
+            "08-untrusted-sender.eml",
+            "a personal address failing DMARC: quarantined, not answered",
+            email(
+                ("referral.pdf", referral_pdf(**maya)),
+                sender="someone@gmail.com",
+                auth="spf=fail smtp.mailfrom=gmail.com; dkim=none; dmarc=fail header.from=gmail.com",
+            ),
+        ),
+        SampleEmail(
+            "09-virus.eml",
+            "SES found a virus: quarantined",
+            email(("referral.pdf", referral_pdf(**maya)), virus="FAIL"),
+        ),
+        SampleEmail(
+            "10-no-form.eml",
+            "an email with a letter but no DSR form",
+            email(("letter.txt", b"Please add this child to the register.", "text/plain")),
+        ),
+        SampleEmail(
+            "11-corrupt-pdf.eml",
+            "a damaged PDF cannot be read",
+            email(("referral.pdf", b"%PDF-1.7\n%broken\n1 0 obj <<\ntrailer\n")),
+        ),
+        SampleEmail(
+            "12-redelivered.eml", "the first email delivered again: already processed", valid_pair
+        ),
+        SampleEmail(
+            "13-already-on-register.eml",
+            "a new referral for a child already on the register",
+            email(
+                ("referral.pdf", referral_pdf(**amira)),
+                ("consent.pdf", consent_pdf(**amira)),
+                sender="school.senco@bromleyschool.sch.uk",
+            ),
+        ),
     ]

@@ -5,7 +5,9 @@ from __future__ import annotations
 import re
 
 _NHS_SEPARATORS = re.compile(r"[\s\-]")
-_POSTCODE = re.compile(r"^(GIR ?0AA|[A-PR-UWYZ]([0-9]{1,2}|[A-HK-Y][0-9]{1,2}|[0-9][A-HJKPSTUW]|[A-HK-Y][0-9][ABEHMNPRVWXY]) ?[0-9][ABD-HJLNP-UW-Z]{2})$")
+_POSTCODE = re.compile(
+    r"^(GIR ?0AA|[A-PR-UWYZ]([0-9]{1,2}|[A-HK-Y][0-9]{1,2}|[0-9][A-HJKPSTUW]|[A-HK-Y][0-9][ABEHMNPRVWXY]) ?[0-9][ABD-HJLNP-UW-Z]{2})$"
+)
 
 
 def normalise_nhs_number(text: str) -> str:
@@ -15,7 +17,9 @@ def normalise_nhs_number(text: str) -> str:
 
 def nhs_check_digit(first_nine: str) -> int | None:
     """The Modulus 11 check digit for nine digits, or None when no valid digit exists."""
-    total = sum(int(digit) * weight for digit, weight in zip(first_nine, range(10, 1, -1), strict=True))
+    total = sum(
+        int(digit) * weight for digit, weight in zip(first_nine, range(10, 1, -1), strict=True)
+    )
     check = 11 - total % 11
     if check == 11:
         return 0

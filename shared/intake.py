@@ -110,7 +110,7 @@ def find_forms(mail: InboundMail, settings: Settings) -> FoundForms:
         if unreadable:
             found.reasons.extend(unreadable)
         else:
-            kinds = ", ".join(kind.title for kind in other_forms)
+            kinds = ", ".join(kind.display_name for kind in other_forms)
             found.reasons.append(
                 Reason(
                     code=ReasonCode.NO_FORM_FOUND,
@@ -152,7 +152,9 @@ class IntakeDecider:
                 reasons=untrusted,
                 effects=list(self.notices.quarantine_alert(mail.sender, untrusted, message_id)),
             )
-        if mail.header_message_id and self.register.first_submission_with_header(mail.header_message_id):
+        if mail.header_message_id and self.register.first_submission_with_header(
+            mail.header_message_id
+        ):
             # The very same email again (same Message-ID): it was answered the first time.
             return Decision(outcome=Outcome.DUPLICATE)
 
@@ -162,7 +164,9 @@ class IntakeDecider:
         consent: Consent | None = None
         if not reasons:
             if found.referrals:
-                referral, problems = validate_referral(found.referrals[0], self.context.today, self.settings)
+                referral, problems = validate_referral(
+                    found.referrals[0], self.context.today, self.settings
+                )
                 reasons += problems
             if found.consents:
                 consent, problems = validate_consent(found.consents[0], self.context.today)
@@ -178,13 +182,20 @@ class IntakeDecider:
 
     def _live_case(self, person_key: str) -> Case | None:
         case = self.register.case_for_person(person_key)
-        if case and case.status.is_pending and case.pending_expires_at and case.pending_expires_at <= self.context.now:
+        if (
+            case
+            and case.status.is_pending
+            and case.pending_expires_at
+            and case.pending_expires_at <= self.context.now
+        ):
             return None  # lapsed: a new referral starts afresh (the store's TTL removes it soon)
         return case
 
     def _reject(self, mail: InboundMail, reasons: list[Reason]) -> Decision:
         return Decision(
-            outcome=Outcome.REJECTED, reasons=reasons, effects=list(self.notices.rejection(mail.sender, reasons))
+            outcome=Outcome.REJECTED,
+            reasons=reasons,
+            effects=list(self.notices.rejection(mail.sender, reasons)),
         )
 
     def _apply(
@@ -198,7 +209,12 @@ class IntakeDecider:
     ) -> Decision:
         if existing is not None and existing.status is CaseStatus.ACTIVE:
             if referral is not None:
-                return self._already_registered(mail, message_id, existing, "The child or young person is already on the register.")
+                return self._already_registered(
+                    mail,
+                    message_id,
+                    existing,
+                    "The child or young person is already on the register.",
+                )
             assert consent is not None
             return self._renew_consent(mail, message_id, existing, consent)
 
@@ -220,7 +236,9 @@ class IntakeDecider:
             if mismatches:
                 return self._reject(mail, mismatches)
             case = self._activate(existing.model_copy(deep=True), referral, consent, message_id)
-            return self._activated(Outcome.UPDATED, mail, message_id, case, "case completed: now on the register")
+            return self._activated(
+                Outcome.UPDATED, mail, message_id, case, "case completed: now on the register"
+            )
 
         case = Case(
             case_id=self.context.new_case_reference(),
@@ -231,7 +249,9 @@ class IntakeDecider:
         )
         if referral is not None and consent is not None:
             case = self._activate(case, referral, consent, message_id)
-            return self._activated(Outcome.ACCEPTED, mail, message_id, case, "new case on the register")
+            return self._activated(
+                Outcome.ACCEPTED, mail, message_id, case, "new case on the register"
+            )
         return self._pending(mail, message_id, case, referral, consent)
 
     def _activate(self, case: Case, referral: Referral, consent: Consent, message_id: str) -> Case:
@@ -239,49 +259,84 @@ class IntakeDecider:
         case.status = CaseStatus.ACTIVE
         case.referral = referral
         if case.consent != consent:
-            case.consent_history.append(ConsentRecord(consent=consent, recorded_at=self.context.now))
+            case.consent_history.append(
+                ConsentRecord(consent=consent, recorded_at=self.context.now)
+            )
         case.consent = consent
         case.rating = rating
-        case.rating_history.append(RatingChange(rating=rating, on=self.context.today, source="referral"))
+        case.rating_history.append(
+            RatingChange(rating=rating, on=self.context.today, source="referral")
+        )
         case.accepted_at = self.context.now
-        case.next_review_on = self.context.today + timedelta(days=self.settings.review_interval_days(rating))
+        case.next_review_on = self.context.today + timedelta(
+            days=self.settings.review_interval_days(rating)
+        )
         case.pending_expires_at = None
         case.updated_at = self.context.now
         case.submissions.append(message_id)
         return case
 
-    def _activated(self, outcome: Outcome, mail: InboundMail, message_id: str, case: Case, headline: str) -> Decision:
+    def _activated(
+        self, outcome: Outcome, mail: InboundMail, message_id: str, case: Case, headline: str
+    ) -> Decision:
         assert case.next_review_on is not None
         effects: list[Effect] = [
-            *self.notices.coordinator_notification(headline.capitalize(), outcome.value, case, message_id),
-            *self.notices.acknowledgement(
-                "acknowledgement_accepted", mail.sender, case, next_review=case.next_review_on.strftime("%d/%m/%Y")
+            *self.notices.coordinator_notification(
+                headline.capitalize(), outcome.value, case, message_id
             ),
-            ScheduleEffect(case_id=case.case_id, at=datetime.combine(case.next_review_on, REVIEW_REMINDER_TIME, UTC)),
+            *self.notices.acknowledgement(
+                "acknowledgement_accepted",
+                mail.sender,
+                case,
+                next_review=case.next_review_on.strftime("%d/%m/%Y"),
+            ),
+            ScheduleEffect(
+                case_id=case.case_id,
+                at=datetime.combine(case.next_review_on, REVIEW_REMINDER_TIME, UTC),
+            ),
         ]
         return Decision(outcome=outcome, case=case, effects=effects)
 
     def _pending(
-        self, mail: InboundMail, message_id: str, case: Case, referral: Referral | None, consent: Consent | None
+        self,
+        mail: InboundMail,
+        message_id: str,
+        case: Case,
+        referral: Referral | None,
+        consent: Consent | None,
     ) -> Decision:
         case.referral = referral
         case.consent = consent
         if consent is not None:
-            case.consent_history.append(ConsentRecord(consent=consent, recorded_at=self.context.now))
+            case.consent_history.append(
+                ConsentRecord(consent=consent, recorded_at=self.context.now)
+            )
         case.status = CaseStatus.AWAITING_CONSENT if referral else CaseStatus.AWAITING_REFERRAL
-        case.pending_expires_at = self.context.now + timedelta(days=self.settings.pending_expiry_days)
+        case.pending_expires_at = self.context.now + timedelta(
+            days=self.settings.pending_expiry_days
+        )
         case.submissions.append(message_id)
-        template = "acknowledgement_pending_consent" if referral else "acknowledgement_pending_referral"
-        headline = "Referral received, waiting for consent" if referral else "Consent received, waiting for referral"
+        template = (
+            "acknowledgement_pending_consent" if referral else "acknowledgement_pending_referral"
+        )
+        headline = (
+            "Referral received, waiting for consent"
+            if referral
+            else "Consent received, waiting for referral"
+        )
         effects: list[Effect] = [
-            *self.notices.coordinator_notification(headline, Outcome.PENDING.value, case, message_id),
+            *self.notices.coordinator_notification(
+                headline, Outcome.PENDING.value, case, message_id
+            ),
             *self.notices.acknowledgement(
                 template, mail.sender, case, expires_on=case.pending_expires_at.strftime("%d/%m/%Y")
             ),
         ]
         return Decision(outcome=Outcome.PENDING, case=case, effects=effects)
 
-    def _renew_consent(self, mail: InboundMail, message_id: str, existing: Case, consent: Consent) -> Decision:
+    def _renew_consent(
+        self, mail: InboundMail, message_id: str, existing: Case, consent: Consent
+    ) -> Decision:
         assert existing.referral is not None
         mismatches = identity_mismatches(existing.referral.child, consent.child)
         if mismatches:
@@ -292,20 +347,35 @@ class IntakeDecider:
         case.updated_at = self.context.now
         case.submissions.append(message_id)
         effects: list[Effect] = [
-            *self.notices.coordinator_notification("Consent renewed", Outcome.UPDATED.value, case, message_id),
+            *self.notices.coordinator_notification(
+                "Consent renewed", Outcome.UPDATED.value, case, message_id
+            ),
             *self.notices.acknowledgement("acknowledgement_consent_updated", mail.sender, case),
         ]
         return Decision(outcome=Outcome.UPDATED, case=case, effects=effects)
 
-    def _already_registered(self, mail: InboundMail, message_id: str, existing: Case, situation: str) -> Decision:
-        reason = Reason(code=ReasonCode.ALREADY_ON_REGISTER, message=f"{situation} Case reference {existing.case_id}.")
+    def _already_registered(
+        self, mail: InboundMail, message_id: str, existing: Case, situation: str
+    ) -> Decision:
+        reason = Reason(
+            code=ReasonCode.ALREADY_ON_REGISTER,
+            message=f"{situation} Case reference {existing.case_id}.",
+        )
         effects: list[Effect] = [
             *self.notices.coordinator_notification(
-                "Repeat referral for a case already held", Outcome.DUPLICATE.value, existing, message_id
+                "Repeat referral for a case already held",
+                Outcome.DUPLICATE.value,
+                existing,
+                message_id,
             ),
-            *self.notices.acknowledgement("already_on_register", mail.sender, existing, situation=situation),
+            *self.notices.acknowledgement(
+                "already_on_register", mail.sender, existing, situation=situation
+            ),
         ]
         # The case itself is not changed: the decision carries no new state.
         return Decision(
-            outcome=Outcome.DUPLICATE, reasons=[reason], effects=effects, related_case_id=existing.case_id
+            outcome=Outcome.DUPLICATE,
+            reasons=[reason],
+            effects=effects,
+            related_case_id=existing.case_id,
         )

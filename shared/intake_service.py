@@ -66,9 +66,9 @@ class IntakeService:
             return IntakeResult(recorded, redelivered=True)
         mail = parse_mail(self.mail_store.read(key))
         now = self.clock()
-        decision = IntakeDecider(IntakeContext(self.settings, now), self.register, self.hasher).decide(
-            mail, message_id
-        )
+        decision = IntakeDecider(
+            IntakeContext(self.settings, now), self.register, self.hasher
+        ).decide(mail, message_id)
         try:
             submission = self.register.record(message_id, mail.header_message_id, decision, now)
         except AlreadyRecordedError:

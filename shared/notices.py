@@ -46,9 +46,16 @@ def child_details(case: Case) -> str:
             f"({referral.referrer_email})",
         ]
         if referral.risk_factors:
-            lines.append("Risk factors: " + ", ".join(f.removeprefix("risk_").replace("_", " ") for f in referral.risk_factors))
+            lines.append(
+                "Risk factors: "
+                + ", ".join(
+                    f.removeprefix("risk_").replace("_", " ") for f in referral.risk_factors
+                )
+            )
     if case.consent is not None:
-        lines.append(f"Consent: {case.consent.basis.value.replace('_', ' ')} on {_uk(case.consent.consent_date)}")
+        lines.append(
+            f"Consent: {case.consent.basis.value.replace('_', ' ')} on {_uk(case.consent.consent_date)}"
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -60,11 +67,19 @@ class Notices:
         return domain_matches(address, self.settings.secure_domains)
 
     def _render(
-        self, name: str, purpose: EmailPurpose, to: list[str], values: dict[str, str], case: Case | None
+        self,
+        name: str,
+        purpose: EmailPurpose,
+        to: list[str],
+        values: dict[str, str],
+        case: Case | None,
     ) -> list[EmailEffect]:
         """One email per group of recipients: the secure ones (with details) and the rest."""
         subject, body = _template(name)
-        common = {"area_name": self.settings.area_name, "inbox_address": self.settings.inbox_address}
+        common = {
+            "area_name": self.settings.area_name,
+            "inbox_address": self.settings.inbox_address,
+        }
         effects = []
         secure = sorted({a for a in to if self.is_secure(a)})
         others = sorted({a for a in to if not self.is_secure(a)})
@@ -122,7 +137,9 @@ class Notices:
             "rejection", EmailPurpose.REJECTION, [to], {"reason_lines": reason_lines(reasons)}, None
         )
 
-    def quarantine_alert(self, sender: str, reasons: list[Reason], message_id: str) -> list[EmailEffect]:
+    def quarantine_alert(
+        self, sender: str, reasons: list[Reason], message_id: str
+    ) -> list[EmailEffect]:
         effects = []
         for address in self.settings.coordinator_addresses:
             # The sender's address is itself personal data: only secure recipients see it.

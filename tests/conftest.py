@@ -43,7 +43,9 @@ class InMemoryRegister:
         return self.headers.get(header_message_id)
 
     def store(self, case: Case) -> None:
-        self.cases_by_person[case.person_key] = case.model_copy(update={"version": case.version + 1})
+        self.cases_by_person[case.person_key] = case.model_copy(
+            update={"version": case.version + 1}
+        )
 
 
 class PlainHasher:

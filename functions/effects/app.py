@@ -6,11 +6,17 @@ in the register table) makes sure each is acted on once.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import cache
-from typing import Any
+from typing import Any, cast
 
 from aws_lambda_powertools import Logger
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch import (
+    BatchProcessor,
+    EventType,
+    process_partial_response,
+)
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 from aws_lambda_powertools.utilities.idempotency import (
     DynamoDBPersistenceLayer,
@@ -53,9 +59,20 @@ def effect_delivery() -> EffectDelivery:
     )
 
 
-@idempotent_function(data_keyword_argument="outbox_item", config=idempotency, persistence_store=persistence)
-def deliver(outbox_item: dict[str, str]) -> str:
+def _deliver(outbox_item: dict[str, str]) -> str:
     return effect_delivery().deliver(EFFECT.validate_json(outbox_item["effect"]))
+
+
+# Acted on once per outbox id, however often the stream delivers the item.
+deliver = cast(
+    "Callable[..., str]",
+    idempotent_function(
+        _deliver,
+        data_keyword_argument="outbox_item",
+        config=idempotency,
+        persistence_store=persistence,
+    ),
+)
 
 
 def record_handler(record: DynamoDBRecord) -> None:
@@ -69,9 +86,8 @@ def record_handler(record: DynamoDBRecord) -> None:
 
 
 @logger.inject_lambda_context
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
     idempotency.register_lambda_context(context)
-    response: dict[str, Any] = process_partial_response(
+    return process_partial_response(
         event=event, record_handler=record_handler, processor=processor, context=context
     )
-    return response

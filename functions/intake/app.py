@@ -7,7 +7,12 @@ from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch import (
+    BatchProcessor,
+    EventType,
+    process_partial_response,
+)
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -49,13 +54,16 @@ def record_handler(record: SQSRecord) -> None:
             redelivered=result.redelivered,
         )
         if not result.redelivered:
-            metrics.add_metric(name=f"Outcome{submission.outcome.value.capitalize()}", unit=MetricUnit.Count, value=1)
+            metrics.add_metric(
+                name=f"Outcome{submission.outcome.value.capitalize()}",
+                unit=MetricUnit.Count,
+                value=1,
+            )
 
 
 @metrics.log_metrics
 @logger.inject_lambda_context
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    response: dict[str, Any] = process_partial_response(
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
+    return process_partial_response(
         event=event, record_handler=record_handler, processor=processor, context=context
     )
-    return response

@@ -55,7 +55,9 @@ class RegisterTable:
         self.table_name = table_name
 
     def _get(self, pk: str, sk: str) -> dict[str, Any] | None:
-        response = self.dynamodb.get_item(TableName=self.table_name, Key=_key(pk, sk), ConsistentRead=True)
+        response = self.dynamodb.get_item(
+            TableName=self.table_name, Key=_key(pk, sk), ConsistentRead=True
+        )
         item: dict[str, Any] | None = response.get("Item")
         return item
 
@@ -157,7 +159,12 @@ class RegisterTable:
             ) from None
         return submission
 
-    def _put(self, item: dict[str, Any], condition: str | None = None, values: dict[str, Any] | None = None) -> dict[str, Any]:
+    def _put(
+        self,
+        item: dict[str, Any],
+        condition: str | None = None,
+        values: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
         put: dict[str, Any] = {"TableName": self.table_name, "Item": item}
         if condition:
             put["ConditionExpression"] = condition
@@ -167,7 +174,9 @@ class RegisterTable:
 
     def _case_writes(self, case: Case, now: datetime) -> list[dict[str, Any]]:
         expected = case.version
-        expiry = {TTL_ATTRIBUTE: _n(_epoch(case.pending_expires_at))} if case.pending_expires_at else {}
+        expiry = (
+            {TTL_ATTRIBUTE: _n(_epoch(case.pending_expires_at))} if case.pending_expires_at else {}
+        )
         case_item = {
             **_key(f"CASE#{case.case_id}", "CASE"),
             "status": _s(case.status.value),
@@ -175,7 +184,11 @@ class RegisterTable:
             "case": _s(case.model_dump_json(exclude={"version"})),
             **expiry,
         }
-        person_item = {**_key(f"PERSON#{case.person_key}", "PERSON"), "case_id": _s(case.case_id), **expiry}
+        person_item = {
+            **_key(f"PERSON#{case.person_key}", "PERSON"),
+            "case_id": _s(case.case_id),
+            **expiry,
+        }
         if expected == 0:
             return [
                 self._put(case_item, "attribute_not_exists(PK)"),

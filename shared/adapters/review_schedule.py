@@ -41,7 +41,9 @@ class ReviewScheduler:
 
     def next_review(self, case_id: str) -> str | None:
         try:
-            schedule = self.scheduler.get_schedule(Name=schedule_name(case_id), GroupName=self.group)
+            schedule = self.scheduler.get_schedule(
+                Name=schedule_name(case_id), GroupName=self.group
+            )
         except self.scheduler.exceptions.ResourceNotFoundException:
             return None
         return str(schedule["ScheduleExpression"])

@@ -59,7 +59,10 @@ class Consent(BaseModel):
 
 _REQUIRED_FOR_BASIS = {
     ConsentBasis.SELF: ("consenting_person_name",),
-    ConsentBasis.PARENTAL_RESPONSIBILITY: ("consenting_person_name", "consenting_person_relationship"),
+    ConsentBasis.PARENTAL_RESPONSIBILITY: (
+        "consenting_person_name",
+        "consenting_person_relationship",
+    ),
     ConsentBasis.BEST_INTEREST: (
         "best_interest_decision_maker",
         "best_interest_decision_role",
@@ -72,8 +75,10 @@ def validate_consent(form: RawForm, today: date) -> tuple[Consent | None, list[R
     assert form.kind is FormKind.CONSENT
     reader = FieldReader(form, today)
     child = read_child(reader)
-    basis_text = reader.choice("consent_basis", {key: str(value) for key, value in _BASIS_WORDS.items()})
-    consent_date = reader.date("consent_date", required=True)
+    basis_text = reader.choice(
+        "consent_basis", {key: str(value) for key, value in _BASIS_WORDS.items()}
+    )
+    consent_date = reader.date_value("consent_date", required=True)
     capacity = reader.ticked("capacity_confirmed")
     fact_sheet = reader.ticked("fact_sheet_given")
     basis = ConsentBasis(basis_text) if basis_text else None
@@ -93,14 +98,17 @@ def validate_consent(form: RawForm, today: date) -> tuple[Consent | None, list[R
                     "tick 'capacity confirmed', or have a person with parental responsibility consent.",
                 )
             born = reader.quiet_date("child_date_of_birth")
-            if born is not None and consent_date is not None:
-                if age_on(born, consent_date) < SELF_CONSENT_MINIMUM_AGE:
-                    invalid(
-                        "consent_basis",
-                        "A young person can consent for themselves only from 16. For a child under 16 "
-                        "a person with parental responsibility must consent (or record a best "
-                        "interest decision).",
-                    )
+            if (
+                born is not None
+                and consent_date is not None
+                and age_on(born, consent_date) < SELF_CONSENT_MINIMUM_AGE
+            ):
+                invalid(
+                    "consent_basis",
+                    "A young person can consent for themselves only from 16. For a child under 16 "
+                    "a person with parental responsibility must consent (or record a best "
+                    "interest decision).",
+                )
         if basis is not ConsentBasis.BEST_INTEREST and not fact_sheet:
             invalid(
                 "fact_sheet_given",
@@ -138,8 +146,14 @@ def identity_mismatches(referral_child: Child, consent_child: Child) -> list[Rea
     checks = [
         ("child_nhs_number", referral_child.nhs_number == consent_child.nhs_number),
         ("child_date_of_birth", referral_child.date_of_birth == consent_child.date_of_birth),
-        ("child_given_name", _name_key(referral_child.given_name) == _name_key(consent_child.given_name)),
-        ("child_family_name", _name_key(referral_child.family_name) == _name_key(consent_child.family_name)),
+        (
+            "child_given_name",
+            _name_key(referral_child.given_name) == _name_key(consent_child.given_name),
+        ),
+        (
+            "child_family_name",
+            _name_key(referral_child.family_name) == _name_key(consent_child.family_name),
+        ),
     ]
     return [
         Reason(

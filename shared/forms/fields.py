@@ -14,7 +14,6 @@ from pydantic import BaseModel, ConfigDict
 from pypdf import PdfReader
 from pypdf.errors import PyPdfError
 
-
 # pypdf logs warnings about damaged files; a damaged form becomes a FORM_UNREADABLE reason
 # instead, so those warnings would only be noise in the functions' logs.
 logging.getLogger("pypdf").setLevel(logging.ERROR)
@@ -27,7 +26,7 @@ class FormKind(StrEnum):
     WITHDRAWAL = "DSR-WITHDRAWAL-1"
 
     @property
-    def title(self) -> str:
+    def display_name(self) -> str:
         return {
             FormKind.REFERRAL: "referral form",
             FormKind.CONSENT: "consent form",

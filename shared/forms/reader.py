@@ -25,7 +25,9 @@ class FieldReader:
         self.reasons: list[Reason] = []
 
     def problem(self, code: ReasonCode, field: str | None, message: str) -> None:
-        self.reasons.append(Reason(code=code, field=field, message=message, form=self.form.kind.value))
+        self.reasons.append(
+            Reason(code=code, field=field, message=message, form=self.form.kind.value)
+        )
 
     def text(self, field: str, *, required: bool = False) -> str | None:
         value = self.form.fields.get(field, "").strip()
@@ -34,7 +36,7 @@ class FieldReader:
                 self.problem(
                     ReasonCode.FIELD_MISSING,
                     field,
-                    f"The {self.form.kind.title} has no '{label(field)}'. Please complete it and send the form again.",
+                    f"The {self.form.kind.display_name} has no '{label(field)}'. Please complete it and send the form again.",
                 )
             return None
         return value
@@ -42,7 +44,9 @@ class FieldReader:
     def ticked(self, field: str) -> bool:
         return is_ticked(self.form.fields.get(field, ""))
 
-    def date(self, field: str, *, required: bool = False, not_future: bool = True) -> date | None:
+    def date_value(
+        self, field: str, *, required: bool = False, not_future: bool = True
+    ) -> date | None:
         value = self.text(field, required=required)
         if value is None:
             return None
@@ -52,7 +56,7 @@ class FieldReader:
             self.problem(
                 ReasonCode.DATE_INVALID,
                 field,
-                f"The '{label(field)}' on the {self.form.kind.title} is not a date we can read. "
+                f"The '{label(field)}' on the {self.form.kind.display_name} is not a date we can read. "
                 "Please write it day first, as DD/MM/YYYY.",
             )
             return None
@@ -60,7 +64,7 @@ class FieldReader:
             self.problem(
                 ReasonCode.DATE_INVALID,
                 field,
-                f"The '{label(field)}' on the {self.form.kind.title} is in the future. Please check it.",
+                f"The '{label(field)}' on the {self.form.kind.display_name} is in the future. Please check it.",
             )
             return None
         return parsed
@@ -80,7 +84,7 @@ class FieldReader:
             self.problem(
                 ReasonCode.NHS_NUMBER_INVALID,
                 field,
-                f"The NHS number on the {self.form.kind.title} is not a valid NHS number "
+                f"The NHS number on the {self.form.kind.display_name} is not a valid NHS number "
                 "(10 digits that pass the NHS check). Please check it against the child's records.",
             )
             return None
@@ -97,7 +101,7 @@ class FieldReader:
         self.problem(
             ReasonCode.FIELD_INVALID,
             field,
-            f"The '{label(field)}' on the {self.form.kind.title} must be one of: "
+            f"The '{label(field)}' on the {self.form.kind.display_name} must be one of: "
             f"{', '.join(sorted(set(options.values())))}.",
         )
         return None

@@ -96,14 +96,18 @@ class Referral(BaseModel):
 def read_child(reader: FieldReader) -> Child | None:
     given = reader.text("child_given_name", required=True)
     family = reader.text("child_family_name", required=True)
-    born = reader.date("child_date_of_birth", required=True)
+    born = reader.date_value("child_date_of_birth", required=True)
     nhs_number = reader.nhs_number()
     if given and family and born and nhs_number:
-        return Child(given_name=given, family_name=family, date_of_birth=born, nhs_number=nhs_number)
+        return Child(
+            given_name=given, family_name=family, date_of_birth=born, nhs_number=nhs_number
+        )
     return None
 
 
-def validate_referral(form: RawForm, today: date, settings: Settings) -> tuple[Referral | None, list[Reason]]:
+def validate_referral(
+    form: RawForm, today: date, settings: Settings
+) -> tuple[Referral | None, list[Reason]]:
     """The referral, or None with every reason it cannot be accepted."""
     assert form.kind is FormKind.REFERRAL
     reader = FieldReader(form, today)
@@ -164,7 +168,7 @@ def validate_referral(form: RawForm, today: date, settings: Settings) -> tuple[R
             "The referrer email on the referral form is not an email address.",
         )
         referrer_email = None
-    referral_date = reader.date("referral_date", required=True)
+    referral_date = reader.date_value("referral_date", required=True)
 
     if reader.reasons:
         return None, reader.reasons
@@ -190,7 +194,9 @@ def validate_referral(form: RawForm, today: date, settings: Settings) -> tuple[R
                 line.strip() for line in services_involved.splitlines() if line.strip()
             ),
             details={
-                field: value for field in _OPTIONAL_TEXT if (value := reader.text(field)) is not None
+                field: value
+                for field in _OPTIONAL_TEXT
+                if (value := reader.text(field)) is not None
             },
             referrer_name=referrer_name,
             referrer_organisation=referrer_organisation,

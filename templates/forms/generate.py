@@ -8,7 +8,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from reportlab.lib.colors import black, HexColor, white
+from reportlab.lib.colors import HexColor, black, white
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.utils import simpleSplit
 from reportlab.pdfgen.canvas import Canvas
@@ -62,8 +62,16 @@ def draw(layout: FormLayout, path: Path) -> None:
     canvas.setFont("Helvetica", 8)
     canvas.drawString(MARGIN, page.y - 10, "Form id:")
     form.textfield(
-        name="form_id", value=layout.form_id, x=MARGIN + 40, y=page.y - 14, width=120, height=14,
-        fontSize=8, borderWidth=0, fillColor=white, fieldFlags="readOnly",
+        name="form_id",
+        value=layout.form_id,
+        x=MARGIN + 40,
+        y=page.y - 14,
+        width=120,
+        height=14,
+        fontSize=8,
+        borderWidth=0,
+        fillColor=white,
+        fieldFlags="readOnly",
         tooltip="Do not change: identifies this form",
     )
     page.y -= 22
@@ -87,22 +95,37 @@ def draw(layout: FormLayout, path: Path) -> None:
             canvas.setFont("Helvetica", 9)
             if field.type == "check":
                 form.checkbox(
-                    name=field.name, x=MARGIN + LABEL_WIDTH, y=top - 14, size=12,
-                    buttonStyle="check", borderWidth=1, checked=False, tooltip=field.label,
+                    name=field.name,
+                    x=MARGIN + LABEL_WIDTH,
+                    y=top - 14,
+                    size=12,
+                    buttonStyle="check",
+                    borderWidth=1,
+                    checked=False,
+                    tooltip=field.label,
                 )
                 canvas.drawString(MARGIN + LABEL_WIDTH + 18, top - 11, field.label)
             else:
-                for offset, line in enumerate(simpleSplit(field.label, "Helvetica", 9, LABEL_WIDTH - 8)[:2]):
+                for offset, line in enumerate(
+                    simpleSplit(field.label, "Helvetica", 9, LABEL_WIDTH - 8)[:2]
+                ):
                     canvas.drawString(MARGIN, top - 11 - offset * 10, line)
                 form.textfield(
-                    name=field.name, x=MARGIN + LABEL_WIDTH, y=top - height, width=FIELD_WIDTH,
-                    height=height, fontSize=9, borderWidth=1,
+                    name=field.name,
+                    x=MARGIN + LABEL_WIDTH,
+                    y=top - height,
+                    width=FIELD_WIDTH,
+                    height=height,
+                    fontSize=9,
+                    borderWidth=1,
                     fieldFlags="multiline" if field.type == "long" else "",
                     tooltip=f"{field.label}{' - ' + field.hint if field.hint else ''}",
                 )
                 if field.hint:
                     canvas.setFont("Helvetica-Oblique", 7)
-                    canvas.drawString(MARGIN, top - height + 1 if field.type == "long" else top - 21, field.hint)
+                    canvas.drawString(
+                        MARGIN, top - height + 1 if field.type == "long" else top - 21, field.hint
+                    )
                     if field.type != "long":
                         height += 6
             page.y -= height + 6

@@ -110,9 +110,15 @@ REFERRAL = FormLayout(
                 _c("risk_unplanned_transition", "No effectively planned transition"),
                 _c("risk_youth_offending", "Receiving Youth Offending Services"),
                 _c("risk_unstable_environment", "Unstable environment or changing staff team"),
-                _c("risk_looked_after_or_care_leaver", "Looked after or care leaver with reduced support"),
+                _c(
+                    "risk_looked_after_or_care_leaver",
+                    "Looked after or care leaver with reduced support",
+                ),
                 _c("risk_family_or_placement_breakdown", "Risk of family or placement breakdown"),
-                _c("risk_crisis_last_year", "Unplanned admission or crisis-team care in the last year"),
+                _c(
+                    "risk_crisis_last_year",
+                    "Unplanned admission or crisis-team care in the last year",
+                ),
                 _t("suggested_rag", "Suggested RAG rating", "Blue, Red, Amber or Green"),
                 _l("reason_for_referral", "Reason for referral (required)"),
             ),
@@ -183,7 +189,11 @@ CONSENT = FormLayout(
             "person with parental responsibility) or 'best_interest' (no consent but significant "
             "concern: complete section 3 instead).",
             (
-                _t("consent_basis", "Consent basis", "self / parental_responsibility / best_interest"),
+                _t(
+                    "consent_basis",
+                    "Consent basis",
+                    "self / parental_responsibility / best_interest",
+                ),
                 _c("capacity_confirmed", "The young person has capacity to consent"),
                 _t("consenting_person_name", "Name of the person consenting"),
                 _t("consenting_person_relationship", "Relationship to the child"),

@@ -22,7 +22,10 @@ def flowed(stack: LocalStack) -> LocalStack:
 
 
 def test_the_leak_check_can_find_a_leak() -> None:
-    assert leaks("case for Amira Okafor-Lewis, NHS 943 476 5919") >= {"Okafor-Lewis", "943 476 5919"}
+    assert leaks("case for Amira Okafor-Lewis, NHS 943 476 5919") >= {
+        "Okafor-Lewis",
+        "943 476 5919",
+    }
     assert leaks("NHS 9434765919") >= {"9434765919"}
 
 
@@ -36,20 +39,34 @@ def test_no_log_line_or_metric_carries_personal_data(flowed: LocalStack) -> None
 
 def test_no_key_or_schedule_name_carries_personal_data(flowed: LocalStack) -> None:
     s3 = flowed.client("s3")
-    keys = [obj["Key"] for obj in s3.list_objects_v2(Bucket=flowed.resources["RawMailBucket"]).get("Contents", [])]
+    keys = [
+        obj["Key"]
+        for obj in s3.list_objects_v2(Bucket=flowed.resources["RawMailBucket"]).get("Contents", [])
+    ]
     assert keys and leaks(" ".join(keys)) == set()
-    names = [s["Name"] for s in flowed.client("scheduler").list_schedules(GroupName=flowed.resources["ReviewScheduleGroup"])["Schedules"]]
+    names = [
+        s["Name"]
+        for s in flowed.client("scheduler").list_schedules(
+            GroupName=flowed.resources["ReviewScheduleGroup"]
+        )["Schedules"]
+    ]
     assert names and leaks(" ".join(names)) == set()
     table = flowed.client("dynamodb")
-    items = table.scan(TableName=flowed.resources["RegisterTable"], ProjectionExpression="PK, SK")["Items"]
+    items = table.scan(TableName=flowed.resources["RegisterTable"], ProjectionExpression="PK, SK")[
+        "Items"
+    ]
     assert leaks(" ".join(f"{i['PK']['S']} {i['SK']['S']}" for i in items)) == set()
 
 
 def test_emails_outside_the_secure_domains_carry_no_personal_data(flowed: LocalStack) -> None:
     secure = Settings(secure_domains=("nhs.net",)).secure_domains
-    outside = [email for email in sent_emails() if not all(domain_matches(a, secure) for a in email.to)]
+    outside = [
+        email for email in sent_emails() if not all(domain_matches(a, secure) for a in email.to)
+    ]
     assert outside, "the samples include answers to non-secure senders"
     for email in outside:
         assert leaks(email.subject + "\n" + email.body) == set(), email.to
     inside = [email for email in sent_emails() if all(domain_matches(a, secure) for a in email.to)]
-    assert any(leaks(email.body) for email in inside), "coordinators at secure addresses do get the details"
+    assert any(leaks(email.body) for email in inside), (
+        "coordinators at secure addresses do get the details"
+    )

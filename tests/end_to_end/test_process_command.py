@@ -15,7 +15,10 @@ EXPECTED = {
     "01-valid-pair.eml": ("accepted", set()),
     "02-referral-only.eml": ("pending", set()),
     "03-consent-follows.eml": ("updated", set()),
-    "04-bad-nhs-number-undiagnosed.eml": ("rejected", {"NHS_NUMBER_INVALID", "NOT_ELIGIBLE_DIAGNOSIS"}),
+    "04-bad-nhs-number-undiagnosed.eml": (
+        "rejected",
+        {"NHS_NUMBER_INVALID", "NOT_ELIGIBLE_DIAGNOSIS"},
+    ),
     "05-over-age.eml": ("rejected", {"NOT_ELIGIBLE_AGE"}),
     "06-under-16-self-consent.eml": ("rejected", {"CONSENT_INVALID"}),
     "07-mismatched-identity.eml": ("rejected", {"IDENTITY_MISMATCH"}),
@@ -30,7 +33,11 @@ EXPECTED = {
 
 def dsr_intake(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "infrastructure.cli", *args], capture_output=True, text=True, timeout=300, check=False
+        [sys.executable, "-m", "infrastructure.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
     )
 
 
@@ -47,10 +54,16 @@ def processed(corpus: list[Path]) -> subprocess.CompletedProcess[str]:
     return dsr_intake("process", "--json", "--verbose", *map(str, corpus))
 
 
-def test_every_email_gets_its_outcome_and_reasons(corpus: list[Path], processed: subprocess.CompletedProcess[str]) -> None:
+def test_every_email_gets_its_outcome_and_reasons(
+    corpus: list[Path], processed: subprocess.CompletedProcess[str]
+) -> None:
     assert processed.returncode == 0, processed.stderr[-2000:]
     lines = [json.loads(line) for line in processed.stdout.splitlines()]
-    assert [Path(line["file"]).name for line in lines] == [path.name for path in corpus] == sorted(EXPECTED)
+    assert (
+        [Path(line["file"]).name for line in lines]
+        == [path.name for path in corpus]
+        == sorted(EXPECTED)
+    )
     for line in lines:
         outcome, codes = EXPECTED[Path(line["file"]).name]
         assert line["outcome"] == outcome, line
@@ -59,8 +72,12 @@ def test_every_email_gets_its_outcome_and_reasons(corpus: list[Path], processed:
             assert reason["message"]
 
 
-def test_the_json_lines_have_the_documented_shape(processed: subprocess.CompletedProcess[str]) -> None:
-    lines = {Path(line["file"]).name: line for line in map(json.loads, processed.stdout.splitlines())}
+def test_the_json_lines_have_the_documented_shape(
+    processed: subprocess.CompletedProcess[str],
+) -> None:
+    lines = {
+        Path(line["file"]).name: line for line in map(json.loads, processed.stdout.splitlines())
+    }
     accepted = lines["01-valid-pair.eml"]
     assert set(accepted) == {"file", "message_id", "outcome", "case_id", "reasons", "effects"}
     assert accepted["case_id"].startswith("DSR-")
@@ -73,15 +90,25 @@ def test_the_json_lines_have_the_documented_shape(processed: subprocess.Complete
             assert effect["at"].endswith("+00:00")
     assert "case_id" not in lines["10-no-form.eml"]
     rejected = lines["04-bad-nhs-number-undiagnosed.eml"]
-    assert any(r["code"] == "NHS_NUMBER_INVALID" and r["field"] == "child_nhs_number" for r in rejected["reasons"])
+    assert any(
+        r["code"] == "NHS_NUMBER_INVALID" and r["field"] == "child_nhs_number"
+        for r in rejected["reasons"]
+    )
     quarantined = lines["09-virus.eml"]
-    assert all(effect["to"] == ["dsr.coordinator@nhs.net"] or effect["to"] == ["dsr.lead@nhs.net"] for effect in quarantined["effects"])
+    assert all(
+        effect["to"] == ["dsr.coordinator@nhs.net"] or effect["to"] == ["dsr.lead@nhs.net"]
+        for effect in quarantined["effects"]
+    )
     assert lines["13-already-on-register.eml"]["case_id"] == accepted["case_id"]
     assert lines["03-consent-follows.eml"]["case_id"] == lines["02-referral-only.eml"]["case_id"]
 
 
-def test_neither_output_nor_logs_carry_personal_data(processed: subprocess.CompletedProcess[str]) -> None:
-    assert processed.stderr.count('"level"') >= 13  # the functions' log lines were captured (--verbose)
+def test_neither_output_nor_logs_carry_personal_data(
+    processed: subprocess.CompletedProcess[str],
+) -> None:
+    assert (
+        processed.stderr.count('"level"') >= 13
+    )  # the functions' log lines were captured (--verbose)
     assert leaks(processed.stdout) == set()
     assert leaks(processed.stderr) == set()
 

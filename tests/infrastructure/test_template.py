@@ -7,7 +7,12 @@ from typing import Any
 
 import pytest
 
-from infrastructure.local_stack import LOCAL_PARAMETERS, LocalStack, load_template, transformed_template
+from infrastructure.local_stack import (
+    LOCAL_PARAMETERS,
+    LocalStack,
+    load_template,
+    transformed_template,
+)
 from shared.adapters import client
 from shared.settings import Settings
 
@@ -33,9 +38,9 @@ def of_type(resources: dict[str, Any], kind: str) -> dict[str, Any]:
 
 
 def test_cfn_lint_passes() -> None:
-    from cfnlint.api import lint_file
-
     from pathlib import Path
+
+    from cfnlint.api import lint_file
 
     matches = lint_file(Path("template.yaml"))
     assert [str(match) for match in matches] == []
@@ -65,8 +70,16 @@ def test_parameter_defaults_match_the_settings_defaults(template: dict[str, Any]
     assert parameters["PendingExpiryDays"]["Default"] == defaults.pending_expiry_days
     assert parameters["MaxAttachments"]["Default"] == defaults.max_attachments
     assert parameters["MaxAttachmentBytes"]["Default"] == defaults.max_attachment_bytes
-    assert Settings(allowed_sender_domains=parameters["AllowedSenderDomains"]["Default"]).allowed_sender_domains == defaults.allowed_sender_domains
-    assert Settings(secure_domains=parameters["SecureDomains"]["Default"]).secure_domains == defaults.secure_domains
+    assert (
+        Settings(
+            allowed_sender_domains=parameters["AllowedSenderDomains"]["Default"]
+        ).allowed_sender_domains
+        == defaults.allowed_sender_domains
+    )
+    assert (
+        Settings(secure_domains=parameters["SecureDomains"]["Default"]).secure_domains
+        == defaults.secure_domains
+    )
 
 
 def test_the_register_table_is_protected(resources: dict[str, Any]) -> None:
@@ -74,24 +87,35 @@ def test_the_register_table_is_protected(resources: dict[str, Any]) -> None:
     properties = table["Properties"]
     assert properties["BillingMode"] == "PAY_PER_REQUEST"
     assert properties["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True
-    assert properties["SSESpecification"] == {"SSEEnabled": True, "SSEType": "KMS", "KMSMasterKeyId": {"Ref": "DataKey"}}
+    assert properties["SSESpecification"] == {
+        "SSEEnabled": True,
+        "SSEType": "KMS",
+        "KMSMasterKeyId": {"Ref": "DataKey"},
+    }
     assert properties["StreamSpecification"]["StreamViewType"] == "NEW_IMAGE"
     assert properties["DeletionProtectionEnabled"] is True
     assert properties["TimeToLiveSpecification"]["AttributeName"] == "expires_at"
     assert table["DeletionPolicy"] == "Retain"
 
 
-def test_the_mail_bucket_is_encrypted_private_tls_only_and_expires_mail(resources: dict[str, Any]) -> None:
+def test_the_mail_bucket_is_encrypted_private_tls_only_and_expires_mail(
+    resources: dict[str, Any],
+) -> None:
     bucket = resources["RawMailBucket"]["Properties"]
     [rule] = bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"]
     assert rule["ServerSideEncryptionByDefault"]["SSEAlgorithm"] == "aws:kms"
     assert all(bucket["PublicAccessBlockConfiguration"].values())
-    assert any(r.get("ExpirationInDays") == {"Ref": "RawMailRetentionDays"} for r in bucket["LifecycleConfiguration"]["Rules"])
+    assert any(
+        r.get("ExpirationInDays") == {"Ref": "RawMailRetentionDays"}
+        for r in bucket["LifecycleConfiguration"]["Rules"]
+    )
     statements = resources["RawMailBucketPolicy"]["Properties"]["PolicyDocument"]["Statement"]
     deny = [s for s in statements if s["Effect"] == "Deny"]
     assert deny and deny[0]["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
     [ses] = [s for s in statements if s.get("Principal") == {"Service": "ses.amazonaws.com"}]
-    assert ses["Action"] == "s3:PutObject" and "aws:SourceAccount" in ses["Condition"]["StringEquals"]
+    assert (
+        ses["Action"] == "s3:PutObject" and "aws:SourceAccount" in ses["Condition"]["StringEquals"]
+    )
 
 
 def test_ses_receives_with_tls_and_scanning_into_the_bucket(resources: dict[str, Any]) -> None:
@@ -143,13 +167,25 @@ def test_function_roles_have_least_privilege(transformed: dict[str, Any]) -> Non
     assert set(roles) == {"IntakeFunctionRole", "EffectsFunctionRole", "ReminderFunctionRole"}
     for role, statements in roles.items():
         for statement in statements:
-            actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+            actions = (
+                statement["Action"]
+                if isinstance(statement["Action"], list)
+                else [statement["Action"]]
+            )
             assert all("*" not in action for action in actions), (role, actions)
             assert statement["Resource"] != "*", (role, statement)
-    intake_actions = {a for s in roles["IntakeFunctionRole"] for a in (s["Action"] if isinstance(s["Action"], list) else [s["Action"]])}
+    intake_actions = {
+        a
+        for s in roles["IntakeFunctionRole"]
+        for a in (s["Action"] if isinstance(s["Action"], list) else [s["Action"]])
+    }
     assert "ses:SendEmail" not in intake_actions  # the intake decides; only the effects send
     assert "kms:GenerateMac" in intake_actions
-    reminder_actions = {a for s in roles["ReminderFunctionRole"] for a in (s["Action"] if isinstance(s["Action"], list) else [s["Action"]])}
+    reminder_actions = {
+        a
+        for s in roles["ReminderFunctionRole"]
+        for a in (s["Action"] if isinstance(s["Action"], list) else [s["Action"]])
+    }
     assert reminder_actions == {"dynamodb:GetItem", "ses:SendEmail", "kms:Decrypt"}
 
 
@@ -157,24 +193,33 @@ def test_sending_is_limited_to_the_inbox_address(transformed: dict[str, Any]) ->
     for role, statements in _function_statements(transformed).items():
         for statement in statements:
             if "ses:SendEmail" in json.dumps(statement["Action"]):
-                assert statement["Condition"] == {"StringEquals": {"ses:FromAddress": {"Ref": "InboxAddress"}}}, role
+                assert statement["Condition"] == {
+                    "StringEquals": {"ses:FromAddress": {"Ref": "InboxAddress"}}
+                }, role
 
 
 def test_the_effects_function_only_sees_outbox_inserts(transformed: dict[str, Any]) -> None:
     [mapping] = [
-        r["Properties"] for r in transformed["Resources"].values()
-        if r["Type"] == "AWS::Lambda::EventSourceMapping" and "StreamArn" in json.dumps(r["Properties"]["EventSourceArn"])
+        r["Properties"]
+        for r in transformed["Resources"].values()
+        if r["Type"] == "AWS::Lambda::EventSourceMapping"
+        and "StreamArn" in json.dumps(r["Properties"]["EventSourceArn"])
     ]
     pattern = json.loads(mapping["FilterCriteria"]["Filters"][0]["Pattern"])
-    assert pattern == {"eventName": ["INSERT"], "dynamodb": {"Keys": {"PK": {"S": [{"prefix": "OUTBOX#"}]}}}}
+    assert pattern == {
+        "eventName": ["INSERT"],
+        "dynamodb": {"Keys": {"PK": {"S": [{"prefix": "OUTBOX#"}]}}},
+    }
     assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
     assert "OnFailure" in mapping["DestinationConfig"]
 
 
 def test_the_intake_reports_partial_batch_failures(transformed: dict[str, Any]) -> None:
     [mapping] = [
-        r["Properties"] for r in transformed["Resources"].values()
-        if r["Type"] == "AWS::Lambda::EventSourceMapping" and "IntakeQueue" in json.dumps(r["Properties"]["EventSourceArn"])
+        r["Properties"]
+        for r in transformed["Resources"].values()
+        if r["Type"] == "AWS::Lambda::EventSourceMapping"
+        and "IntakeQueue" in json.dumps(r["Properties"]["EventSourceArn"])
     ]
     assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
 
@@ -190,20 +235,35 @@ def test_the_scheduler_role_can_only_invoke_the_reminder(resources: dict[str, An
 def test_the_whole_stack_creates_in_local_aws(stack: LocalStack, template: dict[str, Any]) -> None:
     """Every resource of the template exists in the embedded stack (by CloudFormation or API)."""
     expected = {
-        name for name, resource in template["Resources"].items()
-        if resource["Type"] not in {"AWS::SNS::Subscription", "AWS::SES::ReceiptRule", "AWS::S3::BucketPolicy",
-                                    "AWS::SQS::QueuePolicy", "AWS::CloudWatch::Alarm"}
+        name
+        for name, resource in template["Resources"].items()
+        if resource["Type"]
+        not in {
+            "AWS::SNS::Subscription",
+            "AWS::SES::ReceiptRule",
+            "AWS::S3::BucketPolicy",
+            "AWS::SQS::QueuePolicy",
+            "AWS::CloudWatch::Alarm",
+        }
         and "Condition" not in resource
     }
     created = set(stack.resources)
     # SAM names a layer version by its logical id plus a content hash.
-    missing = {name for name in expected if not any(c == name or c.startswith(name) for c in created)}
+    missing = {
+        name for name in expected if not any(c == name or c.startswith(name) for c in created)
+    }
     assert missing == set()
     ses = stack.client("ses")
     rule_set = ses.describe_receipt_rule_set(RuleSetName=stack.resources["ReceiptRuleSet"])
     [rule] = rule_set["Rules"]
     assert rule["TlsPolicy"] == "Require" and rule["ScanEnabled"] is True
     alarms = stack.client("cloudwatch").describe_alarms()["MetricAlarms"]
-    assert {alarm["AlarmName"] for alarm in alarms} >= {"IntakeDLQAlarm", "EffectsDLQAlarm", "IntakeErrorsAlarm"}
-    identity_key = stack.client("kms").describe_key(KeyId=stack.resources["IdentityKey"])["KeyMetadata"]
+    assert {alarm["AlarmName"] for alarm in alarms} >= {
+        "IntakeDLQAlarm",
+        "EffectsDLQAlarm",
+        "IntakeErrorsAlarm",
+    }
+    identity_key = stack.client("kms").describe_key(KeyId=stack.resources["IdentityKey"])[
+        "KeyMetadata"
+    ]
     assert identity_key["KeySpec"] == "HMAC_256"

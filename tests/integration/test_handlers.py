@@ -21,15 +21,34 @@ def register(stack: LocalStack) -> RegisterTable:
 
 
 def sqs_record(bucket: str, key: str, message_id: str | None = None) -> dict[str, object]:
-    body = {"Records": [{"eventName": "ObjectCreated:Put", "s3": {"bucket": {"name": bucket}, "object": {"key": key}}}]}
-    return {"messageId": message_id or uuid.uuid4().hex, "receiptHandle": "r", "body": json.dumps(body),
-            "attributes": {}, "messageAttributes": {}, "md5OfBody": "", "eventSource": "aws:sqs",
-            "eventSourceARN": "arn:aws:sqs:eu-west-2:123456789012:intake", "awsRegion": "eu-west-2"}
+    body = {
+        "Records": [
+            {
+                "eventName": "ObjectCreated:Put",
+                "s3": {"bucket": {"name": bucket}, "object": {"key": key}},
+            }
+        ]
+    }
+    return {
+        "messageId": message_id or uuid.uuid4().hex,
+        "receiptHandle": "r",
+        "body": json.dumps(body),
+        "attributes": {},
+        "messageAttributes": {},
+        "md5OfBody": "",
+        "eventSource": "aws:sqs",
+        "eventSourceARN": "arn:aws:sqs:eu-west-2:123456789012:intake",
+        "awsRegion": "eu-west-2",
+    }
 
 
-def test_an_email_stored_by_ses_reaches_an_outcome(stack: LocalStack, register: RegisterTable) -> None:
+def test_an_email_stored_by_ses_reaches_an_outcome(
+    stack: LocalStack, register: RegisterTable
+) -> None:
     identity = child(201)
-    message_id = stack.deliver_email(email(("r.pdf", referral_pdf(**identity)), ("c.pdf", consent_pdf(**identity))))
+    message_id = stack.deliver_email(
+        email(("r.pdf", referral_pdf(**identity)), ("c.pdf", consent_pdf(**identity)))
+    )
     stack.run_pipeline()
     submission = register.submission(message_id)
     assert submission is not None and submission.outcome is Outcome.ACCEPTED
@@ -41,7 +60,9 @@ def test_one_bad_record_fails_alone(stack: LocalStack, register: RegisterTable) 
     bucket = stack.resources["RawMailBucket"]
     identity = child(202)
     good_key = "inbound/" + uuid.uuid4().hex
-    client("s3").put_object(Bucket=bucket, Key=good_key, Body=email(("r.pdf", referral_pdf(**identity))))
+    client("s3").put_object(
+        Bucket=bucket, Key=good_key, Body=email(("r.pdf", referral_pdf(**identity)))
+    )
     missing = sqs_record(bucket, "inbound/does-not-exist", "bad-one")
     response = stack.invoke("intake", {"Records": [sqs_record(bucket, good_key), missing]})
     assert response == {"batchItemFailures": [{"itemIdentifier": "bad-one"}]}
@@ -57,8 +78,12 @@ def test_the_s3_test_event_is_skipped(stack: LocalStack) -> None:
 
 def test_url_encoded_keys_are_decoded(stack: LocalStack, register: RegisterTable) -> None:
     bucket = stack.resources["RawMailBucket"]
-    client("s3").put_object(Bucket=bucket, Key="inbound/odd name", Body=email(("note.txt", b"hi", "text/plain")))
-    assert stack.invoke("intake", {"Records": [sqs_record(bucket, "inbound/odd+name")]}) == {"batchItemFailures": []}
+    client("s3").put_object(
+        Bucket=bucket, Key="inbound/odd name", Body=email(("note.txt", b"hi", "text/plain"))
+    )
+    assert stack.invoke("intake", {"Records": [sqs_record(bucket, "inbound/odd+name")]}) == {
+        "batchItemFailures": []
+    }
     submission = register.submission("odd name")
     assert submission is not None and submission.outcome is Outcome.REJECTED
 
@@ -67,7 +92,11 @@ def test_a_redelivered_message_changes_nothing(stack: LocalStack, register: Regi
     bucket = stack.resources["RawMailBucket"]
     identity = child(203)
     key = "inbound/" + uuid.uuid4().hex
-    client("s3").put_object(Bucket=bucket, Key=key, Body=email(("r.pdf", referral_pdf(**identity)), ("c.pdf", consent_pdf(**identity))))
+    client("s3").put_object(
+        Bucket=bucket,
+        Key=key,
+        Body=email(("r.pdf", referral_pdf(**identity)), ("c.pdf", consent_pdf(**identity))),
+    )
     stack.invoke("intake", {"Records": [sqs_record(bucket, key)]})
     stack.run_effects()
     cases_before, sent_before = len(register.cases()), len(sent_emails())
@@ -77,40 +106,60 @@ def test_a_redelivered_message_changes_nothing(stack: LocalStack, register: Regi
     assert len(sent_emails()) == sent_before
 
 
-def test_effects_are_delivered_once_even_when_the_stream_repeats(stack: LocalStack, register: RegisterTable) -> None:
+def test_effects_are_delivered_once_even_when_the_stream_repeats(
+    stack: LocalStack, register: RegisterTable
+) -> None:
     identity = child(204)
-    message_id = stack.deliver_email(email(("r.pdf", referral_pdf(**identity)), ("c.pdf", consent_pdf(**identity))))
+    message_id = stack.deliver_email(
+        email(("r.pdf", referral_pdf(**identity)), ("c.pdf", consent_pdf(**identity)))
+    )
     stack.run_intake()
     before = len(sent_emails())
     stack.run_effects()
     submission = register.submission(message_id)
     assert submission is not None
     expected = [e for e in submission.effects if e.kind == "email"]
-    assert len(sent_emails()) - before == len(expected) == 2  # coordinators (all secure) and referrer
+    assert (
+        len(sent_emails()) - before == len(expected) == 2
+    )  # coordinators (all secure) and referrer
     # The stream hands the same records over again (a retried batch): nothing is sent twice.
     stack._stream_iterators.clear()
     stack.run_effects()
     assert len(sent_emails()) - before == 2
 
 
-def test_the_review_schedule_is_one_at_schedule_per_case(stack: LocalStack, register: RegisterTable) -> None:
+def test_the_review_schedule_is_one_at_schedule_per_case(
+    stack: LocalStack, register: RegisterTable
+) -> None:
     identity = child(205)
-    message_id = stack.deliver_email(email(("r.pdf", referral_pdf(**identity, suggested_rag="Red")), ("c.pdf", consent_pdf(**identity))))
+    message_id = stack.deliver_email(
+        email(
+            ("r.pdf", referral_pdf(**identity, suggested_rag="Red")),
+            ("c.pdf", consent_pdf(**identity)),
+        )
+    )
     stack.run_pipeline()
     submission = register.submission(message_id)
     assert submission is not None and submission.case_id
     scheduler = stack.client("scheduler")
-    schedule = scheduler.get_schedule(Name=schedule_name(submission.case_id), GroupName=stack.resources["ReviewScheduleGroup"])
+    schedule = scheduler.get_schedule(
+        Name=schedule_name(submission.case_id), GroupName=stack.resources["ReviewScheduleGroup"]
+    )
     [at] = [e.at for e in submission.effects if e.kind == "schedule"]
     assert at is not None
     assert schedule["ScheduleExpression"] == f"at({at.strftime('%Y-%m-%dT%H:%M:%S')})"
     assert schedule["Target"]["Arn"].endswith(stack.resources["ReminderFunction"])
-    assert json.loads(schedule["Target"]["Input"]) == {"case_id": submission.case_id, "reminder": "review_due"}
+    assert json.loads(schedule["Target"]["Input"]) == {
+        "case_id": submission.case_id,
+        "reminder": "review_due",
+    }
 
 
 def test_the_reminder_tells_the_coordinators(stack: LocalStack, register: RegisterTable) -> None:
     identity = child(206)
-    message_id = stack.deliver_email(email(("r.pdf", referral_pdf(**identity)), ("c.pdf", consent_pdf(**identity))))
+    message_id = stack.deliver_email(
+        email(("r.pdf", referral_pdf(**identity)), ("c.pdf", consent_pdf(**identity)))
+    )
     stack.run_pipeline()
     submission = register.submission(message_id)
     assert submission is not None and submission.case_id

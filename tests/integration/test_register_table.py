@@ -33,7 +33,9 @@ def hasher(stack: LocalStack) -> KmsIdentityHasher:
 def decide(register: RegisterTable, hasher: KmsIdentityHasher, seed: int) -> Decision:
     identity = child(seed)
     raw = email(("r.pdf", referral_pdf(**identity)), ("c.pdf", consent_pdf(**identity)))
-    return IntakeDecider(IntakeContext(Settings(), datetime.now(UTC)), register, hasher).decide(parse_mail(raw), uuid.uuid4().hex)
+    return IntakeDecider(IntakeContext(Settings(), datetime.now(UTC)), register, hasher).decide(
+        parse_mail(raw), uuid.uuid4().hex
+    )
 
 
 def test_the_keyed_hash_is_stable_and_hides_the_number(hasher: KmsIdentityHasher) -> None:
@@ -43,7 +45,9 @@ def test_the_keyed_hash_is_stable_and_hides_the_number(hasher: KmsIdentityHasher
     assert "9434765919" not in first and len(first) == 64
 
 
-def test_a_decision_is_stored_in_one_transaction(register: RegisterTable, hasher: KmsIdentityHasher) -> None:
+def test_a_decision_is_stored_in_one_transaction(
+    register: RegisterTable, hasher: KmsIdentityHasher
+) -> None:
     decision = decide(register, hasher, seed=101)
     message_id = uuid.uuid4().hex
     submission = register.record(message_id, "<t1@nhs.net>", decision, datetime.now(UTC))
@@ -55,7 +59,9 @@ def test_a_decision_is_stored_in_one_transaction(register: RegisterTable, hasher
     assert register.first_submission_with_header("<t1@nhs.net>") == message_id
 
 
-def test_the_same_message_cannot_be_recorded_twice(register: RegisterTable, hasher: KmsIdentityHasher) -> None:
+def test_the_same_message_cannot_be_recorded_twice(
+    register: RegisterTable, hasher: KmsIdentityHasher
+) -> None:
     decision = decide(register, hasher, seed=102)
     message_id = uuid.uuid4().hex
     register.record(message_id, None, decision, datetime.now(UTC))
@@ -63,7 +69,9 @@ def test_the_same_message_cannot_be_recorded_twice(register: RegisterTable, hash
         register.record(message_id, None, decision, datetime.now(UTC))
 
 
-def test_a_second_case_for_the_same_child_is_refused(register: RegisterTable, hasher: KmsIdentityHasher) -> None:
+def test_a_second_case_for_the_same_child_is_refused(
+    register: RegisterTable, hasher: KmsIdentityHasher
+) -> None:
     first = decide(register, hasher, seed=103)
     # Decided before the first is stored, as a concurrent delivery would be.
     second = decide(register, hasher, seed=103)
@@ -80,7 +88,11 @@ def test_a_stale_update_is_refused(register: RegisterTable, hasher: KmsIdentityH
     current = register.case(decision.case.case_id)
     assert current is not None
     newer = current.model_copy(deep=True)
-    register.record(uuid.uuid4().hex, None, Decision(outcome=Outcome.UPDATED, case=newer), datetime.now(UTC))
+    register.record(
+        uuid.uuid4().hex, None, Decision(outcome=Outcome.UPDATED, case=newer), datetime.now(UTC)
+    )
     stale = current.model_copy(deep=True)  # still at the version read before the update
     with pytest.raises(ConcurrentChangeError):
-        register.record(uuid.uuid4().hex, None, Decision(outcome=Outcome.UPDATED, case=stale), datetime.now(UTC))
+        register.record(
+            uuid.uuid4().hex, None, Decision(outcome=Outcome.UPDATED, case=stale), datetime.now(UTC)
+        )

@@ -25,7 +25,9 @@ def test_uk_dates_are_day_first(text: str, expected: date) -> None:
     assert parse_uk_date(text) == expected
 
 
-@pytest.mark.parametrize("text", ["", "12/13/2010", "31/04/2012", "29/02/2013", "April 3 2012", "3/4/12", "tomorrow"])
+@pytest.mark.parametrize(
+    "text", ["", "12/13/2010", "31/04/2012", "29/02/2013", "April 3 2012", "3/4/12", "tomorrow"]
+)
 def test_unreadable_dates_are_refused(text: str) -> None:
     with pytest.raises(DateFormatError):
         parse_uk_date(text)

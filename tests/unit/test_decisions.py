@@ -25,7 +25,11 @@ class Desk:
 
     def receive(self, raw: bytes, *, now=NOW) -> Decision:  # type: ignore[no-untyped-def]
         self.count += 1
-        decider = IntakeDecider(IntakeContext(self.settings, now, lambda: f"DSR-TEST{self.count:04d}"), self.register, PlainHasher())
+        decider = IntakeDecider(
+            IntakeContext(self.settings, now, lambda: f"DSR-TEST{self.count:04d}"),
+            self.register,
+            PlainHasher(),
+        )
         mail = parse_mail(raw)
         decision = decider.decide(mail, f"msg-{self.count}")
         if decision.case is not None:
@@ -55,22 +59,35 @@ def test_a_valid_pair_is_accepted_with_every_effect(desk: Desk, settings: Settin
     assert decision.case is not None and decision.case.status is CaseStatus.ACTIVE
     assert decision.case.rating is not None and decision.case.rating.value == "Amber"
     purposes = [effect.purpose for effect in emails(decision)]
-    assert purposes.count(EmailPurpose.COORDINATOR_NOTIFICATION) == 2  # secure and non-secure groups
+    assert (
+        purposes.count(EmailPurpose.COORDINATOR_NOTIFICATION) == 2
+    )  # secure and non-secure groups
     assert EmailPurpose.ACKNOWLEDGEMENT in purposes
     [schedule] = schedules(decision)
     assert schedule.at.date() == NOW.date() + timedelta(days=settings.review_interval_days_amber)
 
 
-@pytest.mark.parametrize(("rating", "days"), [("Red", 14), ("Amber", 28), ("Green", 91), ("Blue", 42)])
+@pytest.mark.parametrize(
+    ("rating", "days"), [("Red", 14), ("Amber", 28), ("Green", 91), ("Blue", 42)]
+)
 def test_first_review_follows_the_rating(desk: Desk, rating: str, days: int) -> None:
-    decision = desk.receive(email(("r.pdf", referral_pdf(suggested_rag=rating)), ("c.pdf", consent_pdf())))
+    decision = desk.receive(
+        email(("r.pdf", referral_pdf(suggested_rag=rating)), ("c.pdf", consent_pdf()))
+    )
     assert schedules(decision)[0].at.date() == NOW.date() + timedelta(days=days)
 
 
 def test_non_secure_recipients_see_the_reference_only(desk: Desk) -> None:
-    decision = desk.receive(email(("r.pdf", referral_pdf()), ("c.pdf", consent_pdf()), sender="senco@school.sch.uk"))
-    outside = [effect for effect in emails(decision) if not all(a.endswith("@nhs.net") for a in effect.to)]
-    assert {address for effect in outside for address in effect.to} == {"senco@school.sch.uk", "dsr.admin@bromley.gov.uk"}
+    decision = desk.receive(
+        email(("r.pdf", referral_pdf()), ("c.pdf", consent_pdf()), sender="senco@school.sch.uk")
+    )
+    outside = [
+        effect for effect in emails(decision) if not all(a.endswith("@nhs.net") for a in effect.to)
+    ]
+    assert {address for effect in outside for address in effect.to} == {
+        "senco@school.sch.uk",
+        "dsr.admin@bromley.gov.uk",
+    }
     for effect in outside:
         for detail in ("Amira", "Okafor", "9434765919", "943 476 5919", "BR1"):
             assert detail not in effect.body and detail not in effect.subject
@@ -102,7 +119,9 @@ def test_a_later_consent_about_someone_else_is_a_mismatch(desk: Desk) -> None:
     desk.receive(email(("r.pdf", referral_pdf())))
     decision = desk.receive(email(("c.pdf", consent_pdf(child_family_name="Smith"))))
     assert decision.outcome is Outcome.REJECTED
-    assert [(r.code.value, r.field) for r in decision.reasons] == [("IDENTITY_MISMATCH", "child_family_name")]
+    assert [(r.code.value, r.field) for r in decision.reasons] == [
+        ("IDENTITY_MISMATCH", "child_family_name")
+    ]
 
 
 def test_a_lapsed_pending_referral_starts_afresh(desk: Desk, settings: Settings) -> None:
@@ -136,18 +155,35 @@ def test_the_same_email_again_is_a_silent_duplicate(desk: Desk) -> None:
 
 def test_new_consent_for_a_registered_child_is_recorded(desk: Desk) -> None:
     desk.receive(email(("r.pdf", referral_pdf()), ("c.pdf", consent_pdf())))
-    renewed = desk.receive(email(("c.pdf", consent_pdf(consent_basis="best_interest", fact_sheet_given="/Off",
-                                                        best_interest_decision_maker="Dr Jones",
-                                                        best_interest_decision_role="Consultant",
-                                                        best_interest_reason="Significant concern"))))
+    renewed = desk.receive(
+        email(
+            (
+                "c.pdf",
+                consent_pdf(
+                    consent_basis="best_interest",
+                    fact_sheet_given="/Off",
+                    best_interest_decision_maker="Dr Jones",
+                    best_interest_decision_role="Consultant",
+                    best_interest_reason="Significant concern",
+                ),
+            )
+        )
+    )
     assert renewed.outcome is Outcome.UPDATED
     assert renewed.case is not None and len(renewed.case.consent_history) == 2
 
 
 def test_rejections_list_every_reason_and_echo_nothing(desk: Desk) -> None:
     decision = desk.receive(
-        email(("r.pdf", referral_pdf(child_nhs_number="123 456 7890", diagnosis_autism="/Off")),
-              ("c.pdf", consent_pdf(child_nhs_number="123 456 7890", consent_basis="self", capacity_confirmed=TICK)))
+        email(
+            ("r.pdf", referral_pdf(child_nhs_number="123 456 7890", diagnosis_autism="/Off")),
+            (
+                "c.pdf",
+                consent_pdf(
+                    child_nhs_number="123 456 7890", consent_basis="self", capacity_confirmed=TICK
+                ),
+            ),
+        )
     )
     assert decision.outcome is Outcome.REJECTED
     found = {(r.code.value, r.field) for r in decision.reasons}
@@ -169,11 +205,15 @@ def test_rejections_list_every_reason_and_echo_nothing(desk: Desk) -> None:
         ({"virus": "FAIL"}, {"VIRUS"}),
         ({"spam": "FAIL"}, {"SPAM"}),
         ({"auth": "spf=pass; dkim=pass; dmarc=fail header.from=nhs.net"}, {"MAIL_AUTH_FAILED"}),
-        ({"auth": "spf=fail; dkim=fail; dmarc=fail", "sender": "x@example.com", "virus": "FAIL"},
-         {"MAIL_AUTH_FAILED", "SENDER_NOT_ALLOWED", "VIRUS"}),
+        (
+            {"auth": "spf=fail; dkim=fail; dmarc=fail", "sender": "x@example.com", "virus": "FAIL"},
+            {"MAIL_AUTH_FAILED", "SENDER_NOT_ALLOWED", "VIRUS"},
+        ),
     ],
 )
-def test_untrusted_mail_is_quarantined_and_not_answered(desk: Desk, kwargs: dict[str, str], codes: set[str]) -> None:
+def test_untrusted_mail_is_quarantined_and_not_answered(
+    desk: Desk, kwargs: dict[str, str], codes: set[str]
+) -> None:
     decision = desk.receive(email(("r.pdf", referral_pdf()), ("c.pdf", consent_pdf()), **kwargs))
     assert decision.outcome is Outcome.QUARANTINED
     assert {r.code.value for r in decision.reasons} == codes
@@ -198,7 +238,9 @@ def test_quarantine_alerts_withhold_the_sender_from_non_secure_coordinators(desk
         ((("r.pdf", b"%PDF-1.4 not really"),), "FORM_UNREADABLE"),
     ],
 )
-def test_emails_without_a_readable_form_are_rejected(desk: Desk, attachments: tuple, code: str) -> None:  # type: ignore[type-arg]
+def test_emails_without_a_readable_form_are_rejected(
+    desk: Desk, attachments: tuple[tuple[str, bytes, str] | tuple[str, bytes], ...], code: str
+) -> None:
     decision = desk.receive(email(*attachments))
     assert decision.outcome is Outcome.REJECTED
     assert [r.code.value for r in decision.reasons] == [code]
@@ -213,7 +255,9 @@ def test_attachment_limits(settings: Settings) -> None:
 
 
 def test_a_readable_pair_beside_a_damaged_pdf_is_still_read(desk: Desk) -> None:
-    decision = desk.receive(email(("r.pdf", referral_pdf()), ("c.pdf", consent_pdf()), ("x.pdf", b"%PDF-1.4 junk")))
+    decision = desk.receive(
+        email(("r.pdf", referral_pdf()), ("c.pdf", consent_pdf()), ("x.pdf", b"%PDF-1.4 junk"))
+    )
     assert decision.outcome is Outcome.ACCEPTED
 
 

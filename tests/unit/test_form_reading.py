@@ -27,19 +27,53 @@ def test_the_committed_forms_carry_the_contract_field_names() -> None:
 
 def test_referral_layout_has_every_field_of_forms_md() -> None:
     expected = {
-        "child_given_name", "child_family_name", "child_preferred_name", "child_date_of_birth",
-        "child_nhs_number", "child_gender", "child_ethnicity", "child_first_language",
-        "interpreter_needed", "child_address", "child_postcode", "local_authority",
-        "school_or_setting", "has_ehcp", "child_looked_after", "diagnosis_learning_disability",
-        "diagnosis_autism", "diagnosis_awaiting_assessment", "diagnosis_details",
-        "mental_health_concern", "suggested_rag", "reason_for_referral", "services_involved",
-        "needs_health", "needs_education", "needs_social_care", "care_plans", "parent_carer_name",
-        "parent_carer_relationship", "parent_carer_phone", "parent_carer_email", "referrer_name",
-        "referrer_role", "referrer_organisation", "referrer_email", "referrer_phone", "referral_date",
+        "child_given_name",
+        "child_family_name",
+        "child_preferred_name",
+        "child_date_of_birth",
+        "child_nhs_number",
+        "child_gender",
+        "child_ethnicity",
+        "child_first_language",
+        "interpreter_needed",
+        "child_address",
+        "child_postcode",
+        "local_authority",
+        "school_or_setting",
+        "has_ehcp",
+        "child_looked_after",
+        "diagnosis_learning_disability",
+        "diagnosis_autism",
+        "diagnosis_awaiting_assessment",
+        "diagnosis_details",
+        "mental_health_concern",
+        "suggested_rag",
+        "reason_for_referral",
+        "services_involved",
+        "needs_health",
+        "needs_education",
+        "needs_social_care",
+        "care_plans",
+        "parent_carer_name",
+        "parent_carer_relationship",
+        "parent_carer_phone",
+        "parent_carer_email",
+        "referrer_name",
+        "referrer_role",
+        "referrer_organisation",
+        "referrer_email",
+        "referrer_phone",
+        "referral_date",
     }
     assert expected <= set(REFERRAL.field_names())
-    assert {"consent_basis", "capacity_confirmed", "fact_sheet_given", "consent_date",
-            "best_interest_reason", "share_with_positive_support"} <= set(CONSENT.field_names())
+    assert {
+        "consent_basis",
+        "capacity_confirmed",
+        "fact_sheet_given",
+        "consent_date",
+        "best_interest_reason",
+        "share_with_positive_support",
+    } <= set(CONSENT.field_names())
 
 
 def test_a_filled_referral_reads_back() -> None:
@@ -54,7 +88,10 @@ def test_a_filled_referral_reads_back() -> None:
 def test_kind_comes_from_fields_when_form_id_is_blank() -> None:
     form = read_pdf_form(filled_form(REFERRAL, referral_fields(), form_id=""), "attachment 1")
     assert form is not None and form.kind is FormKind.REFERRAL
-    consent = read_pdf_form(filled_form(CONSENT, {"consent_basis": "self", "consent_date": "01/01/2026"}, form_id=""), "a")
+    consent = read_pdf_form(
+        filled_form(CONSENT, {"consent_basis": "self", "consent_date": "01/01/2026"}, form_id=""),
+        "a",
+    )
     assert consent is not None and consent.kind is FormKind.CONSENT
 
 
@@ -92,7 +129,10 @@ def test_damaged_and_encrypted_pdfs_are_unreadable() -> None:
         read_pdf_form(out.getvalue(), "attachment 1")
 
 
-@pytest.mark.parametrize(("value", "ticked"), [("/Yes", True), ("/On", True), ("X", True), ("/Off", False), ("", False), ("  ", False)])
+@pytest.mark.parametrize(
+    ("value", "ticked"),
+    [("/Yes", True), ("/On", True), ("X", True), ("/Off", False), ("", False), ("  ", False)],
+)
 def test_checkbox_rule(value: str, ticked: bool) -> None:
     assert is_ticked(value) is ticked
 

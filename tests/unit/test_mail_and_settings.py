@@ -20,8 +20,12 @@ def test_sender_domains_follow_the_allowlist_patterns() -> None:
 
 def test_settings_come_from_the_environment() -> None:
     settings = Settings.from_environment(
-        {"DSR_MINIMUM_AGE": "14", "DSR_SECURE_DOMAINS": "nhs.net, Kingston.gov.uk",
-         "DSR_COORDINATOR_ADDRESSES": "A@nhs.net,b@nhs.net", "DSR_REVIEW_INTERVAL_DAYS_RED": "7"}
+        {
+            "DSR_MINIMUM_AGE": "14",
+            "DSR_SECURE_DOMAINS": "nhs.net, Kingston.gov.uk",
+            "DSR_COORDINATOR_ADDRESSES": "A@nhs.net,b@nhs.net",
+            "DSR_REVIEW_INTERVAL_DAYS_RED": "7",
+        }
     )
     assert settings.minimum_age == 14 and settings.maximum_age == 17
     assert settings.secure_domains == ("nhs.net", "kingston.gov.uk")
