@@ -1,0 +1,50 @@
+"""How fast the pure intake decides, per email (no AWS). Run: .venv/bin/python bench/bench_intake.py
+
+Target: a valid referral+consent pair decided in well under a second on one core, so a
+batch of ten fits easily inside the function's 60 s timeout.
+"""
+
+from __future__ import annotations
+
+import time
+import tracemalloc
+from datetime import UTC, datetime
+
+from infrastructure.samples import consent_pdf, email, referral_pdf
+from shared.intake import IntakeContext, IntakeDecider
+from shared.mail import parse_mail
+from shared.settings import Settings
+
+
+class _EmptyRegister:
+    def case_for_person(self, person_key: str) -> None:
+        return None
+
+    def first_submission_with_header(self, header_message_id: str) -> None:
+        return None
+
+
+class _Hasher:
+    def person_key(self, nhs_number: str) -> str:
+        return nhs_number[::-1]
+
+
+def main(rounds: int = 50) -> None:
+    raw = email(("r.pdf", referral_pdf()), ("c.pdf", consent_pdf()))
+    decider = IntakeDecider(
+        IntakeContext(Settings(), datetime.now(UTC)), _EmptyRegister(), _Hasher()
+    )
+    tracemalloc.start()
+    started = time.perf_counter()
+    for number in range(rounds):
+        decider.decide(parse_mail(raw), f"bench-{number}")
+    elapsed = time.perf_counter() - started
+    _, peak = tracemalloc.get_traced_memory()
+    print(
+        f"{rounds} emails ({len(raw) // 1024} KiB each): {elapsed / rounds * 1000:.1f} ms per email, "
+        f"peak {peak / 1024 / 1024:.1f} MiB traced"
+    )
+
+
+if __name__ == "__main__":
+    main()
