@@ -2,7 +2,6 @@ import io
 
 import pytest
 from pypdf import PdfReader, PdfWriter
-from reportlab.pdfgen.canvas import Canvas
 
 from infrastructure.samples import TICK, consent_pdf, filled_form, referral_fields, referral_pdf
 from shared.forms.fields import (
@@ -107,10 +106,11 @@ def test_other_names_map_through_the_alias_table() -> None:
 
 
 def _pdf_without_fields() -> bytes:
+    """A covering letter: a real PDF with no form fields."""
+    writer = PdfWriter()
+    writer.add_blank_page(width=595, height=842)
     out = io.BytesIO()
-    canvas = Canvas(out)
-    canvas.drawString(100, 700, "A covering letter")
-    canvas.save()
+    writer.write(out)
     return out.getvalue()
 
 
