@@ -43,6 +43,8 @@ def report(file: str, submission: Submission) -> dict[str, Any]:
 
 
 def _describe(line: dict[str, Any], indent: str = "   ") -> list[str]:
+    if line["outcome"] is None:
+        return [f"{indent}no outcome: {line['error']} (the email stays queued for another try)"]
     text = [
         f"{indent}outcome: {line['outcome']}"
         + (f"   case {line['case_id']}" if "case_id" in line else "")
@@ -71,11 +73,18 @@ class Pipeline:
         self.register = RegisterTable(client("dynamodb"), stack.resources["RegisterTable"])
 
     def process(self, file: str, raw: bytes) -> dict[str, Any]:
+        """The email's report line; without an outcome, a line with `error` instead."""
         message_id = self.stack.deliver_email(raw)
-        self.stack.run_pipeline()
+        try:
+            self.stack.run_pipeline()
+        except RuntimeError as error:
+            problem = str(error)
+        else:
+            problem = "no outcome was recorded"
         submission = self.register.submission(message_id)
         if submission is None:
-            raise RuntimeError(f"no outcome was recorded for {file} (message {message_id})")
+            # Like Lambda, the email stays on the queue (and would reach the DLQ): not lost.
+            return {"file": file, "message_id": message_id, "outcome": None, "error": problem}
         return report(file, submission)
 
 
@@ -85,16 +94,18 @@ def cmd_process(args: argparse.Namespace) -> int:
     if missing:
         print(f"dsr-intake: no such file: {', '.join(missing)}", file=sys.stderr)
         return 2
+    failed = 0
     with LocalStack(echo_logs=args.verbose) as stack:
         pipeline = Pipeline(stack)
         for path in files:
             line = pipeline.process(str(path), path.read_bytes())
+            failed += line["outcome"] is None
             if args.json:
                 print(json.dumps(line), flush=True)
             else:
                 print(path)
                 print("\n".join(_describe(line)))
-    return 0
+    return 1 if failed else 0
 
 
 def cmd_samples(args: argparse.Namespace) -> int:

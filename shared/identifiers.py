@@ -32,6 +32,8 @@ def is_valid_nhs_number(text: str) -> bool:
     digits = normalise_nhs_number(text)
     if len(digits) != 10 or not digits.isdigit():
         return False
+    if len(set(digits)) == 1:
+        return False  # 0000000000, 1111111111 ... pass Modulus 11 but are placeholders
     return nhs_check_digit(digits[:9]) == int(digits[9])
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 from email import policy
 from email.message import EmailMessage
@@ -50,7 +51,7 @@ class InboundMail(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     sender: str  # the From address, lower case
-    header_message_id: str | None
+    header_message_id: str  # the Message-ID header, or a hash of the raw email without one
     verdicts: MailVerdicts
     attachments: tuple[Attachment, ...]
 
@@ -93,7 +94,10 @@ def parse_mail(raw: bytes) -> InboundMail:
     message_id = message.get("Message-ID")
     return InboundMail(
         sender=sender,
-        header_message_id=str(message_id).strip() if message_id else None,
+        # Without a Message-ID, the bytes themselves identify a second delivery of the same email.
+        header_message_id=str(message_id).strip()
+        if message_id
+        else "sha256:" + hashlib.sha256(raw).hexdigest(),
         verdicts=_verdicts(message),
         attachments=tuple(attachments),
     )

@@ -96,14 +96,18 @@ def read_pdf_form(content: bytes, source: str) -> RawForm | None:
     """
     try:
         reader = PdfReader(io.BytesIO(content))
-        if reader.is_encrypted:
-            raise FormUnreadableError("the PDF is encrypted or password-protected")
-        pdf_fields = reader.get_fields() or {}
-    except (PyPdfError, ValueError, KeyError, TypeError, AttributeError, OSError) as error:
+        encrypted = reader.is_encrypted
+        pdf_fields = {} if encrypted else reader.get_fields() or {}
+        fields = {
+            canonical_field_name(name): _value_text(field.get("/V"))
+            for name, field in pdf_fields.items()
+        }
+    except PyPdfError as error:
         raise FormUnreadableError("the PDF is damaged and cannot be opened") from error
-    fields: dict[str, str] = {}
-    for name, field in pdf_fields.items():
-        fields[canonical_field_name(name)] = _value_text(field.get("/V"))
+    except Exception as error:
+        raise FormUnreadableError("the PDF is damaged and cannot be opened") from error
+    if encrypted:
+        raise FormUnreadableError("the PDF is encrypted or password-protected")
     kind = detect_kind(fields)
     if kind is None:
         return None

@@ -5,6 +5,7 @@ Messages name the field by its label and say what to do; they never repeat the v
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 from shared.dates import DateFormatError, parse_uk_date
@@ -90,14 +91,29 @@ class FieldReader:
             return None
         return normalise_nhs_number(value)
 
-    def choice(self, field: str, options: dict[str, str], *, required: bool = True) -> str | None:
-        """One of `options` (normalised text -> value), matched ignoring case and spacing."""
+    def choice(
+        self,
+        field: str,
+        options: dict[str, str],
+        *,
+        required: bool = True,
+        leading_word: bool = False,
+    ) -> str | None:
+        """One of `options` (normalised text -> value), matched ignoring case and spacing.
+
+        With `leading_word`, a first word that is an option decides when the rest is only a
+        gloss ("Red (crisis)"), but never when another option is named too ("Red/Amber").
+        """
         value = self.text(field, required=required)
         if value is None:
             return None
         key = "_".join(value.lower().replace("-", " ").split())
         if key in options:
             return options[key]
+        words = re.findall(r"[a-z]+", value.lower())
+        named = {options[word] for word in words if word in options}
+        if leading_word and words and words[0] in options and len(named) == 1:
+            return options[words[0]]
         self.problem(
             ReasonCode.FIELD_INVALID,
             field,

@@ -155,7 +155,9 @@ def validate_referral(
         )
 
     rating = reader.choice(
-        "suggested_rag", {rating.value.lower(): rating.value for rating in Rating}
+        "suggested_rag",
+        {rating.value.lower(): rating.value for rating in Rating},
+        leading_word=True,
     )
     reason_for_referral = reader.text("reason_for_referral", required=True)
     referrer_name = reader.text("referrer_name", required=True)

@@ -282,3 +282,11 @@ def test_pending_cases_expire_after_the_setting(desk: Desk, settings: Settings) 
     assert decision.case.pending_expires_at == NOW + timedelta(days=settings.pending_expiry_days)
     stored: Case = desk.register.cases_by_person[decision.case.person_key]
     assert stored.status is CaseStatus.AWAITING_CONSENT
+
+
+def test_the_same_bytes_again_without_a_message_id_are_a_duplicate(desk: Desk) -> None:
+    raw = email(("r.pdf", referral_pdf(child_nhs_number="1234567890")))
+    without_id = b"\n".join(line for line in raw.split(b"\n") if not line.startswith(b"Message-ID"))
+    assert desk.receive(without_id).outcome is Outcome.REJECTED
+    again = desk.receive(without_id)
+    assert again.outcome is Outcome.DUPLICATE and again.effects == []

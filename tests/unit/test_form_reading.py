@@ -139,3 +139,19 @@ def test_checkbox_rule(value: str, ticked: bool) -> None:
 
 def test_ticked_is_the_layouts_on_value() -> None:
     assert TICK == "/Yes"
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        b"%PDF-1.4\n1 0 obj\n<< /Type /Catalog /AcroForm 2 0 R >>\nendobj\ntrailer\n<< /Root 1 0 R >>\n%%EOF",
+        b"%PDF-1.4\n" + b"[" * 5000,
+        b"%PDF-1.7\nxref\n0 1\n0000000000 65535 f \ntrailer\n<< /Size 1 /Root 9 0 R >>\nstartxref\n9\n%%EOF",
+    ],
+)
+def test_hostile_pdfs_are_unreadable_not_crashes(content: bytes) -> None:
+    try:
+        form = read_pdf_form(content, "attachment 1")
+    except FormUnreadableError:
+        return
+    assert form is None  # opened, but holds no form

@@ -206,3 +206,23 @@ def test_identity_match_ignores_case_spaces_and_hyphens_only() -> None:
         "child_date_of_birth",
         "child_family_name",
     }
+
+
+@pytest.mark.parametrize(
+    ("written", "rating"),
+    [
+        ("Red (crisis)", Rating.RED),
+        ("amber - urgent", Rating.AMBER),
+        ("GREEN", Rating.GREEN),
+        (" blue ", Rating.BLUE),
+    ],
+)
+def test_a_rating_with_a_gloss_reads_as_its_first_word(written: str, rating: Rating) -> None:
+    result, reasons = validate_referral(referral(suggested_rag=written), TODAY, Settings())
+    assert reasons == [] and result is not None and result.suggested_rating is rating
+
+
+@pytest.mark.parametrize("written", ["Red/Amber", "between amber and red", "urgent", "R"])
+def test_an_ambiguous_rating_is_refused(written: str) -> None:
+    _, reasons = validate_referral(referral(suggested_rag=written), TODAY, Settings())
+    assert ("FIELD_INVALID", "suggested_rag") in codes(reasons)
