@@ -5,7 +5,10 @@ BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed-dev
 SAM_VENV := .venv-sam
 
-.PHONY: demo test lint typecheck validate forms samples clean build-SharedLayer
+LAMBDA_PYTHON ?= python3.12
+LAMBDA_VENV := .venv-lambda
+
+.PHONY: demo test lint typecheck validate package forms samples clean build-SharedLayer
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +38,16 @@ validate:
 		$(SAM_VENV)/bin/sam validate
 	SAM_CLI_TELEMETRY=0 $(SAM_VENV)/bin/sam validate --lint
 
+# sam build, then import each built function on Python 3.12 with only boto3 (which the
+# Lambda runtime provides) beside the layer: what Lambda does on a cold start.
+package: validate
+	SAM_CLI_TELEMETRY=0 $(SAM_VENV)/bin/sam build
+	test -x $(LAMBDA_VENV)/bin/python || ($(LAMBDA_PYTHON) -m venv $(LAMBDA_VENV) && $(LAMBDA_VENV)/bin/pip install --quiet boto3)
+	for function in IntakeFunction EffectsFunction ReminderFunction; do \
+		(cd .aws-sam/build/$$function && AWS_DEFAULT_REGION=eu-west-2 PYTHONPATH=../SharedLayer/python \
+			../../../$(LAMBDA_VENV)/bin/python -c "import app; print('$$function imports on', __import__('sys').version.split()[0])") || exit 1; \
+	done
+
 # Regenerate the fillable PDF forms (reportlab is a generation-only dependency).
 forms: $(INSTALLED)
 	$(BIN)/python -m pip install --quiet -e '.[forms]'
@@ -44,7 +57,7 @@ samples: $(INSTALLED)
 	$(BIN)/dsr-intake samples samples
 
 clean:
-	rm -rf $(VENV) $(SAM_VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(SAM_VENV) $(LAMBDA_VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache
 
 # Called by `sam build` for the SharedLayer (BuildMethod: makefile, build in source):
 # the shared package, the email texts and the run-time dependencies for python3.12 on Lambda.
