@@ -5,8 +5,10 @@ BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed-dev
 SAM_VENV := .venv-sam
 
-LAMBDA_PYTHON ?= python3.12
 LAMBDA_VENV := .venv-lambda
+# sam build needs a python3.12 for the python3.12 functions: a real one on the PATH, or pyenv's.
+PYTHON312_DIR := $(shell python3.12 -c 'import sys, os; print(os.path.dirname(sys.executable))' 2>/dev/null \
+	|| ls -d $(HOME)/.pyenv/versions/3.12*/bin 2>/dev/null | tail -n 1)
 
 .PHONY: demo test lint typecheck validate package forms samples clean build-SharedLayer
 
@@ -41,8 +43,9 @@ validate:
 # sam build, then import each built function on Python 3.12 with only boto3 (which the
 # Lambda runtime provides) beside the layer: what Lambda does on a cold start.
 package: validate
-	SAM_CLI_TELEMETRY=0 $(SAM_VENV)/bin/sam build
-	test -x $(LAMBDA_VENV)/bin/python || ($(LAMBDA_PYTHON) -m venv $(LAMBDA_VENV) && $(LAMBDA_VENV)/bin/pip install --quiet boto3)
+	@test -n "$(PYTHON312_DIR)" || (echo "make package needs Python 3.12 (the Lambda runtime's): install it, e.g. pyenv install 3.12" && exit 1)
+	PATH="$(PYTHON312_DIR):$$PATH" SAM_CLI_TELEMETRY=0 $(SAM_VENV)/bin/sam build
+	test -x $(LAMBDA_VENV)/bin/python || ($(PYTHON312_DIR)/python3.12 -m venv $(LAMBDA_VENV) && $(LAMBDA_VENV)/bin/pip install --quiet boto3)
 	for function in IntakeFunction EffectsFunction ReminderFunction; do \
 		(cd .aws-sam/build/$$function && AWS_DEFAULT_REGION=eu-west-2 PYTHONPATH=../SharedLayer/python \
 			../../../$(LAMBDA_VENV)/bin/python -c "import app; print('$$function imports on', __import__('sys').version.split()[0])") || exit 1; \
