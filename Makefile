@@ -65,10 +65,11 @@ clean:
 # Called by `sam build` for the SharedLayer (BuildMethod: makefile, build in source):
 # the shared package, the email texts and the run-time dependencies for python3.12 on Lambda.
 build-SharedLayer:
-	mkdir -p "$(ARTIFACTS_DIR)/python/templates"
+	mkdir -p "$(ARTIFACTS_DIR)/python/templates/forms"
 	cp -r shared "$(ARTIFACTS_DIR)/python/"
 	cp templates/__init__.py "$(ARTIFACTS_DIR)/python/templates/"
 	cp -r templates/email "$(ARTIFACTS_DIR)/python/templates/"
+	cp templates/forms/__init__.py templates/forms/layout.py templates/forms/*.pdf "$(ARTIFACTS_DIR)/python/templates/forms/"
 	find "$(ARTIFACTS_DIR)/python" -name __pycache__ -prune -exec rm -rf {} +
 	$(PYTHON) -m pip install --quiet --target "$(ARTIFACTS_DIR)/python" \
 		--platform manylinux2014_x86_64 --implementation cp --python-version 3.12 \

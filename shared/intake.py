@@ -237,7 +237,11 @@ class IntakeDecider:
                 return self._reject(mail, mismatches)
             case = self._activate(existing.model_copy(deep=True), referral, consent, message_id)
             return self._activated(
-                Outcome.UPDATED, mail, message_id, case, "case completed: now on the register"
+                Outcome.UPDATED,
+                mail,
+                message_id,
+                case,
+                "waiting case completed, now on the register",
             )
 
         case = Case(
@@ -281,9 +285,7 @@ class IntakeDecider:
     ) -> Decision:
         assert case.next_review_on is not None
         effects: list[Effect] = [
-            *self.notices.coordinator_notification(
-                headline.capitalize(), outcome.value, case, message_id
-            ),
+            *self.notices.coordinator_notification(headline, outcome.value, case, message_id),
             *self.notices.acknowledgement(
                 "acknowledgement_accepted",
                 mail.sender,
@@ -320,9 +322,9 @@ class IntakeDecider:
             "acknowledgement_pending_consent" if referral else "acknowledgement_pending_referral"
         )
         headline = (
-            "Referral received, waiting for consent"
+            "referral received, waiting for consent"
             if referral
-            else "Consent received, waiting for referral"
+            else "consent received, waiting for referral"
         )
         effects: list[Effect] = [
             *self.notices.coordinator_notification(
@@ -348,7 +350,7 @@ class IntakeDecider:
         case.submissions.append(message_id)
         effects: list[Effect] = [
             *self.notices.coordinator_notification(
-                "Consent renewed", Outcome.UPDATED.value, case, message_id
+                "new consent recorded", Outcome.UPDATED.value, case, message_id
             ),
             *self.notices.acknowledgement("acknowledgement_consent_updated", mail.sender, case),
         ]
@@ -363,7 +365,7 @@ class IntakeDecider:
         )
         effects: list[Effect] = [
             *self.notices.coordinator_notification(
-                "Repeat referral for a case already held",
+                "repeat referral for a case already held",
                 Outcome.DUPLICATE.value,
                 existing,
                 message_id,

@@ -103,7 +103,7 @@ def parse_mail(raw: bytes) -> InboundMail:
     )
 
 
-_FAILED = {"FAIL", "PERMERROR", "SOFTFAIL"}
+_FAILED = {"FAIL", "PERMERROR"}
 
 
 def trust_reasons(mail: InboundMail, settings: Settings) -> list[Reason]:
@@ -115,6 +115,9 @@ def trust_reasons(mail: InboundMail, settings: Settings) -> list[Reason]:
     if verdicts.spam == "FAIL":
         reasons.append(Reason(code=ReasonCode.SPAM, message="The spam check failed."))
     failed = [name for name in ("spf", "dkim", "dmarc") if getattr(verdicts, name) in _FAILED]
+    # An SPF soft fail is common for forwarded mail; it counts only when DMARC did not pass.
+    if verdicts.spf == "SOFTFAIL" and verdicts.dmarc != "PASS":
+        failed.insert(0, "spf")
     if failed:
         reasons.append(
             Reason(

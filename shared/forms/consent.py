@@ -89,7 +89,9 @@ def validate_consent(form: RawForm, today: date) -> tuple[Consent | None, list[R
     if basis is not None:
         for field in _REQUIRED_FOR_BASIS[basis]:
             if reader.text(field, required=True) is None:
-                invalid(field, f"Consent given as '{basis.value}' must record '{label(field)}'.")
+                invalid(
+                    field, f"Consent given as '{basis.value}' must record {reader.label(field)}."
+                )
         if basis is ConsentBasis.SELF:
             if not capacity:
                 invalid(
@@ -160,7 +162,7 @@ def identity_mismatches(referral_child: Child, consent_child: Child) -> list[Rea
             code=ReasonCode.IDENTITY_MISMATCH,
             field=field,
             form=FormKind.CONSENT.value,
-            message=f"The '{label(field)}' on the consent form does not match the referral form. "
+            message=f"The {label(field, FormKind.CONSENT.value)} on the consent form does not match the referral form. "
             "Both forms must be about the same child.",
         )
         for field, matches in checks

@@ -12,11 +12,13 @@ from shared.dates import DateFormatError, parse_uk_date
 from shared.forms.fields import RawForm, is_ticked
 from shared.identifiers import is_valid_nhs_number, normalise_nhs_number
 from shared.outcome import Reason, ReasonCode
+from templates.forms.layout import printed_label
 
 
-def label(field: str) -> str:
-    """A field name as a person reads it: `child_date_of_birth` -> `child date of birth`."""
-    return field.replace("_", " ")
+def label(field: str, form_id: str | None = None) -> str:
+    """A field as the form prints it ("'Date of birth' (section 1)"), else in plain words."""
+    printed = printed_label(form_id, field) if form_id else None
+    return printed or "'" + field.replace("_", " ") + "'"
 
 
 class FieldReader:
@@ -24,6 +26,9 @@ class FieldReader:
         self.form = form
         self.today = today
         self.reasons: list[Reason] = []
+
+    def label(self, field: str) -> str:
+        return label(field, self.form.kind.value)
 
     def problem(self, code: ReasonCode, field: str | None, message: str) -> None:
         self.reasons.append(
@@ -37,7 +42,7 @@ class FieldReader:
                 self.problem(
                     ReasonCode.FIELD_MISSING,
                     field,
-                    f"The {self.form.kind.display_name} has no '{label(field)}'. Please complete it and send the form again.",
+                    f"The {self.form.kind.display_name} has no {self.label(field)}. Please complete it and send the form again.",
                 )
             return None
         return value
@@ -57,7 +62,7 @@ class FieldReader:
             self.problem(
                 ReasonCode.DATE_INVALID,
                 field,
-                f"The '{label(field)}' on the {self.form.kind.display_name} is not a date we can read. "
+                f"The {self.label(field)} on the {self.form.kind.display_name} is not a date we can read. "
                 "Please write it day first, as DD/MM/YYYY.",
             )
             return None
@@ -65,7 +70,7 @@ class FieldReader:
             self.problem(
                 ReasonCode.DATE_INVALID,
                 field,
-                f"The '{label(field)}' on the {self.form.kind.display_name} is in the future. Please check it.",
+                f"The {self.label(field)} on the {self.form.kind.display_name} is in the future. Please check it.",
             )
             return None
         return parsed
@@ -117,7 +122,7 @@ class FieldReader:
         self.problem(
             ReasonCode.FIELD_INVALID,
             field,
-            f"The '{label(field)}' on the {self.form.kind.display_name} must be one of: "
+            f"The {self.label(field)} on the {self.form.kind.display_name} must be one of: "
             f"{', '.join(sorted(set(options.values())))}.",
         )
         return None

@@ -226,3 +226,16 @@ CONSENT = FormLayout(
 )
 
 LAYOUTS = (REFERRAL, CONSENT)
+
+
+def printed_label(form_id: str, field_name: str) -> str | None:
+    """Where a referrer finds a field on the form: "'Date of birth' (section 1)"."""
+    for layout in LAYOUTS:
+        if layout.form_id != form_id:
+            continue
+        for section in layout.sections:
+            for field in section.fields:
+                if field.name == field_name:
+                    number = section.title.split(".", 1)[0]
+                    return f"'{field.label.removesuffix(' (required)')}' (section {number})"
+    return None

@@ -59,3 +59,10 @@ def test_coordinators_are_trusted_senders_even_outside_the_domains() -> None:
     settings = Settings(coordinator_addresses=("coordinator@bromley.example",))
     mail = parse_mail(email(("r.pdf", referral_pdf()), sender="coordinator@bromley.example"))
     assert trust_reasons(mail, settings) == []
+
+
+def test_spf_soft_fail_counts_only_without_dmarc() -> None:
+    forwarded = parse_mail(email(("r.pdf", b"%PDF"), auth="spf=softfail; dkim=pass; dmarc=pass"))
+    assert trust_reasons(forwarded, Settings()) == []
+    spoofed = parse_mail(email(("r.pdf", b"%PDF"), auth="spf=softfail; dkim=none; dmarc=none"))
+    assert [r.code.value for r in trust_reasons(spoofed, Settings())] == ["MAIL_AUTH_FAILED"]
