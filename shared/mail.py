@@ -79,18 +79,31 @@ def _verdicts(message: EmailMessage) -> MailVerdicts:
     )
 
 
+def _attached_files(message: EmailMessage) -> list[tuple[EmailMessage, bytes]]:
+    """Every file in the message, however deeply the sender's client nested it: each leaf
+    part except the text of the message itself."""
+    files = []
+    for part in message.walk():
+        if part.is_multipart():
+            continue
+        is_text = part.get_content_maintype() == "text" and part.get_filename() is None
+        if is_text and part.get_content_disposition() != "attachment":
+            continue
+        payload = part.get_payload(decode=True)
+        if isinstance(payload, bytes) and payload:
+            files.append((part, payload))
+    return files
+
+
 def parse_mail(raw: bytes) -> InboundMail:
     message = BytesParser(policy=policy.default).parsebytes(raw)
     assert isinstance(message, EmailMessage)
     addresses = getaddresses([str(value) for value in message.get_all("From", [])])
     sender = addresses[0][1].strip().lower() if addresses else ""
-    attachments = []
-    for position, part in enumerate(message.iter_attachments(), start=1):
-        payload = part.get_payload(decode=True)
-        if isinstance(payload, bytes):
-            attachments.append(
-                Attachment(position=position, content_type=part.get_content_type(), content=payload)
-            )
+    attachments = tuple(
+        Attachment(position=position, content_type=part.get_content_type(), content=payload)
+        for position, (part, payload) in enumerate(_attached_files(message), start=1)
+    )
     message_id = message.get("Message-ID")
     return InboundMail(
         sender=sender,
@@ -99,7 +112,7 @@ def parse_mail(raw: bytes) -> InboundMail:
         if message_id
         else "sha256:" + hashlib.sha256(raw).hexdigest(),
         verdicts=_verdicts(message),
-        attachments=tuple(attachments),
+        attachments=attachments,
     )
 
 

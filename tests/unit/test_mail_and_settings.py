@@ -66,3 +66,28 @@ def test_spf_soft_fail_counts_only_without_dmarc() -> None:
     assert trust_reasons(forwarded, Settings()) == []
     spoofed = parse_mail(email(("r.pdf", b"%PDF"), auth="spf=softfail; dkim=none; dmarc=none"))
     assert [r.code.value for r in trust_reasons(spoofed, Settings())] == ["MAIL_AUTH_FAILED"]
+
+
+def test_files_are_found_however_the_client_nests_them() -> None:
+    from email.message import EmailMessage
+
+    inner = EmailMessage()
+    inner.set_content("see attached")
+    inner.add_attachment(referral_pdf(), maintype="application", subtype="pdf", filename="r.pdf")
+    outer = EmailMessage()
+    outer["From"] = "a@nhs.net"
+    outer.set_content("body")
+    outer.add_attachment(inner)  # a message inside the message
+    only_pdf = EmailMessage()
+    only_pdf["From"] = "a@nhs.net"
+    only_pdf.set_content(
+        referral_pdf(), maintype="application", subtype="pdf"
+    )  # not multipart at all
+    for raw in (bytes(outer), bytes(only_pdf)):
+        [attachment] = parse_mail(raw).attachments
+        assert attachment.looks_like_pdf
+    text_only = EmailMessage()
+    text_only["From"] = "a@nhs.net"
+    text_only.set_content("no files here")
+    text_only.add_alternative("<p>no files here</p>", subtype="html")
+    assert parse_mail(bytes(text_only)).attachments == ()
