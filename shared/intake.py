@@ -145,6 +145,10 @@ class IntakeDecider:
         self.notices = Notices(context.settings)
 
     def decide(self, mail: InboundMail, message_id: str) -> Decision:
+        if self.register.first_submission_with_header(mail.header_message_id):
+            # The very same email again (same Message-ID, or same bytes): it already has its
+            # outcome and was answered then, whatever that outcome was.
+            return Decision(outcome=Outcome.DUPLICATE)
         untrusted = trust_reasons(mail, self.settings)
         if untrusted:
             return Decision(
@@ -152,11 +156,6 @@ class IntakeDecider:
                 reasons=untrusted,
                 effects=list(self.notices.quarantine_alert(mail.sender, untrusted, message_id)),
             )
-        if mail.header_message_id and self.register.first_submission_with_header(
-            mail.header_message_id
-        ):
-            # The very same email again (same Message-ID): it was answered the first time.
-            return Decision(outcome=Outcome.DUPLICATE)
 
         found = find_forms(mail, self.settings)
         reasons = list(found.reasons)

@@ -169,3 +169,13 @@ def test_the_reminder_tells_the_coordinators(stack: LocalStack, register: Regist
     [reminder] = sent_emails()[before:]
     assert reminder.subject == f"DSR review due - case {submission.case_id}"
     assert set(reminder.to) == {"dsr.coordinator@nhs.net", "dsr.lead@nhs.net"}
+
+
+def test_the_same_untrusted_email_twice_is_quarantined_once(stack: LocalStack, register: RegisterTable) -> None:
+    raw = email(("r.pdf", referral_pdf(**child(207))), sender="someone@gmail.com", message_id="<twice@gmail.com>")
+    first = stack.deliver_email(raw)
+    stack.run_pipeline()
+    second = stack.deliver_email(raw)
+    stack.run_pipeline()  # raises if the second delivery fails (it would retry into the DLQ)
+    outcomes = [register.submission(m) for m in (first, second)]
+    assert [s.outcome for s in outcomes if s] == [Outcome.QUARANTINED, Outcome.DUPLICATE]
