@@ -2,6 +2,7 @@
 
     dsr-intake demo [--verbose]                 tell the story of a day's emails
     dsr-intake process [--json] FILE.eml ...    run emails through the pipeline, in order
+    (both take --parameter Name=Value for any template parameter, e.g. MinimumAge=14)
     dsr-intake samples DIR                      write the demo's sample emails as .eml files
 
 Output and logs carry case ids, reason codes and addresses, never the forms' personal data.
@@ -15,7 +16,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from infrastructure.local_stack import LocalStack, sent_emails
+from infrastructure.local_stack import LocalStack, LocalStackError, sent_emails
 from shared.case import Submission
 
 
@@ -95,7 +96,7 @@ def cmd_process(args: argparse.Namespace) -> int:
         print(f"dsr-intake: no such file: {', '.join(missing)}", file=sys.stderr)
         return 2
     failed = 0
-    with LocalStack(echo_logs=args.verbose) as stack:
+    with LocalStack(args.parameters, echo_logs=args.verbose) as stack:
         pipeline = Pipeline(stack)
         for path in files:
             line = pipeline.process(str(path), path.read_bytes())
@@ -123,7 +124,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from infrastructure.samples import demo_emails
 
     print("DSR Intake - demo on the embedded local AWS (moto), no cloud account needed.\n")
-    with LocalStack(echo_logs=args.verbose) as stack:
+    with LocalStack(args.parameters, echo_logs=args.verbose) as stack:
         print(
             f"Built stack '{stack.parameters['StageName']}' from template.yaml: "
             f"{len(stack.resources)} resources. Inbox {stack.parameters['InboxAddress']}, "
@@ -164,6 +165,27 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _parameter(text: str) -> tuple[str, str]:
+    name, separator, value = text.partition("=")
+    if not separator or not name:
+        raise argparse.ArgumentTypeError(
+            f"expected Name=Value (a template parameter), got {text!r}"
+        )
+    return name, value
+
+
+def _add_parameters(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
+        "--parameter",
+        dest="parameter_pairs",
+        type=_parameter,
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a template parameter for the local stack, e.g. MinimumAge=14 (repeatable)",
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="dsr-intake", description=__doc__.split("\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -173,6 +195,7 @@ def main(argv: list[str] | None = None) -> int:
     demo.add_argument(
         "--verbose", action="store_true", help="also print the functions' log lines (stderr)"
     )
+    _add_parameters(demo)
     demo.set_defaults(run=cmd_demo)
     process = commands.add_parser("process", help="run .eml files through the pipeline, in order")
     process.add_argument("--json", action="store_true", help="one JSON object a line per email")
@@ -180,12 +203,18 @@ def main(argv: list[str] | None = None) -> int:
         "--verbose", action="store_true", help="also print the functions' log lines (stderr)"
     )
     process.add_argument("files", nargs="+", metavar="FILE.eml")
+    _add_parameters(process)
     process.set_defaults(run=cmd_process)
     samples = commands.add_parser("samples", help="write the demo's sample emails as .eml files")
     samples.add_argument("directory")
     samples.set_defaults(run=cmd_samples)
     args = parser.parse_args(argv)
-    result: int = args.run(args)
+    args.parameters = dict(getattr(args, "parameter_pairs", []))
+    try:
+        result: int = args.run(args)
+    except LocalStackError as error:
+        print(f"dsr-intake: {error}", file=sys.stderr)
+        return 2
     return result
 
 

@@ -36,6 +36,10 @@ LOCAL_PARAMETERS = {
 }
 
 
+class LocalStackError(Exception):
+    """The embedded stack could not be built as asked (e.g. a parameter the template refuses)."""
+
+
 class _CurrentStdout(io.TextIOBase):
     def write(self, text: str) -> int:
         return sys.stdout.write(text)
@@ -84,6 +88,30 @@ def _quiet_local_aws() -> None:
     warnings.filterwarnings("ignore", message="Tried to parse AWS::")
 
 
+def check_parameters(values: dict[str, str], declared: dict[str, Any]) -> None:
+    """Refuse parameter values as CloudFormation would: name, type, bounds, pattern, choices."""
+    import re
+
+    unknown = set(values) - set(declared)
+    if unknown:
+        raise LocalStackError(f"template.yaml has no parameter {', '.join(sorted(unknown))}")
+    for name, value in values.items():
+        rules = declared[name]
+        if rules["Type"] == "Number":
+            try:
+                number = float(value)
+            except ValueError:
+                raise LocalStackError(f"{name} must be a number") from None
+            if "MinValue" in rules and number < rules["MinValue"]:
+                raise LocalStackError(f"{name} must be at least {rules['MinValue']}")
+            if "MaxValue" in rules and number > rules["MaxValue"]:
+                raise LocalStackError(f"{name} must be at most {rules['MaxValue']}")
+        if "AllowedPattern" in rules and not re.fullmatch(rules["AllowedPattern"], value):
+            raise LocalStackError(f"{name} does not match {rules['AllowedPattern']}")
+        if "AllowedValues" in rules and value not in [str(v) for v in rules["AllowedValues"]]:
+            raise LocalStackError(f"{name} must be one of {rules['AllowedValues']}")
+
+
 def load_template() -> dict[str, Any]:
     from samtranslator.yaml_helper import yaml_parse
 
@@ -113,6 +141,7 @@ class LocalStack:
         self, parameters: dict[str, str] | None = None, *, echo_logs: bool = False
     ) -> None:
         self.parameters = {**LOCAL_PARAMETERS, **(parameters or {})}
+        check_parameters(self.parameters, load_template()["Parameters"])
         self.echo_logs = echo_logs
         self.log_lines: list[str] = []
         self.server: Any = None

@@ -117,3 +117,12 @@ def test_a_missing_file_is_a_clear_error() -> None:
     result = dsr_intake("process", "--json", "no-such-file.eml")
     assert result.returncode == 2
     assert "no such file: no-such-file.eml" in result.stderr
+
+
+def test_template_parameters_set_the_rules(corpus: list[Path]) -> None:
+    [thirteen] = [path for path in corpus if path.name.startswith("06-")]
+    result = dsr_intake("process", "--json", "--parameter", "MinimumAge=14", str(thirteen))
+    assert result.returncode == 0, result.stderr[-2000:]
+    line = json.loads(result.stdout)
+    assert {reason["code"] for reason in line["reasons"]} == {"NOT_ELIGIBLE_AGE", "CONSENT_INVALID"}
+    assert "aged 14 to 17" in " ".join(reason["message"] for reason in line["reasons"])

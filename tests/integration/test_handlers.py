@@ -171,8 +171,14 @@ def test_the_reminder_tells_the_coordinators(stack: LocalStack, register: Regist
     assert set(reminder.to) == {"dsr.coordinator@nhs.net", "dsr.lead@nhs.net"}
 
 
-def test_the_same_untrusted_email_twice_is_quarantined_once(stack: LocalStack, register: RegisterTable) -> None:
-    raw = email(("r.pdf", referral_pdf(**child(207))), sender="someone@gmail.com", message_id="<twice@gmail.com>")
+def test_the_same_untrusted_email_twice_is_quarantined_once(
+    stack: LocalStack, register: RegisterTable
+) -> None:
+    raw = email(
+        ("r.pdf", referral_pdf(**child(207))),
+        sender="someone@gmail.com",
+        message_id="<twice@gmail.com>",
+    )
     first = stack.deliver_email(raw)
     stack.run_pipeline()
     second = stack.deliver_email(raw)
