@@ -14,6 +14,7 @@ import copy
 import io
 import json
 import os
+import re
 import sys
 import uuid
 import warnings
@@ -90,8 +91,6 @@ def _quiet_local_aws() -> None:
 
 def check_parameters(values: dict[str, str], declared: dict[str, Any]) -> None:
     """Refuse parameter values as CloudFormation would: name, type, bounds, pattern, choices."""
-    import re
-
     unknown = set(values) - set(declared)
     if unknown:
         raise LocalStackError(f"template.yaml has no parameter {', '.join(sorted(unknown))}")
@@ -141,7 +140,13 @@ class LocalStack:
         self, parameters: dict[str, str] | None = None, *, echo_logs: bool = False
     ) -> None:
         self.parameters = {**LOCAL_PARAMETERS, **(parameters or {})}
-        check_parameters(self.parameters, load_template()["Parameters"])
+        declared = load_template()["Parameters"]
+        check_parameters(self.parameters, declared)
+        # Every parameter's value, defaults included, for resolving what is created by API.
+        self.parameter_values = {
+            name: str(self.parameters.get(name, rules.get("Default", "")))
+            for name, rules in declared.items()
+        }
         self.echo_logs = echo_logs
         self.log_lines: list[str] = []
         self.server: Any = None
@@ -214,16 +219,17 @@ class LocalStack:
         )
         stack = cloudformation.describe_stacks(StackName=STACK_NAME)["Stacks"][0]
         if stack["StackStatus"] != "CREATE_COMPLETE":
-            raise RuntimeError(f"local stack did not create: {stack['StackStatus']}")
+            raise LocalStackError(f"local stack did not create: {stack['StackStatus']}")
         self.outputs = {
             output["OutputKey"]: output["OutputValue"] for output in stack.get("Outputs", [])
         }
         paginator = cloudformation.get_paginator("list_stack_resources")
         for page in paginator.paginate(StackName=STACK_NAME):
             for resource in page["StackResourceSummaries"]:
-                self.resources[resource["LogicalResourceId"]] = resource.get(
-                    "PhysicalResourceId", ""
-                )
+                if resource.get("LogicalResourceId"):
+                    self.resources[resource["LogicalResourceId"]] = resource.get(
+                        "PhysicalResourceId", ""
+                    )
         self.template = template
 
     def _resource(self, logical_id: str) -> dict[str, Any]:
@@ -235,8 +241,8 @@ class LocalStack:
         if isinstance(value, dict) and len(value) == 1:
             ((name, argument),) = value.items()
             if name == "Ref":
-                if argument in self.parameters:
-                    return self.parameters[argument]
+                if argument in self.parameter_values:
+                    return self.parameter_values[argument]
                 return {
                     "AWS::AccountId": "123456789012",
                     "AWS::Region": REGION,
@@ -249,8 +255,6 @@ class LocalStack:
                 return self._attribute(logical_id, attribute)
             if name == "Fn::Sub":
                 text = argument if isinstance(argument, str) else argument[0]
-                import re
-
                 return re.sub(
                     r"\$\{([^}]+)\}",
                     lambda m: str(
