@@ -2,34 +2,49 @@
 
 from __future__ import annotations
 
-import secrets
+import hashlib
+from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from shared.dates import age_on, birthday
 from shared.forms.consent import Consent
-from shared.forms.referral import Referral
+from shared.forms.referral import Child, Referral
 from shared.outcome import Outcome, Reason
 from shared.rating import Rating
 
+TRANSITION_AGE = 18  # the age a young person moves to the adult register
+KEYWORKER_RATINGS = frozenset({Rating.RED, Rating.AMBER, Rating.BLUE})
+KEYWORKER_AGES = range(0, 26)  # the keyworker programme is for ages 0 to 25
 _REFERENCE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O or 1/I to misread
 
 
-def new_case_reference() -> str:
-    """A reference people can read out on the phone; random, so it says nothing of the child."""
-    return "DSR-" + "".join(secrets.choice(_REFERENCE_ALPHABET) for _ in range(8))
+def case_reference_for(message_id: str) -> str:
+    """A reference people can read out on the phone, drawn from the SES message id of the email
+    that opened the case: random, so it says nothing of the child, and the same however often
+    that email is processed."""
+    digest = hashlib.sha256(message_id.encode("utf-8")).digest()
+    return "DSR-" + "".join(_REFERENCE_ALPHABET[byte % 32] for byte in digest[:8])
 
 
 class CaseStatus(StrEnum):
     AWAITING_CONSENT = "awaiting_consent"  # referral here, consent to follow
     AWAITING_REFERRAL = "awaiting_referral"  # consent here, referral to follow
     ACTIVE = "active"  # on the register
+    CLOSED = "closed"  # left the register (panel decision, or transition at 18); record kept
+    WITHDRAWN = "withdrawn"  # consent withdrawn: a tombstone, the person's data erased
 
     @property
     def is_pending(self) -> bool:
-        return self is not CaseStatus.ACTIVE
+        return self in (CaseStatus.AWAITING_CONSENT, CaseStatus.AWAITING_REFERRAL)
+
+    @property
+    def is_open(self) -> bool:
+        """Pending or on the register: a new referral for the person joins this case."""
+        return self.is_pending or self is CaseStatus.ACTIVE
 
 
 class RatingChange(BaseModel):
@@ -38,6 +53,39 @@ class RatingChange(BaseModel):
     rating: Rating
     on: date
     source: str  # e.g. "referral" (suggested by the referrer), later "review"
+
+
+class ReviewRecord(BaseModel):
+    """One panel review as the review outcome form recorded it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    review_date: date
+    rating: Rating | None
+    outcome_summary: str
+    actions: str | None = None
+    next_review_on: date | None = None
+    discharge_date: date | None = None
+    keyworker_referred: bool = False
+    ctr_recommended: bool = False
+    reviewer_name: str
+    reviewer_role: str | None = None
+    message_id: str
+    recorded_at: datetime
+
+
+class ClosureReason(StrEnum):
+    REMOVED_BY_PANEL = "removed_by_panel"
+    TRANSITION_AT_18 = "transition_at_18"
+    CONSENT_WITHDRAWN = "consent_withdrawn"
+
+
+class Closure(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    reason: ClosureReason
+    on: date
+    detail: str | None = None  # the panel's removal reason; never kept for a withdrawal
 
 
 class ConsentRecord(BaseModel):
@@ -63,8 +111,46 @@ class Case(BaseModel):
     accepted_at: datetime | None = None
     next_review_on: date | None = None
     pending_expires_at: datetime | None = None
+    reviews: list[ReviewRecord] = Field(default_factory=list)
+    red_until: date | None = None  # after a discharge the rating stays Red until this day
+    reminders_sent: list[str] = Field(default_factory=list)  # checkpoint keys already acted on
+    closure: Closure | None = None
     submissions: list[str] = Field(default_factory=list)  # SES message ids, oldest first
     version: int = 0
+
+    @property
+    def child(self) -> Child | None:
+        if self.referral is not None:
+            return self.referral.child
+        return self.consent.child if self.consent is not None else None
+
+    @property
+    def eighteenth_birthday(self) -> date | None:
+        child = self.child
+        return birthday(child.date_of_birth, TRANSITION_AGE) if child else None
+
+    def keyworker_eligible(self, today: date) -> bool:
+        """Red, Amber and Blue cases aged 0 to 25 are eligible for the keyworker programme."""
+        child = self.child
+        return (
+            self.status is CaseStatus.ACTIVE
+            and self.rating in KEYWORKER_RATINGS
+            and child is not None
+            and age_on(child.date_of_birth, today) in KEYWORKER_AGES
+        )
+
+    def tombstone(self, closure: Closure, now: datetime) -> Case:
+        """What is kept after consent is withdrawn: the case id, dates and the reason code."""
+        return Case(
+            case_id=self.case_id,
+            status=CaseStatus.WITHDRAWN,
+            person_key="",
+            created_at=self.created_at,
+            updated_at=now,
+            accepted_at=self.accepted_at,
+            closure=Closure(reason=closure.reason, on=closure.on),
+            version=self.version,
+        )
 
 
 class EmailPurpose(StrEnum):
@@ -72,6 +158,16 @@ class EmailPurpose(StrEnum):
     ACKNOWLEDGEMENT = "acknowledgement"
     REJECTION = "rejection"
     QUARANTINE_ALERT = "quarantine_alert"
+    REMINDER = "reminder"
+    PANEL_PACK = "panel_pack"
+
+
+class EmailAttachment(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    filename: str
+    content_type: str
+    text: str
 
 
 class EmailEffect(BaseModel):
@@ -82,9 +178,12 @@ class EmailEffect(BaseModel):
     to: tuple[str, ...]
     subject: str
     body: str
+    attachments: tuple[EmailAttachment, ...] = ()
 
 
 class ScheduleEffect(BaseModel):
+    """Create or move the case's one reminder schedule."""
+
     model_config = ConfigDict(frozen=True)
 
     kind: Literal["schedule"] = "schedule"
@@ -92,7 +191,26 @@ class ScheduleEffect(BaseModel):
     at: datetime
 
 
-Effect = EmailEffect | ScheduleEffect
+class UnscheduleEffect(BaseModel):
+    """Delete the case's reminder schedule: it has nothing left to remind anyone of."""
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: Literal["unschedule"] = "unschedule"
+    case_id: str
+
+
+class EraseEffect(BaseModel):
+    """Erase what is held of a withdrawn case outside its tombstone: its stored emails and
+    derived objects, undelivered outbox items, and its schedule."""
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: Literal["erase"] = "erase"
+    case_id: str
+
+
+Effect = EmailEffect | ScheduleEffect | UnscheduleEffect | EraseEffect
 
 
 class Decision(BaseModel):
@@ -102,6 +220,7 @@ class Decision(BaseModel):
     reasons: list[Reason] = Field(default_factory=list)
     case: Case | None = None  # the new state to store; None when the register does not change
     related_case_id: str | None = None  # the case an unchanged-register outcome is about
+    forget_person_key: str | None = None  # a withdrawal: the person lookup to erase
     effects: list[Effect] = Field(default_factory=list)
 
     @property
@@ -114,7 +233,7 @@ class EffectSummary(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    kind: Literal["email", "schedule"]
+    kind: Literal["email", "schedule", "unschedule", "erase"]
     to: tuple[str, ...] | None = None
     subject: str | None = None
     at: datetime | None = None
@@ -123,7 +242,9 @@ class EffectSummary(BaseModel):
     def of(cls, effect: Effect) -> EffectSummary:
         if isinstance(effect, EmailEffect):
             return cls(kind="email", to=effect.to, subject=effect.subject)
-        return cls(kind="schedule", at=effect.at)
+        if isinstance(effect, ScheduleEffect):
+            return cls(kind="schedule", at=effect.at)
+        return cls(kind=effect.kind)
 
 
 class Submission(BaseModel):
@@ -135,3 +256,25 @@ class Submission(BaseModel):
     reasons: list[Reason] = Field(default_factory=list)
     effects: list[EffectSummary] = Field(default_factory=list)
     received_at: datetime
+
+
+class CaseChange(BaseModel):
+    """A change not caused by an email - a reminder firing, the panel pack - recorded with its
+    effects in one transaction, like an email's decision."""
+
+    event_id: str  # unique per change: a second delivery of the same event changes nothing
+    label: str  # what happened, for the audit trail (no personal data)
+    case: Case | None = None
+    effects: list[Effect] = Field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    """One line of the audit trail: an email's outcome or a change's label, never personal data."""
+
+    at: datetime
+    event_id: str
+    outcome: str | None  # an email's outcome
+    label: str | None  # a change's label, e.g. "reminder:review_due"
+    reason_codes: tuple[str, ...]
+    case_id: str | None

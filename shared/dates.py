@@ -62,3 +62,24 @@ def age_on(date_of_birth: date, on: date) -> int:
     if (on.month, on.day) < (date_of_birth.month, date_of_birth.day):
         years -= 1
     return years
+
+
+def add_months(day: date, months: int) -> date:
+    """The same day `months` later (or earlier, if negative); the month's last day when it is
+    shorter (31 August + 6 months is 28 or 29 February)."""
+    index = day.year * 12 + day.month - 1 + months
+    year, month = divmod(index, 12)
+    for candidate in (day.day, 30, 29, 28):
+        try:
+            return date(year, month + 1, min(day.day, candidate))
+        except ValueError:
+            continue
+    raise AssertionError("unreachable: every month has a 28th")
+
+
+def birthday(date_of_birth: date, age: int) -> date:
+    """The day someone turns `age` (a 29 February birthday falls on 1 March in other years)."""
+    try:
+        return date_of_birth.replace(year=date_of_birth.year + age)
+    except ValueError:
+        return date(date_of_birth.year + age, 3, 1)

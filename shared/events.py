@@ -3,7 +3,6 @@ differ in optional fields, so only what we read is required."""
 
 from __future__ import annotations
 
-from typing import Literal
 from urllib.parse import unquote_plus
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -44,5 +43,4 @@ class S3Notification(BaseModel):
 class ReminderEvent(BaseModel):
     """What a case's EventBridge schedule sends the ReminderFunction."""
 
-    case_id: str
-    reminder: Literal["review_due"] = "review_due"
+    case_id: str = Field(pattern=r"^DSR-[A-Z0-9]{8}$")

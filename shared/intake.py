@@ -3,9 +3,8 @@ and the effects to deliver. Pure: the register and the identity hasher are passe
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from typing import Protocol
 
 from shared.case import (
@@ -15,24 +14,26 @@ from shared.case import (
     Decision,
     Effect,
     RatingChange,
-    ScheduleEffect,
-    new_case_reference,
+    case_reference_for,
 )
+from shared.case_updates import CaseFormDecider
+from shared.forms.case_forms import validate_review, validate_withdrawal
 from shared.forms.consent import Consent, identity_mismatches, validate_consent
 from shared.forms.fields import FormKind, FormUnreadableError, RawForm, read_pdf_form
 from shared.forms.referral import Referral, validate_referral
 from shared.mail import InboundMail, trust_reasons
 from shared.notices import Notices
 from shared.outcome import Outcome, Reason, ReasonCode
-from shared.settings import Settings
-
-REVIEW_REMINDER_TIME = time(9, 0)  # reminders land at the start of the working day (UTC)
+from shared.reminders import reminder_effect
+from shared.settings import Settings, domain_matches
 
 
 class Register(Protocol):
     """What the decision needs to know of the register (a DynamoDB adapter in production)."""
 
     def case_for_person(self, person_key: str) -> Case | None: ...
+
+    def case(self, case_id: str) -> Case | None: ...
 
     def first_submission_with_header(self, header_message_id: str) -> str | None: ...
 
@@ -45,7 +46,6 @@ class IdentityHasher(Protocol):
 class IntakeContext:
     settings: Settings
     now: datetime
-    new_case_reference: Callable[[], str] = field(default=new_case_reference)
 
     @property
     def today(self) -> date:
@@ -56,6 +56,7 @@ class IntakeContext:
 class FoundForms:
     referrals: list[RawForm] = field(default_factory=list)
     consents: list[RawForm] = field(default_factory=list)
+    case_forms: list[RawForm] = field(default_factory=list)  # review outcome and withdrawal
     reasons: list[Reason] = field(default_factory=list)
 
 
@@ -72,7 +73,6 @@ def find_forms(mail: InboundMail, settings: Settings) -> FoundForms:
         )
         return found
     unreadable: list[Reason] = []
-    other_forms: list[FormKind] = []
     for attachment in mail.attachments:
         if len(attachment.content) > settings.max_attachment_bytes:
             found.reasons.append(
@@ -103,27 +103,31 @@ def find_forms(mail: InboundMail, settings: Settings) -> FoundForms:
         elif form.kind is FormKind.CONSENT:
             found.consents.append(form)
         else:
-            other_forms.append(form.kind)
+            found.case_forms.append(form)
     if found.reasons:
         return found
-    if not found.referrals and not found.consents:
+    if not found.referrals and not found.consents and not found.case_forms:
         if unreadable:
             found.reasons.extend(unreadable)
         else:
-            kinds = ", ".join(kind.display_name for kind in other_forms)
             found.reasons.append(
                 Reason(
                     code=ReasonCode.NO_FORM_FOUND,
-                    message=(
-                        f"The email holds a {kinds}, which this inbox does not process yet; "
-                        if other_forms
-                        else "No DSR form was found in the email. "
-                    )
-                    + "Please attach the completed DSR referral form (DSR-REFERRAL-1) and consent "
-                    "form (DSR-CONSENT-1) as fillable PDFs.",
+                    message="No DSR form was found in the email. Please attach the completed DSR "
+                    "referral form (DSR-REFERRAL-1) and consent form (DSR-CONSENT-1) as fillable "
+                    "PDFs; coordinators send the review outcome (DSR-REVIEW-1) or withdrawal "
+                    "(DSR-WITHDRAWAL-1) form.",
                 )
             )
-    if len(found.referrals) > 1 or len(found.consents) > 1:
+    if found.case_forms and (found.referrals or found.consents or len(found.case_forms) > 1):
+        found.reasons.append(
+            Reason(
+                code=ReasonCode.FIELD_INVALID,
+                message="A review outcome or withdrawal form must come in an email of its own, one "
+                "case per email. Please send each form separately.",
+            )
+        )
+    elif len(found.referrals) > 1 or len(found.consents) > 1:
         found.reasons.append(
             Reason(
                 code=ReasonCode.FIELD_INVALID,
@@ -158,6 +162,8 @@ class IntakeDecider:
             )
 
         found = find_forms(mail, self.settings)
+        if found.case_forms and not found.reasons:
+            return self._decide_case_form(mail, message_id, found.case_forms[0])
         reasons = list(found.reasons)
         referral: Referral | None = None
         consent: Consent | None = None
@@ -179,8 +185,38 @@ class IntakeDecider:
         existing = self._live_case(person_key)
         return self._apply(mail, message_id, person_key, existing, referral, consent)
 
+    def _decide_case_form(self, mail: InboundMail, message_id: str, form: RawForm) -> Decision:
+        """A review outcome or withdrawal: only from the team, then applied to its case."""
+        if mail.sender not in self.settings.coordinator_addresses and not domain_matches(
+            mail.sender, self.settings.panel_domains
+        ):
+            reasons = [
+                Reason(
+                    code=ReasonCode.SENDER_NOT_ALLOWED,
+                    message=f"A {form.kind.display_name} is taken only from the DSR coordinators "
+                    "and panel members; this sender is neither. A coordinator should check it.",
+                )
+            ]
+            return Decision(
+                outcome=Outcome.QUARANTINED,
+                reasons=reasons,
+                effects=list(self.notices.quarantine_alert(mail.sender, reasons, message_id)),
+            )
+        decider = CaseFormDecider(self.settings, self.context.now, self.register, self.hasher)
+        if form.kind is FormKind.REVIEW:
+            review, problems = validate_review(form, self.context.today)
+            if review is None:
+                return self._reject(mail, problems)
+            return decider.review(mail, message_id, review)
+        withdrawal, problems = validate_withdrawal(form, self.context.today)
+        if withdrawal is None:
+            return self._reject(mail, problems)
+        return decider.withdraw(mail, message_id, withdrawal)
+
     def _live_case(self, person_key: str) -> Case | None:
         case = self.register.case_for_person(person_key)
+        if case is not None and not case.status.is_open:
+            return None  # closed or withdrawn: a new referral starts a new case
         if (
             case
             and case.status.is_pending
@@ -244,7 +280,7 @@ class IntakeDecider:
             )
 
         case = Case(
-            case_id=self.context.new_case_reference(),
+            case_id=case_reference_for(message_id),
             status=CaseStatus.ACTIVE,
             person_key=person_key,
             created_at=self.context.now,
@@ -284,17 +320,16 @@ class IntakeDecider:
     ) -> Decision:
         assert case.next_review_on is not None
         effects: list[Effect] = [
-            *self.notices.coordinator_notification(headline, outcome.value, case, message_id),
+            *self.notices.coordinator_notification(
+                headline, outcome.value, case, message_id, self.context.today
+            ),
             *self.notices.acknowledgement(
                 "acknowledgement_accepted",
                 mail.sender,
                 case,
                 next_review=case.next_review_on.strftime("%d/%m/%Y"),
             ),
-            ScheduleEffect(
-                case_id=case.case_id,
-                at=datetime.combine(case.next_review_on, REVIEW_REMINDER_TIME, UTC),
-            ),
+            reminder_effect(case, self.settings, self.context.now),
         ]
         return Decision(outcome=outcome, case=case, effects=effects)
 
@@ -332,6 +367,7 @@ class IntakeDecider:
             *self.notices.acknowledgement(
                 template, mail.sender, case, expires_on=case.pending_expires_at.strftime("%d/%m/%Y")
             ),
+            reminder_effect(case, self.settings, self.context.now),  # the lapse, if it comes
         ]
         return Decision(outcome=Outcome.PENDING, case=case, effects=effects)
 
@@ -352,6 +388,7 @@ class IntakeDecider:
                 "new consent recorded", Outcome.UPDATED.value, case, message_id
             ),
             *self.notices.acknowledgement("acknowledgement_consent_updated", mail.sender, case),
+            reminder_effect(case, self.settings, self.context.now),  # reconfirmation moves on
         ]
         return Decision(outcome=Outcome.UPDATED, case=case, effects=effects)
 

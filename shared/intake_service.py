@@ -7,10 +7,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Protocol
 
 from shared.case import Decision, Submission
+from shared.clock import CLOCK
 from shared.errors import AlreadyRecordedError
 from shared.intake import IdentityHasher, IntakeContext, IntakeDecider, Register
 from shared.mail import parse_mail
@@ -40,10 +41,6 @@ def message_id_of(key: str) -> str:
     return key.rsplit("/", 1)[-1]
 
 
-def utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
 class IntakeService:
     def __init__(
         self,
@@ -51,7 +48,7 @@ class IntakeService:
         mail_store: MailStore,
         register: RecordingRegister,
         hasher: IdentityHasher,
-        clock: Callable[[], datetime] = utc_now,
+        clock: Callable[[], datetime] = CLOCK.now,
     ) -> None:
         self.settings = settings
         self.mail_store = mail_store

@@ -11,7 +11,7 @@ from functools import cache
 from importlib import resources
 from string import Template
 
-from shared.case import Case, EmailEffect, EmailPurpose
+from shared.case import Case, EmailAttachment, EmailEffect, EmailPurpose
 from shared.outcome import Reason
 from shared.settings import Settings, domain_matches
 
@@ -102,13 +102,14 @@ class Notices:
         return self._render(name, EmailPurpose.ACKNOWLEDGEMENT, [to], values, case)
 
     def coordinator_notification(
-        self, headline: str, outcome: str, case: Case, message_id: str
+        self, headline: str, outcome: str, case: Case, message_id: str, today: date | None = None
     ) -> list[EmailEffect]:
         values = {
             "headline": headline,
             "outcome": outcome,
             "case_reference": case.case_id,
             "message_id": message_id,
+            "case_flags": case_flags(case, today) if today else "",
         }
         return self._render(
             "coordinator_notification",
@@ -118,19 +119,71 @@ class Notices:
             case,
         )
 
-    def review_due(self, case: Case) -> list[EmailEffect]:
+    def reminder(
+        self, name: str, case: Case, today: date, *, lead: bool = False, **values: str
+    ) -> list[EmailEffect]:
+        """A reminder about a case to the coordinators (and the DSR lead when escalated)."""
+        recipients = list(self.settings.coordinator_addresses)
+        if lead:
+            recipients.append(self.settings.lead_address)
         values = {
             "case_reference": case.case_id,
             "rating": case.rating.value if case.rating else "not yet rated",
-            "due_on": case.next_review_on.strftime("%d/%m/%Y") if case.next_review_on else "now",
+            "case_flags": case_flags(case, today),
+            **values,
         }
-        return self._render(
-            "review_due",
-            EmailPurpose.COORDINATOR_NOTIFICATION,
-            list(self.settings.coordinator_addresses),
-            values,
-            case,
-        )
+        return self._render(f"reminder_{name}", EmailPurpose.REMINDER, recipients, values, case)
+
+    def panel_pack(
+        self, plain: str, with_names: str, csv_text: str, today: date
+    ) -> list[EmailEffect]:
+        """The pack to the coordinators and panel: names and the CSV to secure addresses only."""
+        subject, body = _template("panel_pack")
+        recipients = {*self.settings.coordinator_addresses, *self.settings.panel_pack_addresses}
+        common = {
+            "area_name": self.settings.area_name,
+            "inbox_address": self.settings.inbox_address,
+            "pack_date": _uk(today),
+        }
+        effects = []
+        secure = tuple(sorted(a for a in recipients if self.is_secure(a)))
+        others = tuple(sorted(a for a in recipients if not self.is_secure(a)))
+        if secure:
+            filled = {
+                **common,
+                "pack": with_names,
+                "attachment_note": "The attached CSV lists every open case with its details.\n",
+            }
+            effects.append(
+                EmailEffect(
+                    purpose=EmailPurpose.PANEL_PACK,
+                    to=secure,
+                    subject=subject.substitute(filled),
+                    body=body.substitute(filled),
+                    attachments=(
+                        EmailAttachment(
+                            filename=f"dsr-panel-pack-{today.isoformat()}.csv",
+                            content_type="text/csv",
+                            text=csv_text,
+                        ),
+                    ),
+                )
+            )
+        if others:
+            filled = {
+                **common,
+                "pack": plain,
+                "attachment_note": "Names and the case list are sent to secure addresses only.\n",
+            }
+            effects.append(
+                EmailEffect(
+                    purpose=EmailPurpose.PANEL_PACK,
+                    to=others,
+                    subject=subject.substitute(filled),
+                    body=body.substitute(filled),
+                )
+            )
+        return effects
 
     def rejection(self, to: str, reasons: list[Reason]) -> list[EmailEffect]:
         return self._render(
@@ -157,6 +210,20 @@ class Notices:
                 None,
             )
         return effects
+
+
+def case_flags(case: Case, today: date) -> str:
+    """What the team should see at a glance; no personal data (rating and dates only)."""
+    lines = []
+    if case.rating is not None:
+        lines.append(f"Rating: {case.rating.value}")
+    if case.next_review_on is not None and case.status.value == "active":
+        lines.append(f"Next review due: {_uk(case.next_review_on)}")
+    if case.red_until is not None and case.red_until > today:
+        lines.append(f"Stays Red after discharge until: {_uk(case.red_until)}")
+    if case.keyworker_eligible(today):
+        lines.append("Keyworker programme: ELIGIBLE (Red, Amber or Blue, aged 0 to 25)")
+    return "\n".join(lines) + "\n" if lines else ""
 
 
 def reason_lines(reasons: list[Reason]) -> str:

@@ -11,7 +11,13 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from shared.rating import Rating
 
-_LISTS = ("allowed_sender_domains", "secure_domains", "coordinator_addresses", "panel_domains")
+_LISTS = (
+    "allowed_sender_domains",
+    "secure_domains",
+    "coordinator_addresses",
+    "panel_domains",
+    "panel_pack_addresses",
+)
 
 
 class Settings(BaseModel):
@@ -23,7 +29,10 @@ class Settings(BaseModel):
     allowed_sender_domains: tuple[str, ...] = ("nhs.net", "*.nhs.uk", "*.gov.uk", "*.sch.uk")
     secure_domains: tuple[str, ...] = ("nhs.net",)
     coordinator_addresses: tuple[str, ...] = ("dsr.coordinator@nhs.net",)
+    # Review outcome and withdrawal forms are taken from the coordinators and these domains.
     panel_domains: tuple[str, ...] = ("nhs.net",)
+    lead_address: str = "dsr.lead@nhs.net"  # overdue reviews are escalated here
+    panel_pack_addresses: tuple[str, ...] = ()  # besides the coordinators
     # Age limits are inclusive whole years on the day the referral is processed:
     # 0..17 is Bromley's "under 18"; Kingston and Richmond would set minimum 14.
     minimum_age: int = Field(default=0, ge=0, le=25)
@@ -33,6 +42,10 @@ class Settings(BaseModel):
     review_interval_days_green: int = Field(default=91, ge=1)
     review_interval_days_blue: int = Field(default=42, ge=1)
     pending_expiry_days: int = Field(default=28, ge=1)
+    review_grace_days: int = Field(default=7, ge=1)  # a due review unrecorded this long is overdue
+    first_review_days: int = Field(default=28, ge=1)  # a new case's first panel review, at most
+    transition_alert_months: int = Field(default=6, ge=1, le=24)  # notice before an 18th birthday
+    consent_reconfirmation_months: int = Field(default=12, ge=1, le=60)
     max_attachments: int = Field(default=10, ge=1)
     max_attachment_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
     # Resource names, set by the template; unused by the pure core.
@@ -41,6 +54,7 @@ class Settings(BaseModel):
     schedule_group: str = "dsr-reviews"
     scheduler_role_arn: str = "arn:aws:iam::123456789012:role/dsr-scheduler"
     reminder_function_arn: str = "arn:aws:lambda:eu-west-2:123456789012:function:dsr-reminder"
+    reminder_dlq_arn: str = "arn:aws:sqs:eu-west-2:123456789012:dsr-reminder-dlq"
     identity_key_id: str = "alias/dsr-identity"
 
     @field_validator(*_LISTS, mode="before")

@@ -33,19 +33,27 @@ class InMemoryRegister:
     """The `Register` the decision reads, as a dict (the DynamoDB one is tested separately)."""
 
     def __init__(self) -> None:
-        self.cases_by_person: dict[str, Case] = {}
+        self.cases_by_id: dict[str, Case] = {}
+        self.person_cases: dict[str, str] = {}
         self.headers: dict[str, str] = {}
 
     def case_for_person(self, person_key: str) -> Case | None:
-        return self.cases_by_person.get(person_key)
+        case_id = self.person_cases.get(person_key)
+        return self.cases_by_id[case_id] if case_id else None
+
+    def case(self, case_id: str) -> Case | None:
+        return self.cases_by_id.get(case_id)
+
+    def forget(self, person_key: str) -> None:
+        self.person_cases.pop(person_key, None)
 
     def first_submission_with_header(self, header_message_id: str) -> str | None:
         return self.headers.get(header_message_id)
 
     def store(self, case: Case) -> None:
-        self.cases_by_person[case.person_key] = case.model_copy(
-            update={"version": case.version + 1}
-        )
+        self.cases_by_id[case.case_id] = case.model_copy(update={"version": case.version + 1})
+        if case.person_key:
+            self.person_cases[case.person_key] = case.case_id
 
 
 class PlainHasher:

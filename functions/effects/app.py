@@ -1,7 +1,9 @@
-"""EffectsFunction: outbox items from the DynamoDB stream -> emails and review schedules.
+"""EffectsFunction: outbox items from the DynamoDB stream -> emails, reminder schedules and
+the erasure of withdrawn cases.
 
 The stream delivers each outbox item at least once; Powertools Idempotency (records kept
-in the register table) makes sure each is acted on once.
+in the register table) makes sure each is acted on once. A delivered item is then deleted:
+its email may hold personal data, and the stream no longer needs it.
 """
 
 from __future__ import annotations
@@ -26,8 +28,14 @@ from aws_lambda_powertools.utilities.idempotency import (
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shared.adapters import client
+from shared.adapters.mail_store import RawMailStore
 from shared.adapters.mailer import SesMailer
-from shared.adapters.register_table import IDEMPOTENCY_PK, TTL_ATTRIBUTE, outbox_effect_json
+from shared.adapters.register_table import (
+    IDEMPOTENCY_PK,
+    TTL_ATTRIBUTE,
+    RegisterTable,
+    outbox_item,
+)
 from shared.adapters.review_schedule import ReviewScheduler
 from shared.effects import EFFECT, EffectDelivery
 from shared.settings import Settings
@@ -47,6 +55,11 @@ persistence = DynamoDBPersistenceLayer(
 
 
 @cache
+def register() -> RegisterTable:
+    return RegisterTable(client("dynamodb"), settings.table_name)
+
+
+@cache
 def effect_delivery() -> EffectDelivery:
     return EffectDelivery(
         SesMailer(client("sesv2"), settings.inbox_address),
@@ -55,7 +68,10 @@ def effect_delivery() -> EffectDelivery:
             settings.schedule_group,
             settings.reminder_function_arn,
             settings.scheduler_role_arn,
+            settings.reminder_dlq_arn,
         ),
+        RawMailStore(client("s3"), settings.raw_mail_bucket),
+        register(),
     )
 
 
@@ -77,11 +93,12 @@ deliver = cast(
 
 def record_handler(record: DynamoDBRecord) -> None:
     image = record.raw_event.get("dynamodb", {}).get("NewImage", {})
-    effect = outbox_effect_json(image)
-    if effect is None:
+    item = outbox_item(image)
+    if item is None:
         return  # not an outbox item (the event filter normally keeps these away)
-    outbox_id = image["PK"]["S"]
+    outbox_id, effect = item
     done = deliver(outbox_item={"outbox_id": outbox_id, "effect": effect})
+    register().delete_outbox_item(outbox_id)
     logger.info("effect delivered", outbox_id=outbox_id, effect=done)
 
 

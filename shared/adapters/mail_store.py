@@ -1,10 +1,15 @@
-"""The raw MIME that SES stored in the mail bucket."""
+"""The raw MIME that SES stored in the mail bucket, and what is derived from it."""
 
 from __future__ import annotations
 
 from typing import Any
 
 INBOUND_PREFIX = "inbound/"
+DERIVED_PREFIX = "cases/"  # objects derived from a case's emails: cases/<case id>/...
+
+
+def raw_mail_key(message_id: str) -> str:
+    return f"{INBOUND_PREFIX}{message_id}"
 
 
 class RawMailStore:
@@ -14,3 +19,20 @@ class RawMailStore:
 
     def read(self, key: str) -> bytes:
         return bytes(self.s3.get_object(Bucket=self.bucket, Key=key)["Body"].read())
+
+    def erase(self, case_id: str, event_ids: list[str]) -> int:
+        """Delete the case's raw emails and derived objects; returns how many were held."""
+        keys = [raw_mail_key(event_id) for event_id in event_ids]
+        paginator = self.s3.get_paginator("list_objects_v2")
+        for page in paginator.paginate(Bucket=self.bucket, Prefix=f"{DERIVED_PREFIX}{case_id}/"):
+            keys += [item["Key"] for item in page.get("Contents", [])]
+        for start in range(0, len(keys), 1000):
+            # Deleting a key that is not there succeeds: erasure can safely run twice.
+            self.s3.delete_objects(
+                Bucket=self.bucket,
+                Delete={
+                    "Objects": [{"Key": key} for key in keys[start : start + 1000]],
+                    "Quiet": True,
+                },
+            )
+        return len(keys)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from email.message import EmailMessage
+from email.policy import SMTP
 from typing import Any
 
 from shared.case import EmailEffect
@@ -13,6 +15,8 @@ class SesMailer:
         self.from_address = from_address
 
     def send(self, email: EmailEffect) -> str:
+        if email.attachments:
+            return self._send_raw(email)
         response = self.ses.send_email(
             FromEmailAddress=self.from_address,
             Destination={"ToAddresses": list(email.to)},
@@ -22,5 +26,26 @@ class SesMailer:
                     "Body": {"Text": {"Data": email.body, "Charset": "UTF-8"}},
                 }
             },
+        )
+        return str(response["MessageId"])
+
+    def _send_raw(self, email: EmailEffect) -> str:
+        message = EmailMessage(policy=SMTP)
+        message["From"] = self.from_address
+        message["To"] = ", ".join(email.to)
+        message["Subject"] = email.subject
+        message.set_content(email.body)
+        for attachment in email.attachments:
+            maintype, _, subtype = attachment.content_type.partition("/")
+            message.add_attachment(
+                attachment.text.encode("utf-8"),
+                maintype=maintype,
+                subtype=subtype,
+                filename=attachment.filename,
+            )
+        response = self.ses.send_email(
+            FromEmailAddress=self.from_address,
+            Destination={"ToAddresses": list(email.to)},
+            Content={"Raw": {"Data": message.as_bytes()}},
         )
         return str(response["MessageId"])

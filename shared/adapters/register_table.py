@@ -1,25 +1,39 @@
 """The register's DynamoDB table: the one place that knows its keys.
 
-| item       | PK                      | SK                 |
-| ---------- | ----------------------- | ------------------ |
-| case       | CASE#<case id>          | CASE               |
-| person     | PERSON#<keyed hash>     | PERSON             |
-| submission | SUBMISSION#<SES msg id> | SUBMISSION         |
-| header     | HEADER#<sha256>         | HEADER             |
-| audit      | AUDIT#<yyyy-mm>         | <time>#<SES msg id>|
-| outbox     | OUTBOX#<SES msg id>#<n> | OUTBOX             |
+| item       | PK                      | SK                   |
+| ---------- | ----------------------- | -------------------- |
+| case       | CASE#<case id>          | CASE                 |
+| person     | PERSON#<keyed hash>     | PERSON               |
+| submission | SUBMISSION#<SES msg id> | SUBMISSION           |
+| header     | HEADER#<sha256>         | HEADER               |
+| audit      | AUDIT#<yyyy-mm>         | <time>#<event id>    |
+| outbox     | OUTBOX#<event id>       | EFFECT#<nn>          |
+| case event | CASEEVENT#<case id>     | EVENT#<event id>     |
+| event      | EVENT#<event id>        | EVENT                |
 
-Every state change for one email is ONE transaction with conditions, so a redelivered or
-stale message can neither create a second case nor overwrite a newer state.
+An event is an email (its SES message id) or a change not caused by an email (a reminder,
+the panel pack). Every state change for one event is ONE transaction with conditions, so a
+redelivered or stale event can neither create a second case nor overwrite a newer state.
+Case events list every event about a case, so withdrawal can erase all of them.
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
-from shared.case import Case, Decision, EffectSummary, Submission
+from shared.case import (
+    AuditEntry,
+    Case,
+    CaseChange,
+    CaseStatus,
+    Decision,
+    Effect,
+    EffectSummary,
+    Submission,
+)
 from shared.errors import AlreadyRecordedError, ConcurrentChangeError
 from shared.outcome import Outcome
 
@@ -27,6 +41,7 @@ OUTBOX_PREFIX = "OUTBOX#"
 IDEMPOTENCY_PK = "IDEMPOTENCY#effects"
 TTL_ATTRIBUTE = "expires_at"
 OUTBOX_RETENTION = timedelta(days=30)
+EVENT_GUARD_RETENTION = timedelta(days=35)
 
 
 def _s(value: str) -> dict[str, str]:
@@ -82,6 +97,39 @@ class RegisterTable:
         item = self._get(f"SUBMISSION#{message_id}", "SUBMISSION")
         return Submission.model_validate_json(item["submission"]["S"]) if item else None
 
+    def audit_entries(self, since: datetime, until: datetime) -> list[AuditEntry]:
+        """The audit trail between two moments (inclusive), oldest first."""
+        entries = []
+        month = datetime(since.year, since.month, 1, tzinfo=since.tzinfo)
+        while month <= until:
+            paginator = self.dynamodb.get_paginator("query")
+            for page in paginator.paginate(
+                TableName=self.table_name,
+                KeyConditionExpression="PK = :month AND SK BETWEEN :since AND :until",
+                ExpressionAttributeValues={
+                    ":month": _s(f"AUDIT#{month:%Y-%m}"),
+                    ":since": _s(since.isoformat()),
+                    ":until": _s(until.isoformat() + "~"),
+                },
+            ):
+                for item in page["Items"]:
+                    moment, _, event_id = item["SK"]["S"].partition("#")
+                    codes = item.get("reason_codes", {}).get("S", "")
+                    entries.append(
+                        AuditEntry(
+                            at=datetime.fromisoformat(moment),
+                            event_id=event_id,
+                            outcome=item["outcome"]["S"] if "outcome" in item else None,
+                            label=item["label"]["S"] if "label" in item else None,
+                            reason_codes=tuple(code for code in codes.split(",") if code),
+                            case_id=item["case_id"]["S"] if "case_id" in item else None,
+                        )
+                    )
+            month = datetime(
+                month.year + month.month // 12, month.month % 12 + 1, 1, tzinfo=month.tzinfo
+            )
+        return entries
+
     def cases(self) -> list[Case]:
         cases = []
         paginator = self.dynamodb.get_paginator("scan")
@@ -135,29 +183,112 @@ class RegisterTable:
             )
         if decision.case is not None:
             writes += self._case_writes(decision.case, now)
-        for number, effect in enumerate(decision.effects):
-            writes.append(
-                self._put(
-                    {
-                        **_key(f"{OUTBOX_PREFIX}{message_id}#{number:02d}", "OUTBOX"),
-                        "effect": _s(effect.model_dump_json()),
-                        "message_id": _s(message_id),
-                        **({"case_id": _s(decision.case_id)} if decision.case_id else {}),
-                        TTL_ATTRIBUTE: _n(_epoch(now + OUTBOX_RETENTION)),
-                    },
-                    "attribute_not_exists(PK)",
-                )
-            )
+        if decision.forget_person_key:
+            writes.append(self._forget_person(decision.forget_person_key, decision.case_id))
+        if decision.case_id:
+            writes.append(self._case_event(decision.case_id, message_id, "email"))
+        writes += self._outbox_writes(message_id, decision.effects, decision.case_id, now)
+        self._transact(writes, message_id)
+        return submission
+
+    def record_change(self, change: CaseChange, now: datetime) -> None:
+        """Store a change not caused by an email (reminder, panel pack) with its effects, once."""
+        case_id = change.case.case_id if change.case else None
+        writes: list[dict[str, Any]] = [
+            self._put(
+                {
+                    **_key(f"EVENT#{change.event_id}", "EVENT"),
+                    TTL_ATTRIBUTE: _n(_epoch(now + EVENT_GUARD_RETENTION)),
+                },
+                "attribute_not_exists(PK)",
+            ),
+            self._put(
+                {
+                    **_key(f"AUDIT#{now:%Y-%m}", f"{now.isoformat()}#{change.event_id}"),
+                    "label": _s(change.label),
+                    **({"case_id": _s(case_id)} if case_id else {}),
+                }
+            ),
+        ]
+        if change.case is not None:
+            writes += self._case_writes(change.case, now)
+            writes.append(self._case_event(change.case.case_id, change.event_id, "change"))
+        writes += self._outbox_writes(change.event_id, change.effects, case_id, now)
+        self._transact(writes, change.event_id)
+
+    def _transact(self, writes: list[dict[str, Any]], event_id: str) -> None:
         try:
             self.dynamodb.transact_write_items(TransactItems=writes)
         except self.dynamodb.exceptions.TransactionCanceledException as error:
             codes = [reason.get("Code") for reason in error.response.get("CancellationReasons", [])]
             if codes and codes[0] == "ConditionalCheckFailed":
-                raise AlreadyRecordedError(message_id) from None
+                raise AlreadyRecordedError(event_id) from None
             raise ConcurrentChangeError(
-                f"register changed while recording {message_id}: {codes}"
+                f"register changed while recording {event_id}: {codes}"
             ) from None
-        return submission
+
+    def _outbox_writes(
+        self, event_id: str, effects: list[Effect], case_id: str | None, now: datetime
+    ) -> list[dict[str, Any]]:
+        return [
+            self._put(
+                {
+                    **_key(f"{OUTBOX_PREFIX}{event_id}", f"EFFECT#{number:02d}"),
+                    "effect": _s(effect.model_dump_json()),
+                    **({"case_id": _s(case_id)} if case_id else {}),
+                    TTL_ATTRIBUTE: _n(_epoch(now + OUTBOX_RETENTION)),
+                },
+                "attribute_not_exists(PK)",
+            )
+            for number, effect in enumerate(effects)
+        ]
+
+    def _case_event(self, case_id: str, event_id: str, kind: str) -> dict[str, Any]:
+        return self._put({**_key(f"CASEEVENT#{case_id}", f"EVENT#{event_id}"), "kind": _s(kind)})
+
+    def _forget_person(self, person_key: str, case_id: str | None) -> dict[str, Any]:
+        return {
+            "Delete": {
+                "TableName": self.table_name,
+                "Key": _key(f"PERSON#{person_key}", "PERSON"),
+                "ConditionExpression": "case_id = :case_id",
+                "ExpressionAttributeValues": {":case_id": _s(case_id or "")},
+            }
+        }
+
+    # ----- erasure (consent withdrawn) and outbox clean-up -----
+    def _query_keys(self, pk: str) -> Iterator[dict[str, Any]]:
+        paginator = self.dynamodb.get_paginator("query")
+        for page in paginator.paginate(
+            TableName=self.table_name,
+            KeyConditionExpression="PK = :pk",
+            ExpressionAttributeValues={":pk": _s(pk)},
+            ProjectionExpression="PK, SK",
+        ):
+            yield from page["Items"]
+
+    def case_events(self, case_id: str) -> list[str]:
+        """Every event (email or change) recorded about the case."""
+        return [
+            item["SK"]["S"].removeprefix("EVENT#")
+            for item in self._query_keys(f"CASEEVENT#{case_id}")
+        ]
+
+    def erase_case_events(self, case_id: str) -> int:
+        """Delete the outbox items of the case's events, then the list of events itself."""
+        deleted = 0
+        for event_id in self.case_events(case_id):
+            for item in self._query_keys(f"{OUTBOX_PREFIX}{event_id}"):
+                self.dynamodb.delete_item(TableName=self.table_name, Key=item)
+                deleted += 1
+        for item in self._query_keys(f"CASEEVENT#{case_id}"):
+            self.dynamodb.delete_item(TableName=self.table_name, Key=item)
+        return deleted
+
+    def delete_outbox_item(self, outbox_id: str) -> None:
+        """A delivered effect's stored copy (its email may hold personal data) is not kept."""
+        pk, _, sk = outbox_id.partition("|")
+        self.dynamodb.delete_item(TableName=self.table_name, Key=_key(pk, sk))
 
     def _put(
         self,
@@ -184,31 +315,37 @@ class RegisterTable:
             "case": _s(case.model_dump_json(exclude={"version"})),
             **expiry,
         }
+        if expected == 0:
+            case_write = self._put(case_item, "attribute_not_exists(PK)")
+        else:
+            case_write = self._put(case_item, "version = :expected", {":expected": _n(expected)})
+        if case.status is CaseStatus.WITHDRAWN:
+            return [case_write]  # the person lookup is erased (Decision.forget_person_key)
         person_item = {
             **_key(f"PERSON#{case.person_key}", "PERSON"),
             "case_id": _s(case.case_id),
+            "open": {"BOOL": case.status.is_open},
             **expiry,
         }
         if expected == 0:
-            return [
-                self._put(case_item, "attribute_not_exists(PK)"),
-                # A lapsed pending case (expired, not yet removed by TTL) may be replaced.
-                self._put(
-                    person_item,
-                    f"attribute_not_exists(PK) OR {TTL_ATTRIBUTE} < :now",
-                    {":now": _n(_epoch(now))},
-                ),
-            ]
-        return [
-            self._put(case_item, "version = :expected", {":expected": _n(expected)}),
-            self._put(person_item, "case_id = :case_id", {":case_id": _s(case.case_id)}),
-        ]
+            # A lapsed pending case (expired, not yet removed by TTL) or a closed case may be
+            # followed by a new one; an open case may not.
+            person_write = self._put(
+                person_item,
+                f"attribute_not_exists(PK) OR {TTL_ATTRIBUTE} < :now OR #open = :closed",
+                {":now": _n(_epoch(now)), ":closed": {"BOOL": False}},
+            )
+            person_write["Put"]["ExpressionAttributeNames"] = {"#open": "open"}
+        else:
+            person_write = self._put(
+                person_item, "case_id = :case_id", {":case_id": _s(case.case_id)}
+            )
+        return [case_write, person_write]
 
 
-def outbox_effect_json(new_image: dict[str, Any]) -> str | None:
-    """The effect an outbox item carries, from a stream record's new image (None if not outbox)."""
+def outbox_item(new_image: dict[str, Any]) -> tuple[str, str] | None:
+    """(outbox id, effect JSON) from a stream record's new image; None if not an outbox item."""
     pk = new_image.get("PK", {}).get("S", "")
     if not pk.startswith(OUTBOX_PREFIX):
         return None
-    effect: str = new_image["effect"]["S"]
-    return effect
+    return f"{pk}|{new_image['SK']['S']}", new_image["effect"]["S"]

@@ -1,7 +1,8 @@
-"""One EventBridge Scheduler `at()` schedule per case: its next review reminder."""
+"""One EventBridge Scheduler `at()` schedule per case: its next reminder (shared.reminders)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 from datetime import datetime
 from typing import Any
@@ -13,11 +14,14 @@ def schedule_name(case_id: str) -> str:
 
 
 class ReviewScheduler:
-    def __init__(self, scheduler: Any, group: str, target_arn: str, role_arn: str) -> None:
+    def __init__(
+        self, scheduler: Any, group: str, target_arn: str, role_arn: str, dead_letter_arn: str
+    ) -> None:
         self.scheduler = scheduler
         self.group = group
         self.target_arn = target_arn
         self.role_arn = role_arn
+        self.dead_letter_arn = dead_letter_arn
 
     def schedule_review(self, case_id: str, at: datetime) -> None:
         """Create the case's schedule, or move it when it exists (creating is idempotent)."""
@@ -31,13 +35,21 @@ class ReviewScheduler:
             "Target": {
                 "Arn": self.target_arn,
                 "RoleArn": self.role_arn,
-                "Input": json.dumps({"case_id": case_id, "reminder": "review_due"}),
+                "Input": json.dumps({"case_id": case_id}),
+                # Scheduler retries a failed reminder, then parks it here (alarmed): not lost.
+                "DeadLetterConfig": {"Arn": self.dead_letter_arn},
+                "RetryPolicy": {"MaximumEventAgeInSeconds": 86400, "MaximumRetryAttempts": 185},
             },
         }
         try:
             self.scheduler.create_schedule(**request)
         except self.scheduler.exceptions.ConflictException:
             self.scheduler.update_schedule(**request)
+
+    def cancel(self, case_id: str) -> None:
+        """Delete the case's schedule; one already gone is fine (cancelling twice is harmless)."""
+        with contextlib.suppress(self.scheduler.exceptions.ResourceNotFoundException):
+            self.scheduler.delete_schedule(Name=schedule_name(case_id), GroupName=self.group)
 
     def next_review(self, case_id: str) -> str | None:
         try:

@@ -225,7 +225,95 @@ CONSENT = FormLayout(
     ),
 )
 
-LAYOUTS = (REFERRAL, CONSENT)
+_CASE = (
+    _t("case_reference", "Case reference", "DSR-XXXXXXXX, from the register's emails"),
+    _t("child_nhs_number", "NHS number", "10 digits"),
+    _t("child_date_of_birth", "Date of birth", "DD/MM/YYYY"),
+)
+
+REVIEW = FormLayout(
+    form_id="DSR-REVIEW-1",
+    filename="dsr-review-outcome-form.pdf",
+    title="Dynamic Support Register - Review outcome form",
+    introduction=(
+        "For DSR coordinators and panel members: record the outcome of a multi-agency panel review "
+        "and email this form to the DSR inbox from a coordinator or panel (nhs.net) address. The "
+        "case is found by its reference; the NHS number and date of birth must match it. Leave the "
+        "reference blank only if you do not have it."
+    ),
+    sections=(
+        Section(
+            "1. The case",
+            "The case reference is in every email the register sends about the case.",
+            _CASE,
+        ),
+        Section(
+            "2. The review",
+            "The rating is the panel's: Blue (inpatient now), Red (immediate risk, crisis), Amber "
+            "(risk without urgent intervention), Green (risks managed in the community). The next "
+            "review follows the rating's interval unless you give a date. After a discharge from "
+            "hospital the rating stays Red for at least 14 days.",
+            (
+                _t("review_date", "Date of the review", "DD/MM/YYYY, not in the future"),
+                _t("rag_rating", "RAG rating (required)", "Blue / Red / Amber / Green"),
+                _l("outcome_summary", "Outcome summary (required)"),
+                _l("actions", "Actions agreed", "who does what, by when"),
+                _t("next_review_date", "Next review date", "optional: overrides the interval"),
+                _t("discharge_date", "Discharge date", "only if discharged from hospital"),
+                _c("keyworker_referred", "Referred to the keyworker service"),
+                _c("ctr_recommended", "A C(E)TR is recommended"),
+            ),
+        ),
+        Section(
+            "3. Removal from the register",
+            "Tick only if the panel agreed the case leaves the register, and say why.",
+            (
+                _c("remove_from_register", "Remove this case from the register"),
+                _l("removal_reason", "Reason for removal"),
+            ),
+        ),
+        Section(
+            "4. Reviewer",
+            "Who records this outcome for the panel.",
+            (
+                _t("reviewer_name", "Name (required)"),
+                _t("reviewer_role", "Role"),
+            ),
+        ),
+    ),
+)
+
+WITHDRAWAL = FormLayout(
+    form_id="DSR-WITHDRAWAL-1",
+    filename="dsr-withdrawal-form.pdf",
+    title="Dynamic Support Register - Withdrawal of consent",
+    introduction=(
+        "Consent to be on the register can be withdrawn at any time, and withdrawing does not "
+        "affect the support the child or young person receives. When this form is processed the "
+        "person's details are erased from the register and its stored emails; only the case "
+        "reference and dates are kept. Email it to the DSR inbox from a coordinator or panel "
+        "(nhs.net) address."
+    ),
+    sections=(
+        Section(
+            "1. The case",
+            "The case is found by its reference; the NHS number and date of birth must match it.",
+            _CASE,
+        ),
+        Section(
+            "2. The withdrawal",
+            "Who withdrew consent and when.",
+            (
+                _t("withdrawn_by_name", "Withdrawn by (required)"),
+                _t("withdrawn_by_relationship", "Relationship to the child (required)", "e.g. self, mother"),
+                _t("withdrawal_date", "Date of withdrawal", "DD/MM/YYYY, not in the future"),
+                _l("reason", "Reason", "optional; it is not kept after erasure"),
+            ),
+        ),
+    ),
+)
+
+LAYOUTS = (REFERRAL, CONSENT, REVIEW, WITHDRAWAL)
 
 
 def printed_label(form_id: str, field_name: str) -> str | None:

@@ -26,7 +26,7 @@ class Desk:
     def receive(self, raw: bytes, *, now=NOW) -> Decision:  # type: ignore[no-untyped-def]
         self.count += 1
         decider = IntakeDecider(
-            IntakeContext(self.settings, now, lambda: f"DSR-TEST{self.count:04d}"),
+            IntakeContext(self.settings, now),
             self.register,
             PlainHasher(),
         )
@@ -34,6 +34,8 @@ class Desk:
         decision = decider.decide(mail, f"msg-{self.count}")
         if decision.case is not None:
             self.register.store(decision.case)
+        if decision.forget_person_key:
+            self.register.forget(decision.forget_person_key)
         if mail.header_message_id and decision.outcome is not Outcome.DUPLICATE:
             self.register.headers[mail.header_message_id] = f"msg-{self.count}"
         return decision
@@ -70,11 +72,17 @@ def test_a_valid_pair_is_accepted_with_every_effect(desk: Desk, settings: Settin
 @pytest.mark.parametrize(
     ("rating", "days"), [("Red", 14), ("Amber", 28), ("Green", 91), ("Blue", 42)]
 )
-def test_first_review_follows_the_rating(desk: Desk, rating: str, days: int) -> None:
+def test_first_review_follows_the_rating(
+    desk: Desk, settings: Settings, rating: str, days: int
+) -> None:
     decision = desk.receive(
         email(("r.pdf", referral_pdf(suggested_rag=rating)), ("c.pdf", consent_pdf()))
     )
-    assert schedules(decision)[0].at.date() == NOW.date() + timedelta(days=days)
+    assert decision.case is not None
+    assert decision.case.next_review_on == NOW.date() + timedelta(days=days)
+    # The schedule wakes for the review, or sooner for the 28-day first-review check.
+    first_check = min(days, settings.first_review_days)
+    assert schedules(decision)[0].at.date() == NOW.date() + timedelta(days=first_check)
 
 
 def test_non_secure_recipients_see_the_reference_only(desk: Desk) -> None:
@@ -99,7 +107,8 @@ def test_referral_then_consent_completes_the_case(desk: Desk) -> None:
     first = desk.receive(email(("r.pdf", referral_pdf())))
     assert first.outcome is Outcome.PENDING and first.case is not None
     assert first.case.status is CaseStatus.AWAITING_CONSENT
-    assert schedules(first) == []
+    # A waiting case is woken only to say it lapsed, if its consent never comes.
+    assert [effect.at for effect in schedules(first)] == [first.case.pending_expires_at]
     second = desk.receive(email(("c.pdf", consent_pdf()), sender="social.worker@bromley.gov.uk"))
     assert second.outcome is Outcome.UPDATED
     assert second.case_id == first.case_id
@@ -268,19 +277,26 @@ def test_two_children_in_one_email_are_refused_clearly(desk: Desk) -> None:
     assert [r.code.value for r in decision.reasons] == ["FIELD_INVALID"]
 
 
-def test_case_references_are_random_and_carry_no_personal_data() -> None:
-    from shared.case import new_case_reference
+def test_case_references_come_from_the_message_id_and_carry_no_personal_data() -> None:
+    import re
+    import uuid
 
-    references = {new_case_reference() for _ in range(200)}
-    assert len(references) == 200
-    assert all(reference.startswith("DSR-") and len(reference) == 12 for reference in references)
+    from shared.case import case_reference_for
+
+    message_ids = [uuid.uuid4().hex for _ in range(500)]
+    references = {case_reference_for(message_id) for message_id in message_ids}
+    assert len(references) == 500
+    assert all(re.fullmatch(r"DSR-[A-HJ-NP-Z2-9]{8}", reference) for reference in references)
+    # The same email processed again gives the same reference: a redelivery cannot fork a case.
+    assert case_reference_for(message_ids[0]) == case_reference_for(message_ids[0])
 
 
 def test_pending_cases_expire_after_the_setting(desk: Desk, settings: Settings) -> None:
     decision = desk.receive(email(("r.pdf", referral_pdf())))
     assert decision.case is not None
     assert decision.case.pending_expires_at == NOW + timedelta(days=settings.pending_expiry_days)
-    stored: Case = desk.register.cases_by_person[decision.case.person_key]
+    stored = desk.register.case_for_person(decision.case.person_key)
+    assert stored is not None
     assert stored.status is CaseStatus.AWAITING_CONSENT
 
 

@@ -1,0 +1,256 @@
+"""The panel pack: what the monthly multi-agency DSR meeting needs, built from the register.
+
+Pure: the cases and the audit trail are passed in. The text without names may go to any
+team address; the names and the CSV go only to secure domains (shared.notices decides).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Protocol
+
+from shared.case import AuditEntry, Case, CaseChange, CaseStatus
+from shared.dates import add_months
+from shared.notices import Notices
+from shared.rating import Rating
+from shared.settings import Settings
+
+REVIEWS_AHEAD = timedelta(days=30)
+BIRTHDAYS_AHEAD_MONTHS = 6
+
+
+@dataclass(frozen=True)
+class PackLine:
+    case_id: str
+    name: str  # shown only to secure recipients
+    rating: str
+    on: date | None = None
+    note: str = ""
+
+
+@dataclass
+class PanelPack:
+    period_start: date
+    period_end: date
+    counts_by_rating: dict[str, int]
+    new_cases: list[PackLine] = field(default_factory=list)
+    changed_cases: list[PackLine] = field(default_factory=list)
+    removed_cases: list[PackLine] = field(default_factory=list)
+    reviews_due: list[PackLine] = field(default_factory=list)
+    overdue_reviews: list[PackLine] = field(default_factory=list)
+    turning_18: list[PackLine] = field(default_factory=list)
+    pending: list[PackLine] = field(default_factory=list)
+    keyworker_eligible: list[PackLine] = field(default_factory=list)
+    emails_by_outcome: dict[str, int] = field(default_factory=dict)
+    rejected_by_reason: dict[str, int] = field(default_factory=dict)
+    quarantined_by_reason: dict[str, int] = field(default_factory=dict)
+
+
+def _name(case: Case) -> str:
+    child = case.child
+    return f"{child.given_name} {child.family_name}" if child else ""
+
+
+def _line(case: Case, on: date | None = None, note: str = "") -> PackLine:
+    rating = case.rating.value if case.rating else "-"
+    return PackLine(case.case_id, _name(case), rating, on, note)
+
+
+def build_panel_pack(cases: list[Case], audit: list[AuditEntry], today: date) -> PanelPack:
+    start = add_months(today, -1)
+    active = [case for case in cases if case.status is CaseStatus.ACTIVE]
+    pack = PanelPack(
+        period_start=start,
+        period_end=today,
+        counts_by_rating={
+            rating.value: sum(case.rating is rating for case in active) for rating in Rating
+        },
+    )
+    for case in cases:
+        accepted = case.accepted_at.date() if case.accepted_at else None
+        if accepted and start <= accepted <= today and case.status is not CaseStatus.WITHDRAWN:
+            pack.new_cases.append(_line(case, accepted))
+        changes = [
+            change
+            for change in case.rating_history
+            if change.source == "review" and start <= change.on <= today
+        ]
+        if changes and case.status is not CaseStatus.WITHDRAWN:
+            pack.changed_cases.append(
+                _line(case, changes[-1].on, f"now {changes[-1].rating.value}")
+            )
+        if case.closure is not None and start <= case.closure.on <= today:
+            pack.removed_cases.append(
+                PackLine(
+                    case.case_id,
+                    _name(case),
+                    "-",
+                    case.closure.on,
+                    case.closure.reason.value.replace("_", " "),
+                )
+            )
+        if case.status.is_pending and case.pending_expires_at:
+            pack.pending.append(
+                _line(
+                    case,
+                    case.pending_expires_at.date(),
+                    "waiting for " + ("consent" if case.referral else "referral"),
+                )
+            )
+    for case in active:
+        due = case.next_review_on
+        if due is not None and due < today:
+            pack.overdue_reviews.append(_line(case, due, f"{(today - due).days} days overdue"))
+        elif due is not None and due <= today + REVIEWS_AHEAD:
+            pack.reviews_due.append(_line(case, due))
+        eighteen = case.eighteenth_birthday
+        if eighteen and today <= eighteen <= add_months(today, BIRTHDAYS_AHEAD_MONTHS):
+            pack.turning_18.append(_line(case, eighteen))
+        if case.keyworker_eligible(today):
+            pack.keyworker_eligible.append(_line(case))
+    for key in ("new_cases", "changed_cases", "removed_cases", "reviews_due", "overdue_reviews"):
+        getattr(pack, key).sort(key=lambda line: (line.on or today, line.case_id))
+    pack.turning_18.sort(key=lambda line: (line.on or today, line.case_id))
+    outcomes = Counter(line.outcome for line in audit if line.outcome)
+    pack.emails_by_outcome = dict(sorted(outcomes.items()))
+    for outcome, target in (
+        ("rejected", pack.rejected_by_reason),
+        ("quarantined", pack.quarantined_by_reason),
+    ):
+        reasons = Counter(
+            code for line in audit if line.outcome == outcome for code in line.reason_codes
+        )
+        target.update(sorted(reasons.items()))
+    return pack
+
+
+def render_panel_pack(pack: PanelPack, *, with_names: bool) -> str:
+    """The pack as text. Without names it holds case references, ratings and dates only."""
+
+    def section(title: str, lines: list[PackLine], *, month_only: bool = False) -> list[str]:
+        out = [f"{title} ({len(lines)})"]
+        for line in lines:
+            when = ""
+            if line.on is not None:
+                when = line.on.strftime("%B %Y" if month_only and not with_names else "%d/%m/%Y")
+            name = f"  {line.name}" if with_names and line.name else ""
+            note = f"  {line.note}" if line.note else ""
+            out.append(f"  {line.case_id}  {line.rating:6} {when:11}{note}{name}".rstrip())
+        if not lines:
+            out.append("  none")
+        return [*out, ""]
+
+    counts = ", ".join(f"{rating} {count}" for rating, count in pack.counts_by_rating.items())
+    text = [
+        f"Period: {pack.period_start:%d/%m/%Y} to {pack.period_end:%d/%m/%Y}",
+        f"On the register: {sum(pack.counts_by_rating.values())} ({counts})",
+        "",
+        *section("New to the register this month", pack.new_cases),
+        *section("Rating changed at review this month", pack.changed_cases),
+        *section("Left the register this month", pack.removed_cases),
+        *section("Reviews due in the next 30 days", pack.reviews_due),
+        *section("Overdue reviews", pack.overdue_reviews),
+        *section("18th birthdays in the next 6 months", pack.turning_18, month_only=True),
+        *section("Pending: waiting for the other form (lapses on)", pack.pending),
+        *section(
+            "Eligible for the keyworker programme (Red, Amber, Blue; 0-25)", pack.keyworker_eligible
+        ),
+        "Emails this month by outcome: "
+        + (", ".join(f"{k} {v}" for k, v in pack.emails_by_outcome.items()) or "none"),
+        "Rejected by reason: "
+        + (", ".join(f"{k} {v}" for k, v in pack.rejected_by_reason.items()) or "none"),
+        "Quarantined by reason: "
+        + (", ".join(f"{k} {v}" for k, v in pack.quarantined_by_reason.items()) or "none"),
+    ]
+    return "\n".join(text) + "\n"
+
+
+CSV_COLUMNS = (
+    "case_reference",
+    "status",
+    "given_name",
+    "family_name",
+    "date_of_birth",
+    "nhs_number",
+    "rating",
+    "keyworker_eligible",
+    "accepted_on",
+    "last_review",
+    "next_review",
+    "review_overdue",
+    "eighteenth_birthday",
+    "consent_basis",
+    "consent_date",
+    "pending_lapses_on",
+)
+
+
+def panel_pack_csv(cases: list[Case], today: date) -> str:
+    """One row per open case, names and identifiers included: for secure recipients only."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(CSV_COLUMNS)
+    for case in cases:
+        if not case.status.is_open:
+            continue
+        child = case.child
+        last_review = max((review.review_date for review in case.reviews), default=None)
+        due = case.next_review_on if case.status is CaseStatus.ACTIVE else None
+        writer.writerow(
+            [
+                case.case_id,
+                case.status.value,
+                child.given_name if child else "",
+                child.family_name if child else "",
+                child.date_of_birth.isoformat() if child else "",
+                child.nhs_number if child else "",
+                case.rating.value if case.rating else "",
+                "yes" if case.keyworker_eligible(today) else "no",
+                case.accepted_at.date().isoformat() if case.accepted_at else "",
+                last_review.isoformat() if last_review else "",
+                due.isoformat() if due else "",
+                "yes" if due is not None and due < today else "no",
+                (case.eighteenth_birthday or "") and str(case.eighteenth_birthday),
+                case.consent.basis.value if case.consent else "",
+                case.consent.consent_date.isoformat() if case.consent else "",
+                case.pending_expires_at.date().isoformat() if case.pending_expires_at else "",
+            ]
+        )
+    return out.getvalue()
+
+
+class PanelPackRegister(Protocol):
+    def cases(self) -> list[Case]: ...
+
+    def audit_entries(self, since: datetime, until: datetime) -> list[AuditEntry]: ...
+
+
+class PanelPackService:
+    """Builds the month's pack from the register and records its emails in the outbox."""
+
+    def __init__(self, settings: Settings, register: PanelPackRegister) -> None:
+        self.settings = settings
+        self.register = register
+
+    def build(self, now: datetime) -> tuple[PanelPack, list[Case]]:
+        today = now.date()
+        since = datetime.combine(add_months(today, -1), datetime.min.time(), now.tzinfo)
+        cases = self.register.cases()
+        return build_panel_pack(cases, self.register.audit_entries(since, now), today), cases
+
+    def change(self, now: datetime) -> CaseChange:
+        pack, cases = self.build(now)
+        today = now.date()
+        effects = Notices(self.settings).panel_pack(
+            render_panel_pack(pack, with_names=False),
+            render_panel_pack(pack, with_names=True),
+            panel_pack_csv(cases, today),
+            today,
+        )
+        return CaseChange(
+            event_id=f"panel-pack-{today.isoformat()}", label="panel_pack", effects=list(effects)
+        )

@@ -1,0 +1,242 @@
+"""What a case is waiting for, and when: its reminder checkpoints.
+
+Each case has ONE schedule (EventBridge Scheduler `at()`), set to its earliest checkpoint not
+yet acted on. When it fires, the ReminderFunction acts on every checkpoint that has fallen due,
+records them on the case (so a second firing does nothing) and moves the schedule on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from enum import StrEnum
+from typing import Protocol
+
+from shared.case import (
+    Case,
+    CaseChange,
+    CaseStatus,
+    Closure,
+    ClosureReason,
+    Effect,
+    ScheduleEffect,
+    UnscheduleEffect,
+)
+from shared.dates import add_months
+from shared.errors import AlreadyRecordedError
+from shared.notices import Notices
+from shared.settings import Settings
+
+REMINDER_TIME = time(9, 0)  # reminders land at the start of the working day (UTC)
+SOON = timedelta(minutes=1)  # a checkpoint already due is acted on straight away
+
+
+class CheckpointKind(StrEnum):
+    PENDING_LAPSED = "pending_lapsed"
+    REVIEW_DUE = "review_due"
+    REVIEW_OVERDUE = "review_overdue"
+    FIRST_REVIEW_OVERDUE = "first_review_overdue"
+    TRANSITION_ALERT = "transition_alert"
+    TRANSITION = "transition"
+    CONSENT_RECONFIRMATION = "consent_reconfirmation"
+
+
+@dataclass(frozen=True, order=True)
+class Checkpoint:
+    at: datetime
+    kind: CheckpointKind
+    key: str  # recorded on the case once acted on
+    on: date  # the day it is about (the due date, the birthday, ...)
+
+
+def _morning(day: date) -> datetime:
+    return datetime.combine(day, REMINDER_TIME, UTC)
+
+
+def checkpoints(case: Case, settings: Settings) -> list[Checkpoint]:
+    """Every checkpoint of the case not yet acted on, earliest first."""
+    points: list[Checkpoint] = []
+    if case.status.is_pending and case.pending_expires_at is not None:
+        expiry = case.pending_expires_at
+        points.append(
+            Checkpoint(expiry, CheckpointKind.PENDING_LAPSED, "pending_lapsed", expiry.date())
+        )
+    if case.status is CaseStatus.ACTIVE:
+        points += _active_checkpoints(case, settings)
+    return sorted(point for point in points if point.key not in case.reminders_sent)
+
+
+def _active_checkpoints(case: Case, settings: Settings) -> list[Checkpoint]:
+    points = []
+    due = case.next_review_on
+    if due is not None:
+        points.append(
+            Checkpoint(_morning(due), CheckpointKind.REVIEW_DUE, f"review_due:{due}", due)
+        )
+        # Escalated every grace period until a review is recorded (which moves the due date).
+        step = 1
+        while True:
+            overdue_on = due + timedelta(days=settings.review_grace_days * step)
+            key = f"review_overdue:{overdue_on}"
+            if key not in case.reminders_sent:
+                points.append(
+                    Checkpoint(_morning(overdue_on), CheckpointKind.REVIEW_OVERDUE, key, due)
+                )
+                break
+            step += 1
+    if not case.reviews and case.accepted_at is not None:
+        first_by = case.accepted_at.date() + timedelta(days=settings.first_review_days)
+        points.append(
+            Checkpoint(
+                _morning(first_by),
+                CheckpointKind.FIRST_REVIEW_OVERDUE,
+                "first_review_overdue",
+                first_by,
+            )
+        )
+    eighteen = case.eighteenth_birthday
+    if eighteen is not None:
+        alert_on = add_months(eighteen, -settings.transition_alert_months)
+        points.append(
+            Checkpoint(
+                _morning(alert_on), CheckpointKind.TRANSITION_ALERT, "transition_alert", eighteen
+            )
+        )
+        points.append(
+            Checkpoint(_morning(eighteen), CheckpointKind.TRANSITION, "transition", eighteen)
+        )
+    if case.consent is not None:
+        given = case.consent.consent_date
+        reconfirm_on = add_months(given, settings.consent_reconfirmation_months)
+        points.append(
+            Checkpoint(
+                _morning(reconfirm_on),
+                CheckpointKind.CONSENT_RECONFIRMATION,
+                f"consent_reconfirmation:{given}",
+                reconfirm_on,
+            )
+        )
+    return points
+
+
+def reminder_effect(case: Case, settings: Settings, now: datetime) -> Effect:
+    """The case's schedule as it should now be: at its next checkpoint, or none left."""
+    upcoming = checkpoints(case, settings)
+    if not upcoming:
+        return UnscheduleEffect(case_id=case.case_id)
+    return ScheduleEffect(case_id=case.case_id, at=max(upcoming[0].at, now + SOON))
+
+
+class ReminderDecider:
+    """What a case's schedule firing comes to: the reminders due now and the next schedule."""
+
+    def __init__(self, settings: Settings, now: datetime) -> None:
+        self.settings = settings
+        self.now = now
+        self.notices = Notices(settings)
+
+    def decide(self, case: Case) -> CaseChange | None:
+        """None when nothing is due (a repeated or stale firing): nothing to record."""
+        due = [point for point in checkpoints(case, self.settings) if point.at <= self.now]
+        if not due:
+            return None
+        updated = case.model_copy(deep=True)
+        effects: list[Effect] = []
+        acted: list[str] = []
+        for kind in dict.fromkeys(point.kind for point in due):
+            # One email per kind, however many of its checkpoints fell due (e.g. after an outage).
+            points = [point for point in due if point.kind is kind]
+            updated.reminders_sent += [point.key for point in points]
+            acted.append(kind.value)
+            effects += self._act(updated, points[-1])
+            if updated.status is CaseStatus.CLOSED:
+                break
+        updated.updated_at = self.now
+        if not updated.status.is_pending:
+            # A lapsed pending case has no schedule left to move; its record expires.
+            effects.append(reminder_effect(updated, self.settings, self.now))
+        return CaseChange(
+            event_id=f"reminder-{case.case_id}-v{case.version}",
+            label="reminder:" + ",".join(acted),
+            case=updated,
+            effects=effects,
+        )
+
+    def _act(self, case: Case, point: Checkpoint) -> list[Effect]:
+        today = self.now.date()
+        uk = point.on.strftime("%d/%m/%Y")
+        notices = self.notices
+        match point.kind:
+            case CheckpointKind.PENDING_LAPSED:
+                return list(notices.reminder("pending_lapsed", case, today))
+            case CheckpointKind.REVIEW_DUE:
+                return list(notices.reminder("review_due", case, today, due_on=uk))
+            case CheckpointKind.REVIEW_OVERDUE:
+                days = (today - point.on).days
+                return list(
+                    notices.reminder(
+                        "review_overdue", case, today, due_on=uk, days_overdue=str(days), lead=True
+                    )
+                )
+            case CheckpointKind.FIRST_REVIEW_OVERDUE:
+                accepted = case.accepted_at.date() if case.accepted_at else today
+                return list(
+                    notices.reminder(
+                        "first_review_overdue",
+                        case,
+                        today,
+                        accepted_on=accepted.strftime("%d/%m/%Y"),
+                        first_review_days=str(self.settings.first_review_days),
+                        lead=True,
+                    )
+                )
+            case CheckpointKind.TRANSITION_ALERT:
+                return list(notices.reminder("transition_alert", case, today, birthday_on=uk))
+            case CheckpointKind.TRANSITION:
+                case.status = CaseStatus.CLOSED
+                case.closure = Closure(reason=ClosureReason.TRANSITION_AT_18, on=point.on)
+                return list(notices.reminder("transition", case, today, birthday_on=uk))
+            case CheckpointKind.CONSENT_RECONFIRMATION:
+                given = case.consent.consent_date if case.consent else today
+                return list(
+                    notices.reminder(
+                        "consent_reconfirmation",
+                        case,
+                        today,
+                        consent_on=given.strftime("%d/%m/%Y"),
+                        due_on=uk,
+                    )
+                )
+
+
+class ReminderRegister(Protocol):
+    def case(self, case_id: str) -> Case | None: ...
+
+    def record_change(self, change: CaseChange, now: datetime) -> None: ...
+
+
+class ReminderService:
+    """A case's schedule fired: act on what is due and record it, once."""
+
+    def __init__(
+        self, settings: Settings, register: ReminderRegister, clock: Callable[[], datetime]
+    ) -> None:
+        self.settings = settings
+        self.register = register
+        self.clock = clock
+
+    def run(self, case_id: str) -> str:
+        """What happened, for the log (checkpoint kinds, never personal data)."""
+        case = self.register.case(case_id)
+        if case is None:
+            return "case no longer held"
+        now = self.clock()
+        change = ReminderDecider(self.settings, now).decide(case)
+        if change is None:
+            return "nothing due"
+        try:
+            self.register.record_change(change, now)
+        except AlreadyRecordedError:
+            return "already done by another delivery"
+        return change.label
