@@ -1,10 +1,12 @@
 """The embedded local AWS: moto's server in-process, the stack built from `template.yaml`.
 
 The template goes through the SAM transform, then moto's CloudFormation; what moto's
-CloudFormation skips (SES receipt rules, schedule groups, bucket and queue policies,
-bucket notifications, alarms) is created here by API from the same template. The handlers
-run in-process, driven the way Lambda would drive them: S3 -> SQS -> IntakeFunction and
-DynamoDB stream -> EffectsFunction.
+CloudFormation skips (SES receipt rules, schedule groups and schedules, bucket and queue
+policies, bucket notifications, alarms) is created here by API from the same template. The
+handlers run in-process, driven the way Lambda would drive them: S3 -> SQS -> IntakeFunction
+and DynamoDB stream -> EffectsFunction. Time is the stack's own: `advance` moves it forward
+and fires what EventBridge Scheduler would have fired (ReminderFunction, DigestFunction), and
+expires what DynamoDB's TTL would have removed.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import uuid
 import warnings
 import zipfile
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -29,6 +32,13 @@ TEMPLATE = ROOT / "template.yaml"
 REGION = "eu-west-2"
 STACK_NAME = "dsr-intake-local"
 CODE_BUCKET = "dsr-local-code"
+
+HANDLERS = {
+    "IntakeFunction": "intake",
+    "EffectsFunction": "effects",
+    "ReminderFunction": "reminder",
+    "DigestFunction": "digest",
+}
 
 LOCAL_PARAMETERS = {
     "StageName": "local",
@@ -157,6 +167,9 @@ class LocalStack:
         # Lambda's event source mappings, played by this class's run_* methods.
         self.event_source_mappings: dict[str, dict[str, Any]] = {}
         self._handlers: dict[str, ModuleType] = {}
+        # The stack's clock: real time plus however far `advance` has moved it.
+        self.clock_offset = timedelta(0)
+        self._fired: set[tuple[str, datetime]] = set()
 
     # ----- lifecycle -----
     def __enter__(self) -> LocalStack:
@@ -360,6 +373,11 @@ class LocalStack:
                 self.resources[logical_id] = properties["Name"]
             elif kind == "AWS::CloudWatch::Alarm":
                 self.client("cloudwatch").put_metric_alarm(AlarmName=logical_id, **properties)
+        for logical_id, resource in self.template["Resources"].items():
+            if resource["Type"] == "AWS::Scheduler::Schedule":
+                properties = self._resolve(resource["Properties"])
+                self.client("scheduler").create_schedule(**properties)
+                self.resources[logical_id] = properties["Name"]
         for resource in self.template["Resources"].values():
             if resource["Type"] == "AWS::SES::ReceiptRule":
                 properties = self._resolve(resource["Properties"])
@@ -389,7 +407,7 @@ class LocalStack:
     def _configure_handlers(self) -> None:
         """Give the in-process handlers the environment Lambda would give them."""
         functions = self.client("lambda")
-        for logical_id in ("IntakeFunction", "EffectsFunction", "ReminderFunction"):
+        for logical_id in HANDLERS:
             configuration = functions.get_function_configuration(
                 FunctionName=self.resources[logical_id]
             )
@@ -398,6 +416,7 @@ class LocalStack:
         # moto's CloudFormation does not resolve every attribute the template hands over.
         self.environment["DSR_SCHEDULE_GROUP"] = self.resources["ReviewScheduleGroup"]
         self.environment["DSR_IDENTITY_KEY_ID"] = self.resources["IdentityKey"]
+        self.environment["DSR_REMINDER_DLQ_ARN"] = self._attribute("ScheduleDLQ", "Arn")
         os.environ.update(self.environment)
         os.environ["POWERTOOLS_METRICS_NAMESPACE"] = "DSRIntake"
 
@@ -413,13 +432,25 @@ class LocalStack:
             self._handlers[name] = module
         return self._handlers[name]
 
-    def invoke(self, name: str, event: dict[str, Any]) -> dict[str, Any]:
-        """Call a handler in-process as Lambda would; its log lines go to `self.log_lines`."""
+    def now(self) -> datetime:
+        return datetime.now(UTC).replace(microsecond=0) + self.clock_offset
+
+    def invoke(
+        self, name: str, event: dict[str, Any], at: datetime | None = None
+    ) -> dict[str, Any]:
+        """Call a handler in-process as Lambda would, at the stack's time (or `at`); its log
+        lines go to `self.log_lines`."""
+        from shared.clock import CLOCK
+
         captured = io.StringIO()
-        with contextlib.redirect_stdout(captured):
-            response: dict[str, Any] = self.handler(name).lambda_handler(
-                event, FakeLambdaContext(name)
-            )
+        CLOCK.pin(at or self.now())
+        try:
+            with contextlib.redirect_stdout(captured):
+                response: dict[str, Any] = self.handler(name).lambda_handler(
+                    event, FakeLambdaContext(name)
+                )
+        finally:
+            CLOCK.pin(None)
         lines = [line for line in captured.getvalue().splitlines() if line.strip()]
         self.log_lines += lines
         if self.echo_logs:
@@ -521,6 +552,96 @@ class LocalStack:
             )
 
 
+    # ----- time: what Scheduler and DynamoDB TTL would have done -----
+    def advance(self, days: float) -> list[Firing]:
+        """Move the stack's clock forward, firing every schedule that falls due on the way (in
+        time order, each at its own moment, its effects delivered before the next)."""
+        start = self.now()
+        until = start + timedelta(days=days)
+        firings = []
+        while True:
+            due = self._due_schedules(start, until)
+            if not due:
+                break
+            moment, name, target = due[0]
+            self._fired.add((name, moment))
+            self.clock_offset = moment - datetime.now(UTC).replace(microsecond=0)
+            self._expire(moment)
+            handler = HANDLERS[self._logical_id_of_function(target["Arn"])]
+            response = self.invoke(handler, json.loads(target.get("Input") or "{}"), at=moment)
+            self.run_pipeline()
+            firings.append(Firing(moment, name, handler, response))
+        self.clock_offset = until - datetime.now(UTC).replace(microsecond=0)
+        self._expire(until)
+        return firings
+
+    def _due_schedules(
+        self, after: datetime, until: datetime
+    ) -> list[tuple[datetime, str, dict[str, Any]]]:
+        from infrastructure.local_scheduler import UnsupportedScheduleError, fire_times
+
+        scheduler = self.client("scheduler")
+        due = []
+        for group in scheduler.list_schedule_groups()["ScheduleGroups"]:
+            paginator_token: dict[str, str] = {}
+            while True:
+                page = scheduler.list_schedules(GroupName=group["Name"], **paginator_token)
+                for summary in page["Schedules"]:
+                    detail = scheduler.get_schedule(Name=summary["Name"], GroupName=group["Name"])
+                    if detail.get("State", "ENABLED") != "ENABLED":
+                        continue
+                    try:
+                        times = fire_times(
+                            detail["ScheduleExpression"],
+                            detail.get("ScheduleExpressionTimezone"),
+                            after,
+                            until,
+                        )
+                    except UnsupportedScheduleError as error:
+                        raise LocalStackError(f"schedule {summary['Name']}: {error}") from None
+                    due += [
+                        (moment, summary["Name"], detail["Target"])
+                        for moment in times
+                        if (summary["Name"], moment) not in self._fired
+                    ]
+                if not page.get("NextToken"):
+                    break
+                paginator_token = {"NextToken": page["NextToken"]}
+        return sorted(due, key=lambda entry: (entry[0], entry[1]))
+
+    def _logical_id_of_function(self, arn: str) -> str:
+        name = arn.rsplit(":", 1)[-1]
+        for logical_id in HANDLERS:
+            if self.resources[logical_id] == name:
+                return logical_id
+        raise LocalStackError(f"a schedule targets {arn}, which is not one of the stack's functions")
+
+    def _expire(self, moment: datetime) -> None:
+        """Remove what DynamoDB's TTL would have removed by then (it takes up to two days in
+        AWS; the code never relies on the removal)."""
+        dynamodb = self.client("dynamodb")
+        table = self.resources["RegisterTable"]
+        paginator = dynamodb.get_paginator("scan")
+        for page in paginator.paginate(
+            TableName=table,
+            FilterExpression="expires_at < :now",
+            ExpressionAttributeValues={":now": {"N": str(int(moment.timestamp()))}},
+            ProjectionExpression="PK, SK",
+        ):
+            for item in page["Items"]:
+                dynamodb.delete_item(TableName=table, Key=item)
+
+
+@dataclass(frozen=True)
+class Firing:
+    """One schedule that fired while the clock moved on."""
+
+    at: datetime
+    schedule: str
+    handler: str
+    response: dict[str, Any]
+
+
 def _is_outbox_insert(record: dict[str, Any]) -> bool:
     keys = record.get("dynamodb", {}).get("Keys", {})
     return record.get("eventName") == "INSERT" and str(keys.get("PK", {}).get("S", "")).startswith(
@@ -542,18 +663,41 @@ class SentEmail:
     to: tuple[str, ...]
     subject: str
     body: str
+    attachments: dict[str, str] = field(default_factory=dict)  # filename -> text
 
 
 def sent_emails() -> list[SentEmail]:
     """What SES has sent so far in the embedded stack (moto keeps it in memory)."""
+    from email import message_from_bytes
+    from email.message import EmailMessage
+    from email.policy import default
+
     from moto.backends import get_backend
 
     backend = get_backend("ses")["123456789012"][REGION]
-    return [
-        SentEmail(
-            to=tuple(message.destinations["ToAddresses"]),
-            subject=message.subject,
-            body=message.body,
-        )
-        for message in backend.sent_messages
-    ]
+    sent = []
+    for message in backend.sent_messages:
+        if hasattr(message, "raw_data"):  # sent as raw MIME (with attachments)
+            parsed = message_from_bytes(message.raw_data.encode("utf-8"), policy=default)
+            assert isinstance(parsed, EmailMessage)
+            body_part = parsed.get_body(preferencelist=("plain",))
+            sent.append(
+                SentEmail(
+                    to=tuple(message.destinations),
+                    subject=str(parsed["Subject"]),
+                    body=body_part.get_content() if body_part else "",
+                    attachments={
+                        str(part.get_filename()): part.get_payload(decode=True).decode("utf-8")
+                        for part in parsed.iter_attachments()
+                    },
+                )
+            )
+        else:
+            sent.append(
+                SentEmail(
+                    to=tuple(message.destinations["ToAddresses"]),
+                    subject=message.subject,
+                    body=message.body,
+                )
+            )
+    return sent

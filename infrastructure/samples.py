@@ -15,7 +15,7 @@ from pathlib import Path
 
 from pypdf import PdfReader, PdfWriter
 
-from templates.forms.layout import CONSENT, REFERRAL, FormLayout
+from templates.forms.layout import CONSENT, REFERRAL, REVIEW, WITHDRAWAL, FormLayout
 
 FORMS = Path(__file__).resolve().parent.parent / "templates" / "forms"
 TODAY = date.today()
@@ -111,6 +111,41 @@ def referral_pdf(**overrides: str) -> bytes:
 
 def consent_pdf(**overrides: str) -> bytes:
     return filled_form(CONSENT, consent_fields(**overrides))
+
+
+def _identity(person: dict[str, str], case_reference: str) -> dict[str, str]:
+    return {
+        "case_reference": case_reference,
+        "child_nhs_number": person["child_nhs_number"],
+        "child_date_of_birth": person["child_date_of_birth"],
+    }
+
+
+def review_pdf(person: dict[str, str], case_reference: str = "", **overrides: str) -> bytes:
+    """A review outcome form for `person` (the child's identity fields), as a coordinator fills it."""
+    fields = {
+        **_identity(person, case_reference),
+        "review_date": uk(TODAY),
+        "rag_rating": "Amber",
+        "outcome_summary": "Panel reviewed the support plan; crisis plan agreed with the family.",
+        "actions": "CAMHS to review medication within two weeks; school to update the EHCP.",
+        "reviewer_name": "Jo Adams",
+        "reviewer_role": "DSR coordinator",
+        **overrides,
+    }
+    return filled_form(REVIEW, {key: value for key, value in fields.items() if value is not None})
+
+
+def withdrawal_pdf(person: dict[str, str], case_reference: str = "", **overrides: str) -> bytes:
+    fields = {
+        **_identity(person, case_reference),
+        "withdrawn_by_name": "Grace Okafor",
+        "withdrawn_by_relationship": "Mother",
+        "withdrawal_date": uk(TODAY),
+        "reason": "The family no longer wishes to be on the register.",
+        **overrides,
+    }
+    return filled_form(WITHDRAWAL, {key: value for key, value in fields.items() if value is not None})
 
 
 def email(

@@ -23,7 +23,7 @@ from shared.case import (
 from shared.forms.case_forms import CaseIdentity, ReviewOutcome, Withdrawal
 from shared.forms.reader import label
 from shared.mail import InboundMail
-from shared.notices import Notices
+from shared.notices import Notices, case_flags
 from shared.outcome import Outcome, Reason, ReasonCode
 from shared.reminders import reminder_effect
 from shared.settings import Settings
@@ -133,7 +133,8 @@ class CaseFormDecider:
     ) -> list[Effect]:
         if mail.sender in self.settings.coordinator_addresses:
             return []  # a coordinator gets the coordinators' notification already
-        return list(self.notices.acknowledgement(name, mail.sender, case, **values))
+        flags = case_flags(case, self.today)
+        return list(self.notices.acknowledgement(name, mail.sender, case, case_flags=flags, **values))
 
     # ----- review outcome -----
     def review(self, mail: InboundMail, message_id: str, review: ReviewOutcome) -> Decision:
@@ -319,6 +320,8 @@ class CaseFormDecider:
                     )
                 ],
                 related_case_id=case.case_id,
+                # This email names the person again: it is erased like the first one.
+                effects=[EraseEffect(case_id=case.case_id)],
             )
         tombstone = case.tombstone(
             Closure(reason=ClosureReason.CONSENT_WITHDRAWN, on=withdrawal.withdrawal_date),

@@ -79,6 +79,7 @@ class Notices:
         common = {
             "area_name": self.settings.area_name,
             "inbox_address": self.settings.inbox_address,
+            "case_flags": "",
         }
         effects = []
         secure = sorted({a for a in to if self.is_secure(a)})

@@ -63,22 +63,41 @@ def _key(name: str) -> str:
 
 
 @cache
-def alias_table() -> dict[str, str]:
-    """Normalised alias -> canonical field name (each canonical name is its own alias)."""
-    raw = json.loads(resources.files("shared.forms").joinpath("aliases.json").read_text("utf-8"))
-    table: dict[str, str] = {}
-    for canonical, aliases in raw.items():
-        if canonical.startswith("_"):
-            continue
-        for alias in [canonical, *aliases]:
-            table[_key(alias)] = canonical
+def _alias_data() -> dict[str, object]:
+    data: dict[str, object] = json.loads(
+        resources.files("shared.forms").joinpath("aliases.json").read_text("utf-8")
+    )
+    return data
+
+
+def _table(entries: dict[str, list[str]]) -> dict[str, str]:
+    return {_key(alias): canonical for canonical, aliases in entries.items() for alias in aliases}
+
+
+@cache
+def alias_table(form_id: str | None = None) -> dict[str, str]:
+    """Normalised name -> canonical field name: the common aliases, then the form's own,
+    then the canonical names themselves (which always mean themselves)."""
+    data = _alias_data()
+    common = {name: value for name, value in data.items() if not name.startswith("_")}
+    by_form = data.get("_by_form", {})
+    assert isinstance(by_form, dict)
+    table = _table(common)  # type: ignore[arg-type]
+    table.update(_table(by_form.get(form_id or "", {})))
+    for canonical in [*common, *(name for form in by_form.values() for name in form)]:
+        table[_key(canonical)] = canonical
     return table
 
 
-def canonical_field_name(name: str) -> str:
+def canonical_field_name(name: str, form_id: str | None = None) -> str:
     """The canonical name of a field, or the name itself (normalised) when it is unknown."""
-    key = _key(name)
-    return alias_table().get(key, name.strip().lower())
+    if name in alias_table(form_id).values():
+        return name
+    return alias_table(form_id).get(_key(name), name.strip().lower())
+
+
+def canonical_fields(named: dict[str, str], form_id: str | None = None) -> dict[str, str]:
+    return {canonical_field_name(name, form_id): value for name, value in named.items()}
 
 
 def _value_text(value: object) -> str:
@@ -98,20 +117,18 @@ def read_pdf_form(content: bytes, source: str) -> RawForm | None:
         reader = PdfReader(io.BytesIO(content))
         encrypted = reader.is_encrypted
         pdf_fields = {} if encrypted else reader.get_fields() or {}
-        fields = {
-            canonical_field_name(name): _value_text(field.get("/V"))
-            for name, field in pdf_fields.items()
-        }
+        named = {name: _value_text(field.get("/V")) for name, field in pdf_fields.items()}
     except PyPdfError as error:
         raise FormUnreadableError("the PDF is damaged and cannot be opened") from error
     except Exception as error:
         raise FormUnreadableError("the PDF is damaged and cannot be opened") from error
     if encrypted:
         raise FormUnreadableError("the PDF is encrypted or password-protected")
-    kind = detect_kind(fields)
+    # Which form it is decides what an ambiguous name means, so: map, detect, map again.
+    kind = detect_kind(canonical_fields(named))
     if kind is None:
         return None
-    return RawForm(kind=kind, fields=fields, source=source)
+    return RawForm(kind=kind, fields=canonical_fields(named, kind.value), source=source)
 
 
 def detect_kind(fields: dict[str, str]) -> FormKind | None:
