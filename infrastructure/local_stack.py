@@ -163,7 +163,7 @@ class LocalStack:
         self.outputs: dict[str, str] = {}
         self.resources: dict[str, str] = {}
         self.environment: dict[str, str] = {}
-        self._stream_iterators: dict[str, str] = {}
+        self._stream_positions: dict[str, str] = {}  # shard -> last sequence number read
         # Lambda's event source mappings, played by this class's run_* methods.
         self.event_source_mappings: dict[str, dict[str, Any]] = {}
         self._handlers: dict[str, ModuleType] = {}
@@ -522,24 +522,28 @@ class LocalStack:
         shards = streams.describe_stream(StreamArn=stream_arn)["StreamDescription"]["Shards"]
         for shard in shards:
             shard_id = shard["ShardId"]
-            iterator = (
-                self._stream_iterators.get(shard_id)
-                or streams.get_shard_iterator(
-                    StreamArn=stream_arn, ShardId=shard_id, ShardIteratorType="TRIM_HORIZON"
-                )["ShardIterator"]
-            )
+            # Read on from the last record handed over (a stored iterator goes stale in moto).
+            last = self._stream_positions.get(shard_id)
+            iterator = streams.get_shard_iterator(
+                StreamArn=stream_arn,
+                ShardId=shard_id,
+                **(
+                    {"ShardIteratorType": "AFTER_SEQUENCE_NUMBER", "SequenceNumber": last}
+                    if last
+                    else {"ShardIteratorType": "TRIM_HORIZON"}
+                ),
+            )["ShardIterator"]
             while iterator:
                 page = streams.get_records(ShardIterator=iterator, Limit=100)
+                if not page["Records"]:
+                    break
                 records = [r for r in page["Records"] if _is_outbox_insert(r)]
-                next_iterator = page.get("NextShardIterator")
                 if records:
                     event = {"Records": [_stream_record(r, stream_arn) for r in records]}
                     response = self.invoke("effects", event)
                     failures += response.get("batchItemFailures", [])
-                if not page["Records"] or next_iterator is None:
-                    self._stream_iterators[shard_id] = next_iterator or iterator
-                    break
-                iterator = next_iterator
+                self._stream_positions[shard_id] = page["Records"][-1]["dynamodb"]["SequenceNumber"]
+                iterator = page.get("NextShardIterator")
         return failures
 
     def run_pipeline(self) -> None:
@@ -550,7 +554,6 @@ class LocalStack:
             raise RuntimeError(
                 f"local pipeline left failures: intake {len(intake_failures)}, effects {len(effect_failures)}"
             )
-
 
     # ----- time: what Scheduler and DynamoDB TTL would have done -----
     def advance(self, days: float) -> list[Firing]:
@@ -614,7 +617,9 @@ class LocalStack:
         for logical_id in HANDLERS:
             if self.resources[logical_id] == name:
                 return logical_id
-        raise LocalStackError(f"a schedule targets {arn}, which is not one of the stack's functions")
+        raise LocalStackError(
+            f"a schedule targets {arn}, which is not one of the stack's functions"
+        )
 
     def _expire(self, moment: datetime) -> None:
         """Remove what DynamoDB's TTL would have removed by then (it takes up to two days in
@@ -683,12 +688,13 @@ def sent_emails() -> list[SentEmail]:
             body_part = parsed.get_body(preferencelist=("plain",))
             sent.append(
                 SentEmail(
-                    to=tuple(message.destinations),
+                    to=tuple(dict.fromkeys(message.destinations)),  # moto lists To twice
                     subject=str(parsed["Subject"]),
                     body=body_part.get_content() if body_part else "",
                     attachments={
-                        str(part.get_filename()): part.get_payload(decode=True).decode("utf-8")
+                        str(part.get_filename()): part.get_content()
                         for part in parsed.iter_attachments()
+                        if isinstance(part, EmailMessage)
                     },
                 )
             )

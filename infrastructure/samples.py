@@ -145,7 +145,9 @@ def withdrawal_pdf(person: dict[str, str], case_reference: str = "", **overrides
         "reason": "The family no longer wishes to be on the register.",
         **overrides,
     }
-    return filled_form(WITHDRAWAL, {key: value for key, value in fields.items() if value is not None})
+    return filled_form(
+        WITHDRAWAL, {key: value for key, value in fields.items() if value is not None}
+    )
 
 
 def email(

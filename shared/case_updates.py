@@ -134,7 +134,9 @@ class CaseFormDecider:
         if mail.sender in self.settings.coordinator_addresses:
             return []  # a coordinator gets the coordinators' notification already
         flags = case_flags(case, self.today)
-        return list(self.notices.acknowledgement(name, mail.sender, case, case_flags=flags, **values))
+        return list(
+            self.notices.acknowledgement(name, mail.sender, case, case_flags=flags, **values)
+        )
 
     # ----- review outcome -----
     def review(self, mail: InboundMail, message_id: str, review: ReviewOutcome) -> Decision:

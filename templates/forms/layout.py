@@ -305,7 +305,11 @@ WITHDRAWAL = FormLayout(
             "Who withdrew consent and when.",
             (
                 _t("withdrawn_by_name", "Withdrawn by (required)"),
-                _t("withdrawn_by_relationship", "Relationship to the child (required)", "e.g. self, mother"),
+                _t(
+                    "withdrawn_by_relationship",
+                    "Relationship to the child (required)",
+                    "e.g. self, mother",
+                ),
                 _t("withdrawal_date", "Date of withdrawal", "DD/MM/YYYY, not in the future"),
                 _l("reason", "Reason", "optional; it is not kept after erasure"),
             ),

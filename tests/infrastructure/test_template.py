@@ -68,6 +68,14 @@ def test_parameter_defaults_match_the_settings_defaults(template: dict[str, Any]
     assert parameters["ReviewIntervalDaysGreen"]["Default"] == defaults.review_interval_days_green
     assert parameters["ReviewIntervalDaysBlue"]["Default"] == defaults.review_interval_days_blue
     assert parameters["PendingExpiryDays"]["Default"] == defaults.pending_expiry_days
+    assert parameters["ReviewGraceDays"]["Default"] == defaults.review_grace_days
+    assert parameters["FirstReviewDays"]["Default"] == defaults.first_review_days
+    assert parameters["TransitionAlertMonths"]["Default"] == defaults.transition_alert_months
+    assert (
+        parameters["ConsentReconfirmationMonths"]["Default"]
+        == defaults.consent_reconfirmation_months
+    )
+    assert parameters["LeadAddress"]["Default"] == defaults.lead_address
     assert parameters["MaxAttachments"]["Default"] == defaults.max_attachments
     assert parameters["MaxAttachmentBytes"]["Default"] == defaults.max_attachment_bytes
     assert (
@@ -142,7 +150,7 @@ def test_the_queue_outlives_six_function_timeouts(template: dict[str, Any]) -> N
 def test_every_dead_letter_queue_and_function_has_an_alarm(resources: dict[str, Any]) -> None:
     alarms = of_type(resources, "AWS::CloudWatch::Alarm").values()
     watched = {json.dumps(alarm["Properties"]["Dimensions"]) for alarm in alarms}
-    for queue in ("IntakeDLQ", "EffectsDLQ"):
+    for queue in ("IntakeDLQ", "EffectsDLQ", "ScheduleDLQ"):
         assert any(queue in dimensions for dimensions in watched), queue
     for function in of_type(resources, "AWS::Serverless::Function"):
         assert any(function in dimensions for dimensions in watched), function
@@ -164,7 +172,12 @@ def _function_statements(transformed: dict[str, Any]) -> dict[str, list[dict[str
 
 def test_function_roles_have_least_privilege(transformed: dict[str, Any]) -> None:
     roles = _function_statements(transformed)
-    assert set(roles) == {"IntakeFunctionRole", "EffectsFunctionRole", "ReminderFunctionRole"}
+    assert set(roles) == {
+        "IntakeFunctionRole",
+        "EffectsFunctionRole",
+        "ReminderFunctionRole",
+        "DigestFunctionRole",
+    }
     for role, statements in roles.items():
         for statement in statements:
             actions = (
@@ -184,17 +197,40 @@ def test_function_roles_have_least_privilege(transformed: dict[str, Any]) -> Non
         "s3:GetObject",
         "dynamodb:GetItem",
         "dynamodb:PutItem",
+        "dynamodb:DeleteItem",
         "dynamodb:ConditionCheckItem",
         "kms:Decrypt",
         "kms:GenerateDataKey",
         "kms:GenerateMac",
     }
-    reminder_actions = {
-        a
-        for s in roles["ReminderFunctionRole"]
-        for a in (s["Action"] if isinstance(s["Action"], list) else [s["Action"]])
+
+    def actions_of(role: str) -> set[str]:
+        return {
+            a
+            for s in roles[role]
+            for a in (s["Action"] if isinstance(s["Action"], list) else [s["Action"]])
+        }
+
+    # Reminders and the panel pack record their emails in the outbox: neither sends itself.
+    assert actions_of("ReminderFunctionRole") == {
+        "dynamodb:GetItem",
+        "dynamodb:PutItem",
+        "kms:Decrypt",
+        "kms:GenerateDataKey",
     }
-    assert reminder_actions == {"dynamodb:GetItem", "ses:SendEmail", "kms:Decrypt"}
+    assert actions_of("DigestFunctionRole") == {
+        "dynamodb:Scan",
+        "dynamodb:Query",
+        "dynamodb:PutItem",
+        "kms:Decrypt",
+        "kms:GenerateDataKey",
+    }
+    # Erasure deletes mail only under the two prefixes that can hold a case's data.
+    [delete] = [s for s in roles["EffectsFunctionRole"] if s["Action"] == "s3:DeleteObject"]
+    assert [r["Fn::Sub"] for r in delete["Resource"]] == [
+        "${RawMailBucket.Arn}/inbound/*",
+        "${RawMailBucket.Arn}/cases/*",
+    ]
 
 
 def test_sending_is_limited_to_the_inbox_address(transformed: dict[str, Any]) -> None:
@@ -232,12 +268,28 @@ def test_the_intake_reports_partial_batch_failures(transformed: dict[str, Any]) 
     assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
 
 
-def test_the_scheduler_role_can_only_invoke_the_reminder(resources: dict[str, Any]) -> None:
+def test_the_scheduler_role_only_invokes_the_scheduled_functions(
+    resources: dict[str, Any],
+) -> None:
     role = resources["SchedulerRole"]["Properties"]
-    [statement] = role["Policies"][0]["PolicyDocument"]["Statement"]
-    assert statement["Action"] == "lambda:InvokeFunction"
-    assert statement["Resource"] == {"Fn::GetAtt": ["ReminderFunction", "Arn"]}
+    statements = {s["Sid"]: s for s in role["Policies"][0]["PolicyDocument"]["Statement"]}
+    assert statements["Invoke"]["Action"] == "lambda:InvokeFunction"
+    assert statements["Invoke"]["Resource"] == [
+        {"Fn::GetAtt": ["ReminderFunction", "Arn"]},
+        {"Fn::GetAtt": ["DigestFunction", "Arn"]},
+    ]
+    assert statements["ParkUndeliveredEvents"]["Resource"] == {"Fn::GetAtt": ["ScheduleDLQ", "Arn"]}
     assert role["AssumeRolePolicyDocument"]["Statement"][0]["Condition"]["StringEquals"]
+
+
+def test_the_panel_pack_runs_on_its_cron_with_retries_and_a_dead_letter_queue(
+    resources: dict[str, Any],
+) -> None:
+    timer = resources["PanelPackTimer"]["Properties"]
+    assert timer["ScheduleExpression"] == {"Ref": "PanelPackSchedule"}
+    assert timer["ScheduleExpressionTimezone"] == "Europe/London"
+    assert timer["Target"]["Arn"] == {"Fn::GetAtt": ["DigestFunction", "Arn"]}
+    assert timer["Target"]["DeadLetterConfig"] == {"Arn": {"Fn::GetAtt": ["ScheduleDLQ", "Arn"]}}
 
 
 def test_the_whole_stack_creates_in_local_aws(stack: LocalStack, template: dict[str, Any]) -> None:
@@ -269,7 +321,10 @@ def test_the_whole_stack_creates_in_local_aws(stack: LocalStack, template: dict[
     assert {alarm["AlarmName"] for alarm in alarms} >= {
         "IntakeDLQAlarm",
         "EffectsDLQAlarm",
+        "ScheduleDLQAlarm",
         "IntakeErrorsAlarm",
+        "ReminderErrorsAlarm",
+        "DigestErrorsAlarm",
     }
     identity_key = stack.client("kms").describe_key(KeyId=stack.resources["IdentityKey"])[
         "KeyMetadata"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from datetime import UTC, datetime, time, timedelta
 
 import pytest
 
@@ -115,6 +116,7 @@ def test_effects_are_delivered_once_even_when_the_stream_repeats(
     )
     stack.run_intake()
     before = len(sent_emails())
+    position = dict(stack._stream_positions)
     stack.run_effects()
     submission = register.submission(message_id)
     assert submission is not None
@@ -123,7 +125,7 @@ def test_effects_are_delivered_once_even_when_the_stream_repeats(
         len(sent_emails()) - before == len(expected) == 2
     )  # coordinators (all secure) and referrer
     # The stream hands the same records over again (a retried batch): nothing is sent twice.
-    stack._stream_iterators.clear()
+    stack._stream_positions = position
     stack.run_effects()
     assert len(sent_emails()) - before == 2
 
@@ -149,13 +151,15 @@ def test_the_review_schedule_is_one_at_schedule_per_case(
     assert at is not None
     assert schedule["ScheduleExpression"] == f"at({at.strftime('%Y-%m-%dT%H:%M:%S')})"
     assert schedule["Target"]["Arn"].endswith(stack.resources["ReminderFunction"])
-    assert json.loads(schedule["Target"]["Input"]) == {
-        "case_id": submission.case_id,
-        "reminder": "review_due",
-    }
+    assert json.loads(schedule["Target"]["Input"]) == {"case_id": submission.case_id}
+    assert schedule["Target"]["DeadLetterConfig"]["Arn"].endswith(
+        stack.resources["ScheduleDLQ"].rsplit("/", 1)[-1]
+    )
 
 
-def test_the_reminder_tells_the_coordinators(stack: LocalStack, register: RegisterTable) -> None:
+def test_the_reminder_tells_the_coordinators_once(
+    stack: LocalStack, register: RegisterTable
+) -> None:
     identity = child(206)
     message_id = stack.deliver_email(
         email(("r.pdf", referral_pdf(**identity)), ("c.pdf", consent_pdf(**identity)))
@@ -163,12 +167,24 @@ def test_the_reminder_tells_the_coordinators(stack: LocalStack, register: Regist
     stack.run_pipeline()
     submission = register.submission(message_id)
     assert submission is not None and submission.case_id
+    case = register.case(submission.case_id)
+    assert case is not None and case.next_review_on is not None
+    due = datetime.combine(case.next_review_on, time(9), UTC)
     before = len(sent_emails())
-    response = stack.invoke("reminder", {"case_id": submission.case_id, "reminder": "review_due"})
-    assert response == {"case_id": submission.case_id, "sent": 1}
+    # Too early (a stale schedule): nothing is due, nothing is recorded.
+    early = stack.invoke("reminder", {"case_id": submission.case_id}, at=due - timedelta(hours=1))
+    assert early == {"case_id": submission.case_id, "done": "nothing due"}
+    response = stack.invoke("reminder", {"case_id": submission.case_id}, at=due)
+    assert response == {"case_id": submission.case_id, "done": "reminder:review_due"}
+    # Scheduler delivers at least once: the same firing again does nothing more.
+    again = stack.invoke("reminder", {"case_id": submission.case_id}, at=due)
+    assert again["done"] == "nothing due"
+    stack.run_effects()
     [reminder] = sent_emails()[before:]
     assert reminder.subject == f"DSR review due - case {submission.case_id}"
     assert set(reminder.to) == {"dsr.coordinator@nhs.net", "dsr.lead@nhs.net"}
+    moved = register.case(submission.case_id)
+    assert moved is not None and moved.reminders_sent == [f"review_due:{case.next_review_on}"]
 
 
 def test_the_same_untrusted_email_twice_is_quarantined_once(

@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 
 from infrastructure.samples import TICK, child, consent_pdf, email, referral_pdf
-from shared.case import Case, CaseStatus, Decision, EmailEffect, EmailPurpose, ScheduleEffect
+from shared.case import CaseStatus, Decision, EmailEffect, EmailPurpose, ScheduleEffect
 from shared.intake import IntakeContext, IntakeDecider
 from shared.mail import parse_mail
 from shared.outcome import Outcome
