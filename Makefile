@@ -46,7 +46,7 @@ package: validate
 	@test -n "$(PYTHON312_DIR)" || (echo "make package needs Python 3.12 (the Lambda runtime's): install it, e.g. pyenv install 3.12" && exit 1)
 	PATH="$(PYTHON312_DIR):$$PATH" SAM_CLI_TELEMETRY=0 $(SAM_VENV)/bin/sam build
 	test -x $(LAMBDA_VENV)/bin/python || ($(PYTHON312_DIR)/python3.12 -m venv $(LAMBDA_VENV) && $(LAMBDA_VENV)/bin/pip install --quiet boto3)
-	for function in IntakeFunction EffectsFunction ReminderFunction; do \
+	for function in IntakeFunction EffectsFunction ReminderFunction DigestFunction; do \
 		(cd .aws-sam/build/$$function && AWS_DEFAULT_REGION=eu-west-2 PYTHONPATH=../SharedLayer/python \
 			../../../$(LAMBDA_VENV)/bin/python -c "import app; print('$$function imports on', __import__('sys').version.split()[0])") || exit 1; \
 	done
