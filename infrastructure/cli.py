@@ -1,11 +1,16 @@
 """`dsr-intake`: run the intake on the embedded local AWS.
 
-    dsr-intake demo [--verbose]                 tell the story of a day's emails
+    dsr-intake demo [--verbose]                 the story of a day's emails, then a review cycle
     dsr-intake process [--json] FILE.eml ...    run emails through the pipeline, in order
-    (both take --parameter Name=Value for any template parameter, e.g. MinimumAge=14)
-    dsr-intake samples DIR                      write the demo's sample emails as .eml files
+    dsr-intake advance --days N [--json]        move the clock on; fire what falls due
+    dsr-intake digest [--csv FILE]              send and print the panel pack now
+    dsr-intake reset                            forget the local register
+    dsr-intake samples DIR                      write sample emails as .eml files
 
-Output and logs carry case ids, reason codes and addresses, never the forms' personal data.
+process, advance and digest share a local register kept between commands (in .dsr-local,
+or --state DIR); all but samples and reset take --parameter Name=Value for any template
+parameter, e.g. MinimumAge=14. Output and logs carry case ids, reason codes and addresses,
+never the forms' personal data (the panel pack CSV written by `digest --csv` has names).
 """
 
 from __future__ import annotations
@@ -16,31 +21,14 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from infrastructure.local_stack import LocalStack, LocalStackError, sent_emails
-from shared.case import Submission
-
-
-def report(file: str, submission: Submission) -> dict[str, Any]:
-    """The JSON line `process --json` prints for one email."""
-    line: dict[str, Any] = {
-        "file": file,
-        "message_id": submission.message_id,
-        "outcome": submission.outcome.value,
-    }
-    if submission.case_id:
-        line["case_id"] = submission.case_id
-    line["reasons"] = [reason.as_report() for reason in submission.reasons]
-    effects: list[dict[str, Any]] = []
-    for effect in submission.effects:
-        if effect.kind == "email":
-            effects.append(
-                {"kind": "email", "to": list(effect.to or ()), "subject": effect.subject}
-            )
-        else:
-            assert effect.at is not None
-            effects.append({"kind": "schedule", "at": effect.at.isoformat()})
-    line["effects"] = effects
-    return line
+from infrastructure.local_stack import Firing, LocalStack, LocalStackError, sent_emails
+from infrastructure.session import (
+    LocalSession,
+    Pipeline,
+    default_state_folder,
+    firing_report,
+    reset,
+)
 
 
 def _describe(line: dict[str, Any], indent: str = "   ") -> list[str]:
@@ -56,37 +44,26 @@ def _describe(line: dict[str, Any], indent: str = "   ") -> list[str]:
     for effect in line["effects"]:
         if effect["kind"] == "email":
             text.append(f'{indent}  email to {", ".join(effect["to"])}: "{effect["subject"]}"')
+        elif effect["kind"] == "schedule":
+            text.append(f"{indent}  next reminder scheduled for {effect['at']}")
+        elif effect["kind"] == "unschedule":
+            text.append(f"{indent}  reminder schedule deleted")
         else:
-            text.append(f"{indent}  review reminder scheduled for {effect['at']}")
+            text.append(f"{indent}  erase: stored emails, outbox and schedule of the case")
     if not line["effects"]:
         text.append(f"{indent}  (nothing sent)")
     return text
 
 
-class Pipeline:
-    """The embedded stack, fed one email at a time."""
-
-    def __init__(self, stack: LocalStack) -> None:
-        self.stack = stack
-        from shared.adapters import client
-        from shared.adapters.register_table import RegisterTable
-
-        self.register = RegisterTable(client("dynamodb"), stack.resources["RegisterTable"])
-
-    def process(self, file: str, raw: bytes) -> dict[str, Any]:
-        """The email's report line; without an outcome, a line with `error` instead."""
-        message_id = self.stack.deliver_email(raw)
-        try:
-            self.stack.run_pipeline()
-        except RuntimeError as error:
-            problem = str(error)
-        else:
-            problem = "no outcome was recorded"
-        submission = self.register.submission(message_id)
-        if submission is None:
-            # Like Lambda, the email stays on the queue (and would reach the DLQ): not lost.
-            return {"file": file, "message_id": message_id, "outcome": None, "error": problem}
-        return report(file, submission)
+def _firing_lines(firings: list[Firing], indent: str = "   ") -> list[str]:
+    lines = []
+    for firing in firings:
+        data = firing_report(firing)
+        lines.append(f"{indent}{firing.at:%d/%m/%Y %H:%M} {data['schedule']} -> {data['done']}")
+        lines += [
+            f'{indent}  email to {", ".join(to)}: "{subject}"' for to, subject in firing.emails
+        ]
+    return lines or [f"{indent}nothing fell due"]
 
 
 def cmd_process(args: argparse.Namespace) -> int:
@@ -96,25 +73,76 @@ def cmd_process(args: argparse.Namespace) -> int:
         print(f"dsr-intake: no such file: {', '.join(missing)}", file=sys.stderr)
         return 2
     failed = 0
-    with LocalStack(args.parameters, echo_logs=args.verbose) as stack:
-        pipeline = Pipeline(stack)
+    with LocalSession(args.state, args.parameters, echo_logs=args.verbose) as session:
         for path in files:
-            line = pipeline.process(str(path), path.read_bytes())
+            line = session.process(str(path), path.read_bytes())
             failed += line["outcome"] is None
             if args.json:
                 print(json.dumps(line), flush=True)
             else:
                 print(path)
                 print("\n".join(_describe(line)))
+        if not args.json:
+            print(f"({session.summary()})")
     return 1 if failed else 0
 
 
+def cmd_advance(args: argparse.Namespace) -> int:
+    if args.days <= 0:
+        print(
+            "dsr-intake: --days must be more than 0 (the clock only moves forward)", file=sys.stderr
+        )
+        return 2
+    with LocalSession(args.state, args.parameters, echo_logs=args.verbose) as session:
+        start = session.stack.now()
+        reports = session.advance(args.days)
+        if args.json:
+            for firing in reports:
+                print(json.dumps(firing_report(firing)), flush=True)
+        else:
+            print(f"{start:%d/%m/%Y} -> {session.stack.now():%d/%m/%Y}:")
+            print("\n".join(_firing_lines(reports)))
+            print(f"({session.summary()})")
+    return 0
+
+
+def cmd_digest(args: argparse.Namespace) -> int:
+    from shared.panel_pack import PanelPackService, panel_pack_csv, render_panel_pack
+    from shared.settings import Settings
+
+    with LocalSession(args.state, args.parameters, echo_logs=args.verbose) as session:
+        response, emails = session.digest()
+        now = session.stack.now()
+        settings = Settings.from_environment()
+        assert session.pipeline is not None
+        pack, cases = PanelPackService(settings, session.pipeline.register).build(now)
+        print(f"DSR panel pack - {settings.area_name} - {now:%d/%m/%Y} (names left out here)\n")
+        print(render_panel_pack(pack, with_names=False))
+        if not response.get("sent"):
+            print("(already emailed today; not sent again)")
+        for to, subject in emails:
+            print(f'emailed to {", ".join(to)}: "{subject}"')
+        if args.csv:
+            target = Path(args.csv)
+            target.touch(mode=0o600, exist_ok=True)
+            target.write_text(panel_pack_csv(cases, now.date()))
+            print(f"wrote {target} (names and NHS numbers: keep it safe)")
+    return 0
+
+
+def cmd_reset(args: argparse.Namespace) -> int:
+    print(
+        f"forgot the local register in {args.state}" if reset(args.state) else "nothing to forget"
+    )
+    return 0
+
+
 def cmd_samples(args: argparse.Namespace) -> int:
-    from infrastructure.samples import demo_emails
+    from infrastructure.samples import case_form_samples, demo_emails
 
     folder = Path(args.directory)
     folder.mkdir(parents=True, exist_ok=True)
-    for sample in demo_emails():
+    for sample in [*demo_emails(), *case_form_samples()]:
         (folder / sample.name).write_bytes(sample.raw)
         print(f"{folder / sample.name}: {sample.story}")
     return 0
@@ -134,12 +162,16 @@ def cmd_demo(args: argparse.Namespace) -> int:
             "Each email is stored in the mail bucket as SES would, then S3 -> SQS -> IntakeFunction,"
         )
         print(
-            "and the outbox -> DynamoDB stream -> EffectsFunction (emails and review schedules).\n"
+            "and the outbox -> DynamoDB stream -> EffectsFunction (emails and reminder schedules).\n"
         )
         pipeline = Pipeline(stack)
+        cases: dict[str, str] = {}
         for number, sample in enumerate(demo_emails(), start=1):
             print(f"{number:2}. {sample.name} - {sample.story}")
-            print("\n".join(_describe(pipeline.process(sample.name, sample.raw), indent="      ")))
+            line = pipeline.process(sample.name, sample.raw)
+            if line.get("outcome") in ("accepted", "updated"):
+                cases[sample.name] = line["case_id"]
+            print("\n".join(_describe(line, indent="      ")))
             print()
         sent = sent_emails()
         print(
@@ -147,22 +179,168 @@ def cmd_demo(args: argparse.Namespace) -> int:
         )
         for email in sent:
             print(f"   to {', '.join(email.to)}: {email.subject}")
-        scheduler = stack.client("scheduler")
-        group = stack.resources["ReviewScheduleGroup"]
-        schedules = scheduler.list_schedules(GroupName=group)["Schedules"]
-        print(f"\nReview schedules in group {group}:")
-        for schedule in schedules:
-            detail = scheduler.get_schedule(Name=schedule["Name"], GroupName=group)
-            print(f"   {schedule['Name']}: {detail['ScheduleExpression']} -> ReminderFunction")
-        print("\nThe register (names, dates of birth and NHS numbers stay in the table):")
-        print(f"   {'case':14} {'status':18} {'rating':7} {'next review':12} consent")
-        for case in pipeline.register.cases():
-            print(
-                f"   {case.case_id:14} {case.status.value:18} {(case.rating.value if case.rating else '-'):7} "
-                f"{(case.next_review_on.isoformat() if case.next_review_on else '-'):12} "
-                f"{case.consent.basis.value if case.consent else '-'}"
-            )
+        _print_register(pipeline)
+        _demo_review_cycle(pipeline, cases)
     return 0
+
+
+def _print_register(pipeline: Pipeline) -> None:
+    print("\nThe register (names, dates of birth and NHS numbers stay in the table):")
+    print(f"   {'case':14} {'status':18} {'rating':7} {'next review':12} consent")
+    for case in pipeline.register.cases():
+        print(
+            f"   {case.case_id:14} {case.status.value:18} {(case.rating.value if case.rating else '-'):7} "
+            f"{(case.next_review_on.isoformat() if case.next_review_on and case.status.value == 'active' else '-'):12} "
+            f"{case.consent.basis.value if case.consent else '-'}"
+        )
+
+
+def _demo_review_cycle(pipeline: Pipeline, cases: dict[str, str]) -> None:
+    """What happens after the first day: reminders, panel reviews, a discharge, a withdrawal."""
+    from datetime import timedelta
+
+    from infrastructure.samples import child, email, review_pdf, uk, withdrawal_pdf
+
+    stack = pipeline.stack
+    amira, leo = child(1), child(2, age=16)
+    amira_case, leo_case = cases["01-valid-pair.eml"], cases["03-consent-follows.eml"]
+    coordinator = "dsr.coordinator@nhs.net"
+
+    def step(title: str) -> None:
+        print(f"\n--- {stack.now():%d/%m/%Y}: {title}")
+
+    def send(story: str, raw: bytes) -> None:
+        print(f"   {story}")
+        print("\n".join(_describe(pipeline.process(story, raw), indent="      ")))
+
+    print("\n=== The weeks after: the clock moves on (dsr-intake advance) ===")
+    step("15 days pass; EventBridge Scheduler fires the cases' reminders")
+    print("\n".join(_firing_lines(pipeline.advance(15))))
+
+    today = stack.now().date()
+    step("the monthly panel meets; the coordinator emails two review outcome forms")
+    send(
+        f"review of {leo_case}: Red -> Amber, referred to the keyworker service",
+        email(
+            (
+                "review.pdf",
+                review_pdf(
+                    leo,
+                    leo_case,
+                    rag_rating="Amber",
+                    keyworker_referred="/Yes",
+                    review_date=uk(today),
+                ),
+            ),
+            sender=coordinator,
+        ),
+    )
+    send(
+        f"review of {amira_case}: admitted to hospital (Blue), next review in 10 days",
+        email(
+            (
+                "review.pdf",
+                review_pdf(
+                    amira,
+                    amira_case,
+                    rag_rating="Blue",
+                    review_date=uk(today),
+                    next_review_date=uk(today + timedelta(days=10)),
+                ),
+            ),
+            sender=coordinator,
+        ),
+    )
+    step("12 more days")
+    print("\n".join(_firing_lines(pipeline.advance(12))))
+    today = stack.now().date()
+    step(f"{amira_case} is discharged: a panel member's form finds it by NHS number alone")
+    send(
+        "review with a discharge date and no rating: the case becomes Red",
+        email(
+            (
+                "review.pdf",
+                review_pdf(
+                    amira,
+                    "",
+                    rag_rating="",
+                    review_date=uk(today),
+                    discharge_date=uk(today - timedelta(days=1)),
+                ),
+            ),
+            sender="panel.member@nhs.net",
+        ),
+    )
+    send(
+        "a second review rating it Green straight away: refused, Red for 14 days",
+        email(
+            (
+                "review.pdf",
+                review_pdf(
+                    amira,
+                    amira_case,
+                    rag_rating="Green",
+                    review_date=uk(today),
+                    outcome_summary="Settled at home.",
+                ),
+            ),
+            sender=coordinator,
+        ),
+    )
+    step(f"consent is withdrawn for {leo_case}")
+    send(
+        f"withdrawal for {leo_case}: the case becomes a tombstone, everything else is erased",
+        email(
+            (
+                "withdrawal.pdf",
+                withdrawal_pdf(
+                    leo,
+                    leo_case,
+                    withdrawn_by_name=f"{leo['child_given_name']} {leo['child_family_name']}",
+                    withdrawn_by_relationship="self",
+                    withdrawal_date=uk(today),
+                ),
+            ),
+            sender=coordinator,
+        ),
+    )
+    stored = _everything_stored(stack)
+    print(
+        f"   The young person's NHS number now appears in "
+        f"{sum(leo['child_nhs_number'] in text for text in stored)} of the {len(stored)} items "
+        "and objects stored (before: in the case, its emails and the outbox)."
+    )
+    step("40 more days: overdue escalation to the DSR lead, 18th birthdays, the panel pack")
+    print("\n".join(_firing_lines(pipeline.advance(40))))
+    _print_register(pipeline)
+    print(
+        "\nTry it yourself: dsr-intake samples samples/ ; dsr-intake process samples/01-valid-pair.eml"
+    )
+    print("then dsr-intake advance --days 30 ; dsr-intake digest ; dsr-intake reset")
+
+
+def _everything_stored(stack: LocalStack) -> list[str]:
+    """Every table item and bucket object as text (raw mail bodies decoded)."""
+    from email import message_from_bytes
+    from email.policy import default
+
+    texts = []
+    dynamodb, s3 = stack.client("dynamodb"), stack.client("s3")
+    for page in dynamodb.get_paginator("scan").paginate(TableName=stack.resources["RegisterTable"]):
+        texts += [str(item) for item in page["Items"]]
+    bucket = stack.resources["RawMailBucket"]
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket):
+        for entry in page.get("Contents", []):
+            raw = s3.get_object(Bucket=bucket, Key=entry["Key"])["Body"].read()
+            parts = [
+                part.get_payload(decode=True) or b""
+                for part in message_from_bytes(raw, policy=default).walk()
+            ]
+            texts.append(
+                raw.decode("utf-8", "replace")
+                + "".join(p.decode("latin-1") for p in parts if isinstance(p, bytes))
+            )
+    return texts
 
 
 def _parameter(text: str) -> tuple[str, str]:
@@ -186,6 +364,16 @@ def _add_parameters(command: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_state(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
+        "--state",
+        type=Path,
+        default=default_state_folder(),
+        metavar="DIR",
+        help="where the local register is kept between commands (default .dsr-local)",
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="dsr-intake", description=__doc__.split("\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -205,7 +393,28 @@ def main(argv: list[str] | None = None) -> int:
     process.add_argument("files", nargs="+", metavar="FILE.eml")
     _add_parameters(process)
     process.set_defaults(run=cmd_process)
-    samples = commands.add_parser("samples", help="write the demo's sample emails as .eml files")
+    _add_state(process)
+    advance = commands.add_parser("advance", help="move the local clock on; fire what falls due")
+    advance.add_argument("--days", type=float, required=True, help="how many days to move on")
+    advance.add_argument("--json", action="store_true", help="one JSON object a line per firing")
+    advance.add_argument(
+        "--verbose", action="store_true", help="also print the functions' log lines (stderr)"
+    )
+    _add_parameters(advance)
+    _add_state(advance)
+    advance.set_defaults(run=cmd_advance)
+    digest = commands.add_parser("digest", help="send and print the panel pack now")
+    digest.add_argument("--csv", metavar="FILE", help="also write the pack's CSV (with names)")
+    digest.add_argument(
+        "--verbose", action="store_true", help="also print the functions' log lines (stderr)"
+    )
+    _add_parameters(digest)
+    _add_state(digest)
+    digest.set_defaults(run=cmd_digest)
+    forget = commands.add_parser("reset", help="forget the local register")
+    _add_state(forget)
+    forget.set_defaults(run=cmd_reset)
+    samples = commands.add_parser("samples", help="write sample emails as .eml files")
     samples.add_argument("directory")
     samples.set_defaults(run=cmd_samples)
     args = parser.parse_args(argv)

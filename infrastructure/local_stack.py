@@ -571,9 +571,11 @@ class LocalStack:
             self.clock_offset = moment - datetime.now(UTC).replace(microsecond=0)
             self._expire(moment)
             handler = HANDLERS[self._logical_id_of_function(target["Arn"])]
+            sent_before = len(sent_emails())
             response = self.invoke(handler, json.loads(target.get("Input") or "{}"), at=moment)
             self.run_pipeline()
-            firings.append(Firing(moment, name, handler, response))
+            emails = tuple((email.to, email.subject) for email in sent_emails()[sent_before:])
+            firings.append(Firing(moment, name, handler, response, emails))
         self.clock_offset = until - datetime.now(UTC).replace(microsecond=0)
         self._expire(until)
         return firings
@@ -645,6 +647,7 @@ class Firing:
     schedule: str
     handler: str
     response: dict[str, Any]
+    emails: tuple[tuple[tuple[str, ...], str], ...]  # (to, subject) of what it sent
 
 
 def _is_outbox_insert(record: dict[str, Any]) -> bool:

@@ -212,6 +212,7 @@ def demo_emails() -> list[SampleEmail]:
         child(4, age=19),
         child(5, age=13),
     )
+    turning_18 = {**child(6), "child_date_of_birth": uk(years_ago(18, days=-21))}
     valid_pair = email(
         ("referral.pdf", referral_pdf(**amira)),
         ("consent.pdf", consent_pdf(**amira)),
@@ -319,12 +320,72 @@ def demo_emails() -> list[SampleEmail]:
             "12-redelivered.eml", "the first email delivered again: already processed", valid_pair
         ),
         SampleEmail(
+            "14-turning-18-soon.eml",
+            "a 17-year-old who turns 18 in three weeks: the transition alert comes at once",
+            email(
+                ("referral.pdf", referral_pdf(**turning_18, suggested_rag="Red")),
+                (
+                    "consent.pdf",
+                    consent_pdf(
+                        **turning_18,
+                        consent_basis="self",
+                        capacity_confirmed=TICK,
+                        consenting_person_name="Ethan Murray",
+                    ),
+                ),
+            ),
+        ),
+        SampleEmail(
             "13-already-on-register.eml",
             "a new referral for a child already on the register",
             email(
                 ("referral.pdf", referral_pdf(**amira)),
                 ("consent.pdf", consent_pdf(**amira)),
                 sender="school.senco@bromleyschool.sch.uk",
+            ),
+        ),
+    ]
+
+
+def case_form_samples() -> list[SampleEmail]:
+    """Coordinators' forms about cases the demo emails create: process them after those."""
+    coordinator = "dsr.coordinator@nhs.net"
+    return [
+        SampleEmail(
+            "20-review-outcome.eml",
+            "after 01: the panel's review of that case, found by NHS number and date of birth",
+            email(
+                ("review.pdf", review_pdf(child(1), "", rag_rating="Red", keyworker_referred=TICK)),
+                sender=coordinator,
+                subject="DSR review outcome",
+            ),
+        ),
+        SampleEmail(
+            "21-review-unknown-case.eml",
+            "a review outcome form with a case reference the register does not hold",
+            email(
+                ("review.pdf", review_pdf(child(1), "DSR-ZZZZ9999")),
+                sender=coordinator,
+                subject="DSR review outcome",
+            ),
+        ),
+        SampleEmail(
+            "22-withdrawal.eml",
+            "after 02 and 03: the young person withdraws consent; their details are erased",
+            email(
+                (
+                    "withdrawal.pdf",
+                    withdrawal_pdf(
+                        child(2, age=16),
+                        "",
+                        withdrawn_by_name="{child_given_name} {child_family_name}".format(
+                            **child(2, age=16)
+                        ),
+                        withdrawn_by_relationship="self",
+                    ),
+                ),
+                sender=coordinator,
+                subject="DSR consent withdrawn",
             ),
         ),
     ]

@@ -3,22 +3,29 @@ log lines, metrics, S3 keys, schedule names, and emails to non-secure addresses.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 
 from infrastructure.local_stack import LocalStack, sent_emails
-from infrastructure.samples import demo_emails
+from infrastructure.samples import case_form_samples, demo_emails
 from shared.settings import Settings, domain_matches
 from tests.end_to_end.personal_data import leaks
 
 
 @pytest.fixture(scope="module")
-def flowed(stack: LocalStack) -> LocalStack:
-    start = len(stack.log_lines)
-    for sample in demo_emails():
+def flowed(stack: LocalStack) -> Iterator[LocalStack]:
+    """The demo's emails, the coordinators' review and withdrawal forms, then 40 days of
+    reminders, escalations, a transition at 18 and a panel pack."""
+    start, offset = len(stack.log_lines), stack.clock_offset
+    for sample in [*demo_emails(), *case_form_samples()]:
         stack.deliver_email(sample.raw)
         stack.run_pipeline()
+    firings = stack.advance(40)
+    assert {firing.handler for firing in firings} == {"reminder", "digest"}
     stack.flow_log_lines = stack.log_lines[start:]  # type: ignore[attr-defined]
-    return stack
+    yield stack
+    stack.clock_offset = offset
 
 
 def test_the_leak_check_can_find_a_leak() -> None:
@@ -33,6 +40,8 @@ def test_no_log_line_or_metric_carries_personal_data(flowed: LocalStack) -> None
     lines = flowed.flow_log_lines  # type: ignore[attr-defined]
     assert any('"outcome":"accepted"' in line for line in lines)
     assert any("OutcomeRejected" in line for line in lines)  # metrics are in the captured lines too
+    assert any('"done":"reminder:' in line for line in lines)
+    assert any("panel pack recorded" in line for line in lines)
     for line in lines:
         assert leaks(line) == set(), line
 
@@ -66,6 +75,7 @@ def test_emails_outside_the_secure_domains_carry_no_personal_data(flowed: LocalS
     assert outside, "the samples include answers to non-secure senders"
     for email in outside:
         assert leaks(email.subject + "\n" + email.body) == set(), email.to
+        assert email.attachments == {}, email.to
     inside = [email for email in sent_emails() if all(domain_matches(a, secure) for a in email.to)]
     assert any(leaks(email.body) for email in inside), (
         "coordinators at secure addresses do get the details"

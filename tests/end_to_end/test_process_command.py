@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -28,10 +29,17 @@ EXPECTED = {
     "11-corrupt-pdf.eml": ("rejected", {"FORM_UNREADABLE"}),
     "12-redelivered.eml": ("duplicate", set()),
     "13-already-on-register.eml": ("duplicate", {"ALREADY_ON_REGISTER"}),
+    "14-turning-18-soon.eml": ("accepted", set()),
+    "20-review-outcome.eml": ("updated", set()),
+    "21-review-unknown-case.eml": ("rejected", {"CASE_NOT_FOUND"}),
+    "22-withdrawal.eml": ("withdrawn", set()),
 }
 
 
-def dsr_intake(*args: str) -> subprocess.CompletedProcess[str]:
+def dsr_intake(*args: str, state: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """Run the command; each call gets a register of its own unless `state` is shared."""
+    if args and args[0] in ("process", "advance", "digest", "reset"):
+        args = (args[0], "--state", str(state or tempfile.mkdtemp(prefix="dsr-")), *args[1:])
     return subprocess.run(
         [sys.executable, "-m", "infrastructure.cli", *args],
         capture_output=True,

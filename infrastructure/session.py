@@ -1,0 +1,211 @@
+"""A local register that lasts between `dsr-intake` commands.
+
+moto keeps everything in memory, so each command builds the embedded stack afresh and
+replays the session's journal - every email processed, every day advanced, every panel pack
+- at the moments they first happened. Case references come from the SES message ids, which
+the journal keeps, so a replayed register is the same register. The journal holds the
+emails themselves (fictional in the samples, but treat it as personal data): it is written
+owner-only, and `dsr-intake reset` deletes it.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import shutil
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from infrastructure.local_stack import Firing, LocalStack, LocalStackError, sent_emails
+from shared.adapters import client
+from shared.adapters.register_table import RegisterTable
+from shared.case import Submission
+
+JOURNAL = "journal.jsonl"
+
+
+def report(file: str, submission: Submission) -> dict[str, Any]:
+    """The JSON line `process --json` prints for one email."""
+    line: dict[str, Any] = {
+        "file": file,
+        "message_id": submission.message_id,
+        "outcome": submission.outcome.value,
+    }
+    if submission.case_id:
+        line["case_id"] = submission.case_id
+    line["reasons"] = [reason.as_report() for reason in submission.reasons]
+    effects: list[dict[str, Any]] = []
+    for effect in submission.effects:
+        if effect.kind == "email":
+            effects.append(
+                {"kind": "email", "to": list(effect.to or ()), "subject": effect.subject}
+            )
+        elif effect.kind == "schedule":
+            assert effect.at is not None
+            effects.append({"kind": "schedule", "at": effect.at.isoformat()})
+        else:
+            effects.append({"kind": effect.kind})
+    line["effects"] = effects
+    return line
+
+
+def firing_report(firing: Firing) -> dict[str, Any]:
+    """The JSON line `advance --json` prints for one schedule that fired."""
+    done = firing.response.get("done")
+    if done is None:
+        done = "panel pack sent" if firing.response.get("sent") else "panel pack already sent"
+    return {
+        "at": firing.at.isoformat(),
+        "schedule": firing.schedule,
+        "function": firing.handler,
+        "done": done,
+        "emails": [{"to": list(to), "subject": subject} for to, subject in firing.emails],
+    }
+
+
+class Pipeline:
+    """The embedded stack, fed one email at a time, its clock moved on demand."""
+
+    def __init__(self, stack: LocalStack) -> None:
+        self.stack = stack
+        self.register = RegisterTable(client("dynamodb"), stack.resources["RegisterTable"])
+
+    def process(self, file: str, raw: bytes, message_id: str | None = None) -> dict[str, Any]:
+        """The email's report line; without an outcome, a line with `error` instead."""
+        message_id = self.stack.deliver_email(raw, message_id)
+        try:
+            self.stack.run_pipeline()
+        except RuntimeError as error:
+            problem = str(error)
+        else:
+            problem = "no outcome was recorded"
+        submission = self.register.submission(message_id)
+        if submission is None:
+            # Like Lambda, the email stays on the queue (and would reach the DLQ): not lost.
+            return {"file": file, "message_id": message_id, "outcome": None, "error": problem}
+        return report(file, submission)
+
+    def advance(self, days: float) -> list[Firing]:
+        return self.stack.advance(days)
+
+    def digest(self) -> tuple[dict[str, Any], list[tuple[tuple[str, ...], str]]]:
+        before = len(sent_emails())
+        response = self.stack.invoke("digest", {})
+        self.stack.run_pipeline()
+        return response, [(email.to, email.subject) for email in sent_emails()[before:]]
+
+
+class LocalSession:
+    """`with LocalSession(folder, parameters) as pipeline:` - the register as the last
+    command left it. Every step taken through it is added to the journal."""
+
+    def __init__(
+        self, folder: Path, parameters: dict[str, str], *, echo_logs: bool = False
+    ) -> None:
+        self.folder = folder
+        self.journal = folder / JOURNAL
+        self.steps: list[dict[str, Any]] = []
+        recorded: dict[str, str] = {}
+        if self.journal.exists():
+            lines = [json.loads(line) for line in self.journal.read_text().splitlines() if line]
+            recorded, self.steps = lines[0]["parameters"], lines[1:]
+            if parameters and parameters != recorded:
+                raise LocalStackError(
+                    f"the local register in {folder} was started with the parameters "
+                    f"{recorded or 'of the template'}; run `dsr-intake reset` to start afresh "
+                    "with others"
+                )
+        self.parameters = recorded or parameters
+        self.stack = LocalStack(self.parameters, echo_logs=echo_logs)
+        self.pipeline: Pipeline | None = None
+
+    def __enter__(self) -> LocalSession:
+        self.stack.start()
+        self.pipeline = Pipeline(self.stack)
+        echo, self.stack.echo_logs = self.stack.echo_logs, False
+        for step in self.steps:
+            self._set_clock(datetime.fromisoformat(step["at"]))
+            if step["step"] == "email":
+                self.pipeline.process(
+                    step["file"], base64.b64decode(step["raw"]), step["message_id"]
+                )
+            elif step["step"] == "advance":
+                self.pipeline.advance(step["days"])
+            elif step["step"] == "digest":
+                self.pipeline.digest()
+        if self.steps:
+            self.stack.clock_offset = timedelta(seconds=self.steps[-1]["offset_after"])
+        self.stack.echo_logs = echo
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.stack.stop()
+
+    def _set_clock(self, moment: datetime) -> None:
+        self.stack.clock_offset = moment - datetime.now(UTC).replace(microsecond=0)
+
+    def _record(self, step: dict[str, Any], at: datetime) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        if not self.journal.exists():
+            self.journal.touch(mode=0o600)
+            self.journal.write_text(json.dumps({"parameters": self.parameters}) + "\n")
+        step = {
+            **step,
+            "at": at.isoformat(),
+            "offset_after": self.stack.clock_offset.total_seconds(),
+        }
+        with self.journal.open("a") as journal:
+            journal.write(json.dumps(step) + "\n")
+        self.steps.append(step)
+
+    def process(self, file: str, raw: bytes) -> dict[str, Any]:
+        assert self.pipeline is not None
+        at = self.stack.now()
+        message_id = uuid.uuid4().hex
+        line = self.pipeline.process(file, raw, message_id)
+        self._record(
+            {
+                "step": "email",
+                "file": file,
+                "message_id": message_id,
+                "raw": base64.b64encode(raw).decode("ascii"),
+            },
+            at,
+        )
+        return line
+
+    def advance(self, days: float) -> list[Firing]:
+        assert self.pipeline is not None
+        at = self.stack.now()
+        reports = self.pipeline.advance(days)
+        self._record({"step": "advance", "days": days}, at)
+        return reports
+
+    def digest(self) -> tuple[dict[str, Any], list[tuple[tuple[str, ...], str]]]:
+        assert self.pipeline is not None
+        at = self.stack.now()
+        result = self.pipeline.digest()
+        self._record({"step": "digest"}, at)
+        return result
+
+    def summary(self) -> str:
+        emails = sum(step["step"] == "email" for step in self.steps)
+        days = self.stack.clock_offset.total_seconds() / 86400
+        return (
+            f"local register {self.folder}: {emails} emails so far, clock {days:+.0f} days "
+            f"(today {self.stack.now():%d/%m/%Y})"
+        )
+
+
+def reset(folder: Path) -> bool:
+    if not (folder / JOURNAL).exists():
+        return False
+    shutil.rmtree(folder)
+    return True
+
+
+def default_state_folder() -> Path:
+    return Path(os.environ.get("DSR_LOCAL_STATE", ".dsr-local"))
