@@ -107,6 +107,18 @@ def find_case(identity: CaseIdentity, form_id: str, register: CaseRegister, hash
     return case
 
 
+def _already_done(
+    form_id: str, case: Case, message: str, effects: list[Effect] | None = None
+) -> Decision:
+    """The form asks for what the register already holds: nothing changes, nobody is told."""
+    return Decision(
+        outcome=Outcome.DUPLICATE,
+        reasons=[Reason(code=ReasonCode.ALREADY_ON_REGISTER, form=form_id, message=message)],
+        related_case_id=case.case_id,
+        effects=effects or [],
+    )
+
+
 class CaseFormDecider:
     """What a review outcome or withdrawal form means for its case."""
 
@@ -154,17 +166,11 @@ class CaseFormDecider:
             and recorded.outcome_summary == review.outcome_summary
             for recorded in case.reviews
         ):
-            return Decision(
-                outcome=Outcome.DUPLICATE,
-                reasons=[
-                    Reason(
-                        code=ReasonCode.ALREADY_ON_REGISTER,
-                        form=form_id,
-                        message=f"This review of {review.review_date:%d/%m/%Y} is already "
-                        f"recorded on case {case.case_id}.",
-                    )
-                ],
-                related_case_id=case.case_id,
+            return _already_done(
+                form_id,
+                case,
+                f"This review of {review.review_date:%d/%m/%Y} is already recorded on case "
+                f"{case.case_id}.",
             )
         updated = self._apply_review(case.model_copy(deep=True), review, message_id)
         uk_review = review.review_date.strftime("%d/%m/%Y")
@@ -311,19 +317,13 @@ class CaseFormDecider:
         except CaseLookupError as error:
             return self._reject(mail, [error.reason], None)
         if case.status is CaseStatus.WITHDRAWN:
-            return Decision(
-                outcome=Outcome.DUPLICATE,
-                reasons=[
-                    Reason(
-                        code=ReasonCode.ALREADY_ON_REGISTER,
-                        form=form_id,
-                        message=f"Consent for case {case.case_id} has already been withdrawn and "
-                        "the person's details erased.",
-                    )
-                ],
-                related_case_id=case.case_id,
+            return _already_done(
+                form_id,
+                case,
+                f"Consent for case {case.case_id} has already been withdrawn and the person's "
+                "details erased.",
                 # This email names the person again: it is erased like the first one.
-                effects=[EraseEffect(case_id=case.case_id)],
+                [EraseEffect(case_id=case.case_id)],
             )
         tombstone = case.tombstone(
             Closure(reason=ClosureReason.CONSENT_WITHDRAWN, on=withdrawal.withdrawal_date),

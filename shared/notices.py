@@ -141,47 +141,33 @@ class Notices:
         """The pack to the coordinators and panel: names and the CSV to secure addresses only."""
         subject, body = _template("panel_pack")
         recipients = {*self.settings.coordinator_addresses, *self.settings.panel_pack_addresses}
-        common = {
-            "area_name": self.settings.area_name,
-            "inbox_address": self.settings.inbox_address,
-            "pack_date": _uk(today),
-        }
+        csv_file = EmailAttachment(
+            filename=f"dsr-panel-pack-{today.isoformat()}.csv",
+            content_type="text/csv",
+            text=csv_text,
+        )
+        groups = (
+            (True, with_names, "The attached CSV lists every open case with its details.\n"),
+            (False, plain, "Names and the case list are sent to secure addresses only.\n"),
+        )
         effects = []
-        secure = tuple(sorted(a for a in recipients if self.is_secure(a)))
-        others = tuple(sorted(a for a in recipients if not self.is_secure(a)))
-        if secure:
+        for secure, pack, note in groups:
+            group = tuple(sorted(a for a in recipients if self.is_secure(a) is secure))
+            if not group:
+                continue
             filled = {
-                **common,
-                "pack": with_names,
-                "attachment_note": "The attached CSV lists every open case with its details.\n",
+                "area_name": self.settings.area_name,
+                "pack_date": _uk(today),
+                "pack": pack,
+                "attachment_note": note,
             }
             effects.append(
                 EmailEffect(
                     purpose=EmailPurpose.PANEL_PACK,
-                    to=secure,
+                    to=group,
                     subject=subject.substitute(filled),
                     body=body.substitute(filled),
-                    attachments=(
-                        EmailAttachment(
-                            filename=f"dsr-panel-pack-{today.isoformat()}.csv",
-                            content_type="text/csv",
-                            text=csv_text,
-                        ),
-                    ),
-                )
-            )
-        if others:
-            filled = {
-                **common,
-                "pack": plain,
-                "attachment_note": "Names and the case list are sent to secure addresses only.\n",
-            }
-            effects.append(
-                EmailEffect(
-                    purpose=EmailPurpose.PANEL_PACK,
-                    to=others,
-                    subject=subject.substitute(filled),
-                    body=body.substitute(filled),
+                    attachments=(csv_file,) if secure else (),
                 )
             )
         return effects
