@@ -21,6 +21,7 @@ from shared.forms.case_forms import validate_review, validate_withdrawal
 from shared.forms.consent import Consent, identity_mismatches, validate_consent
 from shared.forms.fields import FormKind, FormUnreadableError, RawForm, read_pdf_form
 from shared.forms.referral import Referral, validate_referral
+from shared.forms.text_form import read_text_forms
 from shared.mail import InboundMail, trust_reasons
 from shared.notices import Notices
 from shared.outcome import Outcome, Reason, ReasonCode
@@ -58,6 +59,15 @@ class FoundForms:
     consents: list[RawForm] = field(default_factory=list)
     case_forms: list[RawForm] = field(default_factory=list)  # review outcome and withdrawal
     reasons: list[Reason] = field(default_factory=list)
+
+
+def _file(found: FoundForms, form: RawForm) -> None:
+    if form.kind is FormKind.REFERRAL:
+        found.referrals.append(form)
+    elif form.kind is FormKind.CONSENT:
+        found.consents.append(form)
+    else:
+        found.case_forms.append(form)
 
 
 def find_forms(mail: InboundMail, settings: Settings) -> FoundForms:
@@ -98,14 +108,13 @@ def find_forms(mail: InboundMail, settings: Settings) -> FoundForms:
             continue
         if form is None:
             continue
-        if form.kind is FormKind.REFERRAL:
-            found.referrals.append(form)
-        elif form.kind is FormKind.CONSENT:
-            found.consents.append(form)
-        else:
-            found.case_forms.append(form)
+        _file(found, form)
     if found.reasons:
         return found
+    if not found.referrals and not found.consents and not found.case_forms:
+        # No form attached: perhaps it was typed into the email itself.
+        for form in read_text_forms(mail.body_text, "the email body"):
+            _file(found, form)
     if not found.referrals and not found.consents and not found.case_forms:
         if unreadable:
             found.reasons.extend(unreadable)

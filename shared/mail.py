@@ -54,6 +54,7 @@ class InboundMail(BaseModel):
     header_message_id: str  # the Message-ID header, or a hash of the raw email without one
     verdicts: MailVerdicts
     attachments: tuple[Attachment, ...]
+    body_text: str = ""  # the plain-text body (forms are sometimes typed into it)
 
 
 _AUTH_RESULT = re.compile(r"\b(spf|dkim|dmarc)\s*=\s*([a-z]+)", re.IGNORECASE)
@@ -105,6 +106,8 @@ def parse_mail(raw: bytes) -> InboundMail:
         for position, (part, payload) in enumerate(_attached_files(message), start=1)
     )
     message_id = message.get("Message-ID")
+    body = message.get_body(preferencelist=("plain",))
+    body_text = body.get_content() if isinstance(body, EmailMessage) else ""
     return InboundMail(
         sender=sender,
         # Without a Message-ID, the bytes themselves identify a second delivery of the same email.
@@ -113,6 +116,7 @@ def parse_mail(raw: bytes) -> InboundMail:
         else "sha256:" + hashlib.sha256(raw).hexdigest(),
         verdicts=_verdicts(message),
         attachments=attachments,
+        body_text=body_text if isinstance(body_text, str) else "",
     )
 
 

@@ -83,10 +83,24 @@ def alias_table(form_id: str | None = None) -> dict[str, str]:
     by_form = data.get("_by_form", {})
     assert isinstance(by_form, dict)
     table = _table(common)  # type: ignore[arg-type]
+    # A form's own printed labels ("Relationship to the child") mean its own fields.
+    table.update(_table(_printed_labels(form_id)))
     table.update(_table(by_form.get(form_id or "", {})))
     for canonical in [*common, *(name for form in by_form.values() for name in form)]:
         table[_key(canonical)] = canonical
     return table
+
+
+def _printed_labels(form_id: str | None) -> dict[str, list[str]]:
+    from templates.forms.layout import LAYOUTS
+
+    return {
+        field.name: [field.label.removesuffix(" (required)")]
+        for layout in LAYOUTS
+        if layout.form_id == form_id
+        for section in layout.sections
+        for field in section.fields
+    }
 
 
 def canonical_field_name(name: str, form_id: str | None = None) -> str:
