@@ -94,6 +94,16 @@ def find_forms(mail: InboundMail, settings: Settings) -> FoundForms:
             )
             continue
         if not attachment.looks_like_pdf:
+            kind = attachment.unreadable_kind
+            if kind is not None:
+                unreadable.append(
+                    Reason(
+                        code=ReasonCode.FORM_UNREADABLE,
+                        message=f"{attachment.source.capitalize()} is {kind}, which cannot be "
+                        "read automatically. Please send the completed fillable PDF form (or "
+                        "save the Word form as PDF) instead.",
+                    )
+                )
             continue
         try:
             form = read_pdf_form(attachment.content, attachment.source)

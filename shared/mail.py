@@ -15,6 +15,8 @@ from shared.outcome import Reason, ReasonCode
 from shared.settings import Settings, domain_matches
 
 _PDF_MAGIC = b"%PDF-"
+_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # legacy Office files (.doc, .xls)
+_IMAGE_MAGIC = (b"\xff\xd8\xff", b"\x89PNG", b"II*\x00", b"MM\x00*", b"GIF8")  # JPEG PNG TIFF GIF
 
 
 class Attachment(BaseModel):
@@ -27,6 +29,22 @@ class Attachment(BaseModel):
     @property
     def looks_like_pdf(self) -> bool:
         return self.content_type == "application/pdf" or self.content.lstrip()[:5] == _PDF_MAGIC
+
+    @property
+    def unreadable_kind(self) -> str | None:
+        """What this attachment is when it may hold a form we cannot read, else None.
+
+        Judged from the bytes and the declared type, never the filename."""
+        head = self.content[:8]
+        if self.content_type.startswith("image/") or head.startswith(_IMAGE_MAGIC):
+            return "an image (a scan or a photo of a form)"
+        if head.startswith(_OLE_MAGIC) or self.content_type == "application/msword":
+            return "a legacy Word (.doc) document"
+        if head.startswith(b"PK") and b"vbaProject.bin" in self.content:
+            return "a Word document with macros"
+        if head.startswith(b"PK") and b"word/document.xml" in self.content:
+            return "a Word document"
+        return None
 
     @property
     def source(self) -> str:

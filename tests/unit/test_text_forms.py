@@ -108,3 +108,49 @@ from shared.settings import Settings  # noqa: E402
 @pytest.fixture
 def desk(settings: Settings) -> Desk:
     return Desk(settings)
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "content_type", "said"),
+    [
+        ("scan.jpg", b"\xff\xd8\xff\xe0" + b"\x00" * 64, "image/jpeg", "an image"),
+        (
+            "form.doc",
+            b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 64,
+            "application/octet-stream",
+            "legacy Word",
+        ),
+        ("form.docm", b"PK\x03\x04word/vbaProject.bin", "application/octet-stream", "macros"),
+        (
+            "form.docx",
+            b"PK\x03\x04word/document.xml",
+            "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+            "a Word document",
+        ),
+    ],
+)
+def test_what_cannot_be_read_says_what_it_is_and_what_to_send(
+    desk: Desk, name: str, content: bytes, content_type: str, said: str
+) -> None:
+    from infrastructure.samples import email
+
+    decision = desk.receive(email((name, content, content_type)))
+    assert decision.outcome is Outcome.REJECTED
+    [reason] = decision.reasons
+    assert reason.code.value == "FORM_UNREADABLE"
+    assert said in reason.message and "fillable PDF" in reason.message
+    assert name not in reason.message  # filenames may name the child
+
+
+def test_an_unreadable_extra_beside_valid_forms_does_not_block_them(desk: Desk) -> None:
+    from infrastructure.samples import consent_pdf, email, referral_pdf
+
+    person = child(71)
+    decision = desk.receive(
+        email(
+            ("r.pdf", referral_pdf(**person)),
+            ("c.pdf", consent_pdf(**person)),
+            ("photo.png", b"\x89PNG\r\n\x1a\n" + b"\x00" * 32, "image/png"),
+        )
+    )
+    assert decision.outcome is Outcome.ACCEPTED
