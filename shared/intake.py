@@ -19,7 +19,8 @@ from shared.case import (
 from shared.case_updates import CaseFormDecider
 from shared.forms.case_forms import validate_review, validate_withdrawal
 from shared.forms.consent import Consent, identity_mismatches, validate_consent
-from shared.forms.fields import FormKind, FormUnreadableError, RawForm, read_pdf_form
+from shared.forms.documents import read_attachment
+from shared.forms.fields import FormKind, FormUnreadableError, RawForm
 from shared.forms.referral import Referral, validate_referral
 from shared.forms.text_form import read_text_forms
 from shared.mail import InboundMail, trust_reasons
@@ -93,32 +94,20 @@ def find_forms(mail: InboundMail, settings: Settings) -> FoundForms:
                 )
             )
             continue
-        if not attachment.looks_like_pdf:
-            kind = attachment.unreadable_kind
-            if kind is not None:
-                unreadable.append(
-                    Reason(
-                        code=ReasonCode.FORM_UNREADABLE,
-                        message=f"{attachment.source.capitalize()} is {kind}, which cannot be "
-                        "read automatically. Please send the completed fillable PDF form (or "
-                        "save the Word form as PDF) instead.",
-                    )
-                )
-            continue
         try:
-            form = read_pdf_form(attachment.content, attachment.source)
+            forms = read_attachment(attachment)
         except FormUnreadableError as error:
             unreadable.append(
                 Reason(
                     code=ReasonCode.FORM_UNREADABLE,
-                    message=f"{attachment.source.capitalize()} could not be read: {error}. "
-                    "Please send the completed fillable PDF form itself, not a scan or a protected copy.",
+                    message=f"{attachment.source.capitalize()} {error}, so it cannot be read "
+                    "automatically. Please send the completed fillable PDF form (or the Word "
+                    "form itself) instead, not a scan, a photo or a protected copy.",
                 )
             )
             continue
-        if form is None:
-            continue
-        _file(found, form)
+        for form in forms:
+            _file(found, form)
     if found.reasons:
         return found
     if not found.referrals and not found.consents and not found.case_forms:

@@ -42,9 +42,16 @@ class Attachment(BaseModel):
             return "a legacy Word (.doc) document"
         if head.startswith(b"PK") and b"vbaProject.bin" in self.content:
             return "a Word document with macros"
-        if head.startswith(b"PK") and b"word/document.xml" in self.content:
-            return "a Word document"
         return None
+
+    @property
+    def is_word_document(self) -> bool:
+        """A .docx without macros (a zip holding word/document.xml)."""
+        return (
+            self.content[:2] == b"PK"
+            and b"word/document.xml" in self.content
+            and b"vbaProject.bin" not in self.content
+        )
 
     @property
     def source(self) -> str:

@@ -2,21 +2,13 @@
 
 from __future__ import annotations
 
-import io
 import json
-import logging
 import re
 from enum import StrEnum
 from functools import cache
 from importlib import resources
 
 from pydantic import BaseModel, ConfigDict
-from pypdf import PdfReader
-from pypdf.errors import PyPdfError
-
-# pypdf logs warnings about damaged files; a damaged form becomes a FORM_UNREADABLE reason
-# instead, so those warnings would only be noise in the functions' logs.
-logging.getLogger("pypdf").setLevel(logging.ERROR)
 
 
 class FormKind(StrEnum):
@@ -36,7 +28,8 @@ class FormKind(StrEnum):
 
 
 class FormUnreadableError(Exception):
-    """A document that should hold a form but cannot be read (corrupt, encrypted, ...)."""
+    """A document that may hold a form but cannot be read. Its message completes the
+    sentence "Attachment 2 (image/jpeg) ...": what the document is, never what it holds."""
 
 
 class RawForm(BaseModel):
@@ -58,8 +51,13 @@ _KIND_MARKERS = {
 }
 
 
-def _key(name: str) -> str:
-    return re.sub(r"[^a-z0-9]", "", name.lower())
+_NOTE = re.compile(r"\((?:required|optional)\)|\*", re.IGNORECASE)
+
+
+def label_key(name: str) -> str:
+    """A name or printed label as the alias table matches it: lower case, letters and digits
+    only, without the `(required)` or `*` a printed form adds."""
+    return re.sub(r"[^a-z0-9]", "", _NOTE.sub("", name).lower())
 
 
 @cache
@@ -71,7 +69,9 @@ def _alias_data() -> dict[str, object]:
 
 
 def _table(entries: dict[str, list[str]]) -> dict[str, str]:
-    return {_key(alias): canonical for canonical, aliases in entries.items() for alias in aliases}
+    return {
+        label_key(alias): canonical for canonical, aliases in entries.items() for alias in aliases
+    }
 
 
 @cache
@@ -87,73 +87,63 @@ def alias_table(form_id: str | None = None) -> dict[str, str]:
     table.update(_table(_printed_labels(form_id)))
     table.update(_table(by_form.get(form_id or "", {})))
     for canonical in [*common, *(name for form in by_form.values() for name in form)]:
-        table[_key(canonical)] = canonical
+        table[label_key(canonical)] = canonical
     return table
 
 
-def _printed_labels(form_id: str | None) -> dict[str, list[str]]:
+@cache
+def _printed_fields(form_id: str | None) -> dict[str, tuple[str, ...]]:
+    """Each printed label of the form -> the fields it labels, in the order printed."""
     from templates.forms.layout import LAYOUTS
 
-    return {
-        field.name: [field.label.removesuffix(" (required)")]
-        for layout in LAYOUTS
-        if layout.form_id == form_id
-        for section in layout.sections
-        for field in section.fields
-    }
+    fields: dict[str, tuple[str, ...]] = {}
+    for layout in LAYOUTS:
+        if layout.form_id == form_id:
+            for section in layout.sections:
+                for field in section.fields:
+                    key = label_key(field.label)
+                    fields[key] = (*fields.get(key, ()), field.name)
+    return fields
+
+
+def _printed_labels(form_id: str | None) -> dict[str, list[str]]:
+    """The labels that name one field only: these are aliases of that field."""
+    return {names[0]: [key] for key, names in _printed_fields(form_id).items() if len(names) == 1}
+
+
+def printed_labels_in_order(form_id: str | None) -> dict[str, tuple[str, ...]]:
+    """Labels the form prints for several fields ("Name" of the parent, then of the
+    referrer): each means the next of its fields, in the order the form prints them."""
+    return {key: names for key, names in _printed_fields(form_id).items() if len(names) > 1}
 
 
 def canonical_field_name(name: str, form_id: str | None = None) -> str:
     """The canonical name of a field, or the name itself (normalised) when it is unknown."""
     if name in alias_table(form_id).values():
         return name
-    return alias_table(form_id).get(_key(name), name.strip().lower())
+    return alias_table(form_id).get(label_key(name), name.strip().lower())
 
 
 def canonical_fields(named: dict[str, str], form_id: str | None = None) -> dict[str, str]:
     return {canonical_field_name(name, form_id): value for name, value in named.items()}
 
 
-def _value_text(value: object) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, list):
-        return "\n".join(_value_text(part) for part in value)
-    return str(value).strip()
-
-
-def read_pdf_form(content: bytes, source: str) -> RawForm | None:
-    """The form in a PDF, or None when the PDF has no DSR form fields (e.g. a letter).
-
-    Raises FormUnreadableError when the PDF itself cannot be read.
-    """
-    try:
-        reader = PdfReader(io.BytesIO(content))
-        encrypted = reader.is_encrypted
-        pdf_fields = {} if encrypted else reader.get_fields() or {}
-        named = {name: _value_text(field.get("/V")) for name, field in pdf_fields.items()}
-    except PyPdfError as error:
-        raise FormUnreadableError("the PDF is damaged and cannot be opened") from error
-    except Exception as error:
-        raise FormUnreadableError("the PDF is damaged and cannot be opened") from error
-    if encrypted:
-        raise FormUnreadableError("the PDF is encrypted or password-protected")
-    # Which form it is decides what an ambiguous name means, so: map, detect, map again.
-    kind = detect_kind(canonical_fields(named))
-    if kind is None:
-        return None
-    return RawForm(kind=kind, fields=canonical_fields(named, kind.value), source=source)
+def detect_kinds(fields: dict[str, str]) -> list[FormKind]:
+    """Which forms these fields are: the one `form_id` names, and any other whose own fields
+    are here too (a referral and consent combined in one document)."""
+    form_id = fields.get("form_id", "").strip().upper()
+    named = [kind for kind in FormKind if kind.value == form_id]
+    return named + [
+        kind
+        for kind, markers in _KIND_MARKERS.items()
+        if kind not in named and len(markers & fields.keys()) >= 2
+    ]
 
 
 def detect_kind(fields: dict[str, str]) -> FormKind | None:
     """Which form this is: from `form_id`, else from the fields only one form has."""
-    form_id = fields.get("form_id", "").strip().upper()
-    for kind in FormKind:
-        if form_id == kind.value:
-            return kind
-    scores = {kind: len(markers & fields.keys()) for kind, markers in _KIND_MARKERS.items()}
-    best = max(scores, key=lambda kind: scores[kind])
-    return best if scores[best] >= 2 else None
+    kinds = detect_kinds(fields)
+    return kinds[0] if kinds else None
 
 
 def is_ticked(value: str) -> bool:

@@ -184,7 +184,7 @@ CONSENT = FormLayout(
         ),
         Section(
             "2. Who consents",
-            "consent basis: 'self' (16 or over, with capacity: tick capacity confirmed), "
+            "Write the basis as 'self' (16 or over, with capacity: tick capacity confirmed), "
             "'parental_responsibility' (under 16 or lacking capacity: name and relationship of the "
             "person with parental responsibility) or 'best_interest' (no consent but significant "
             "concern: complete section 3 instead).",

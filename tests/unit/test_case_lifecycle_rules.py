@@ -29,7 +29,8 @@ from shared.case import (
 )
 from shared.dates import add_months, birthday
 from shared.forms.case_forms import normalise_case_reference, validate_review
-from shared.forms.fields import FormKind, read_pdf_form
+from shared.forms.fields import FormKind
+from shared.forms.pdf import read_pdf_forms
 from shared.outcome import Outcome
 from shared.panel_pack import build_panel_pack, panel_pack_csv, render_panel_pack
 from shared.rating import Rating
@@ -100,8 +101,8 @@ def test_case_references_are_read_however_they_are_typed(text: str, expected: st
 
 
 def read_review(person: dict[str, str], **fields: str):  # type: ignore[no-untyped-def]
-    form = read_pdf_form(review_pdf(person, "", **fields), "attachment 1 (PDF)")
-    assert form is not None and form.kind is FormKind.REVIEW
+    [form] = read_pdf_forms(review_pdf(person, "", **fields), "attachment 1 (PDF)")
+    assert form.kind is FormKind.REVIEW
     return validate_review(form, NOW.date())
 
 

@@ -3,6 +3,7 @@ import io
 import pytest
 from pypdf import PdfReader, PdfWriter
 
+from infrastructure.sample_documents import text_pdf
 from infrastructure.samples import TICK, consent_pdf, filled_form, referral_fields, referral_pdf
 from shared.forms.fields import (
     FormKind,
@@ -10,8 +11,8 @@ from shared.forms.fields import (
     canonical_field_name,
     detect_kind,
     is_ticked,
-    read_pdf_form,
 )
+from shared.forms.pdf import read_pdf_forms
 from templates.forms.layout import CONSENT, LAYOUTS, REFERRAL
 
 
@@ -76,8 +77,7 @@ def test_referral_layout_has_every_field_of_forms_md() -> None:
 
 
 def test_a_filled_referral_reads_back() -> None:
-    form = read_pdf_form(referral_pdf(), "attachment 1")
-    assert form is not None
+    [form] = read_pdf_forms(referral_pdf(), "attachment 1")
     assert form.kind is FormKind.REFERRAL
     assert form.fields["child_nhs_number"] == "943 476 5919"
     assert is_ticked(form.fields["diagnosis_autism"])
@@ -85,13 +85,13 @@ def test_a_filled_referral_reads_back() -> None:
 
 
 def test_kind_comes_from_fields_when_form_id_is_blank() -> None:
-    form = read_pdf_form(filled_form(REFERRAL, referral_fields(), form_id=""), "attachment 1")
-    assert form is not None and form.kind is FormKind.REFERRAL
-    consent = read_pdf_form(
+    [form] = read_pdf_forms(filled_form(REFERRAL, referral_fields(), form_id=""), "attachment 1")
+    assert form.kind is FormKind.REFERRAL
+    [consent] = read_pdf_forms(
         filled_form(CONSENT, {"consent_basis": "self", "consent_date": "01/01/2026"}, form_id=""),
         "a",
     )
-    assert consent is not None and consent.kind is FormKind.CONSENT
+    assert consent.kind is FormKind.CONSENT
 
 
 def test_other_names_map_through_the_alias_table() -> None:
@@ -105,28 +105,20 @@ def test_other_names_map_through_the_alias_table() -> None:
     assert detect_kind({"child_given_name": "x"}) is None
 
 
-def _pdf_without_fields() -> bytes:
-    """A covering letter: a real PDF with no form fields."""
-    writer = PdfWriter()
-    writer.add_blank_page(width=595, height=842)
-    out = io.BytesIO()
-    writer.write(out)
-    return out.getvalue()
-
-
-def test_a_pdf_without_form_fields_is_not_a_form() -> None:
-    assert read_pdf_form(_pdf_without_fields(), "attachment 1") is None
+def test_a_letter_is_not_a_form() -> None:
+    letter = text_pdf(["Dear DSR team,", "Please find the referral attached.", "Date: today"])
+    assert read_pdf_forms(letter, "attachment 1") == []
 
 
 def test_damaged_and_encrypted_pdfs_are_unreadable() -> None:
     with pytest.raises(FormUnreadableError, match="damaged"):
-        read_pdf_form(b"%PDF-1.7\n%garbage", "attachment 1")
+        read_pdf_forms(b"%PDF-1.7\n%garbage", "attachment 1")
     writer = PdfWriter(clone_from=PdfReader(io.BytesIO(consent_pdf())))
     writer.encrypt(user_password="secret", owner_password="owner")
     out = io.BytesIO()
     writer.write(out)
     with pytest.raises(FormUnreadableError, match="encrypted"):
-        read_pdf_form(out.getvalue(), "attachment 1")
+        read_pdf_forms(out.getvalue(), "attachment 1")
 
 
 @pytest.mark.parametrize(
@@ -151,7 +143,7 @@ def test_ticked_is_the_layouts_on_value() -> None:
 )
 def test_hostile_pdfs_are_unreadable_not_crashes(content: bytes) -> None:
     try:
-        form = read_pdf_form(content, "attachment 1")
+        forms = read_pdf_forms(content, "attachment 1")
     except FormUnreadableError:
         return
-    assert form is None  # opened, but holds no form
+    assert forms == []  # opened, but holds no form

@@ -125,7 +125,7 @@ def desk(settings: Settings) -> Desk:
             "form.docx",
             b"PK\x03\x04word/document.xml",
             "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-            "a Word document",
+            "a damaged Word document",
         ),
     ],
 )
