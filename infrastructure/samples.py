@@ -178,6 +178,50 @@ def email(
     return bytes(message)
 
 
+def forwarded(
+    original: bytes,
+    *,
+    by: str = "bromley.dsr@nhs.net",
+    inline: bool = False,
+    auth: str = "spf=pass smtp.mailfrom=nhs.net; dkim=pass header.i=@nhs.net; dmarc=pass header.from=nhs.net",
+) -> bytes:
+    """`original` as the DSR's NHSmail shared mailbox forwards it to the intake: attached as a
+    message (`message/rfc822`), or inline as Outlook does, its files carried over."""
+    from email import message_from_bytes, policy
+
+    inner = message_from_bytes(original, policy=policy.default)
+    assert isinstance(inner, EmailMessage)
+    message = EmailMessage()
+    message["Authentication-Results"] = f"amazonses.com; {auth}"
+    message["X-SES-Spam-Verdict"] = "PASS"
+    message["X-SES-Virus-Verdict"] = "PASS"
+    message["From"] = f"Bromley DSR <{by}>"
+    message["To"] = "intake@dsr.example.org"
+    message["Subject"] = f"FW: {inner['Subject']}"
+    message["Message-ID"] = make_msgid(domain="nhs.net")
+    if not inline:
+        message.set_content("Forwarded from the DSR mailbox.")
+        message.add_attachment(inner)
+        return bytes(message)
+    body = inner.get_body(preferencelist=("plain",))
+    text = body.get_content() if body is not None else ""
+    original_sender = inner["From"].addresses[0]
+    message.set_content(
+        "\n\n________________________________\n"
+        f"From: {original_sender.display_name or 'Referrer'} <{original_sender.addr_spec}>\n"
+        f"Sent: {inner['Date'] or 'Monday, 23 November 2026 09:12'}\n"
+        f"To: {inner['To']}\n"
+        f"Subject: {inner['Subject']}\n\n{text}"
+    )
+    for part in inner.iter_attachments():
+        content = part.get_content()
+        maintype, subtype = part.get_content_type().split("/")
+        message.add_attachment(
+            content, maintype=maintype, subtype=subtype, filename=part.get_filename()
+        )
+    return bytes(message)
+
+
 def child(seed: int, *, age: int = 14) -> dict[str, str]:
     """A fictional child's identity fields, the same on a referral and its consent."""
     given, family = [

@@ -61,7 +61,7 @@ class IntakeService:
         recorded = self.register.submission(message_id)
         if recorded is not None:
             return IntakeResult(recorded, redelivered=True)
-        mail = parse_mail(self.mail_store.read(key))
+        mail = parse_mail(self.mail_store.read(key), self.settings.trusted_forwarders)
         now = self.clock()
         decision = IntakeDecider(
             IntakeContext(self.settings, now), self.register, self.hasher

@@ -80,6 +80,10 @@ class InboundMail(BaseModel):
     verdicts: MailVerdicts
     attachments: tuple[Attachment, ...]
     body_text: str = ""  # the plain-text body (forms are sometimes typed into it)
+    # The trusted forwarder (the DSR shared mailbox) the email came through, when it did;
+    # `sender` is then the original referrer, found in the forwarded message.
+    forwarded_by: str | None = None
+    original_sender_found: bool = True
 
 
 _AUTH_RESULT = re.compile(r"\b(spf|dkim|dmarc)\s*=\s*([a-z]+)", re.IGNORECASE)
@@ -121,18 +125,65 @@ def _attached_files(message: EmailMessage) -> list[tuple[EmailMessage, bytes]]:
     return files
 
 
-def parse_mail(raw: bytes) -> InboundMail:
+def _from_address(message: EmailMessage) -> str:
+    addresses = getaddresses([str(value) for value in message.get_all("From", [])])
+    return addresses[0][1].strip().lower() if addresses else ""
+
+
+def _body_text(message: EmailMessage) -> str:
+    body = message.get_body(preferencelist=("plain",))
+    text = body.get_content() if isinstance(body, EmailMessage) else ""
+    return text if isinstance(text, str) else ""
+
+
+# The line mail clients put above a message forwarded inline, then its header block.
+_FORWARD_MARKER = re.compile(
+    r"^[ >]*(?:-{2,}\s*(?:forwarded message|original message)\s*-{2,}|begin forwarded message:"
+    r"|_{10,})\s*$",
+    re.IGNORECASE | re.MULTILINE,
+)
+_FORWARDED_FROM = re.compile(r"^[ >*]*from:\**\s*(?P<line>.+)$", re.IGNORECASE | re.MULTILINE)
+_ADDRESS = re.compile(r"[\w.+'-]+@[\w-]+(?:\.[\w-]+)+")
+
+
+def _forwarded_original(message: EmailMessage) -> tuple[str, str] | None:
+    """(original sender, original body) of a forwarded email: from the attached message
+    (`message/rfc822`) if there is one, else from an inline forward's header block."""
+    for part in message.walk():
+        if part.get_content_type() == "message/rfc822":
+            inner = part.get_content()
+            if isinstance(inner, EmailMessage) and _from_address(inner):
+                return _from_address(inner), _body_text(inner)
+    body = _body_text(message)
+    marker = _FORWARD_MARKER.search(body)
+    if marker is None:
+        return None
+    header_block = body[marker.end() :].lstrip("\n").split("\n\n", 1)[0]
+    from_line = _FORWARDED_FROM.search(header_block)
+    addresses = _ADDRESS.findall(from_line.group("line")) if from_line else []
+    # "From: Patel, Sam (BROMLEY CAMHS) <sam.patel@nhs.net>": the address is the last one.
+    return (addresses[-1].lower(), body) if addresses else None
+
+
+def parse_mail(raw: bytes, trusted_forwarders: tuple[str, ...] = ()) -> InboundMail:
     message = BytesParser(policy=policy.default).parsebytes(raw)
     assert isinstance(message, EmailMessage)
-    addresses = getaddresses([str(value) for value in message.get_all("From", [])])
-    sender = addresses[0][1].strip().lower() if addresses else ""
+    sender = _from_address(message)
+    body_text = _body_text(message)
+    forwarded_by: str | None = None
+    original_found = True
+    if sender in trusted_forwarders:
+        forwarded_by = sender
+        original = _forwarded_original(message)
+        if original is None:
+            original_found = False
+        else:
+            sender, body_text = original
     attachments = tuple(
         Attachment(position=position, content_type=part.get_content_type(), content=payload)
         for position, (part, payload) in enumerate(_attached_files(message), start=1)
     )
     message_id = message.get("Message-ID")
-    body = message.get_body(preferencelist=("plain",))
-    body_text = body.get_content() if isinstance(body, EmailMessage) else ""
     return InboundMail(
         sender=sender,
         # Without a Message-ID, the bytes themselves identify a second delivery of the same email.
@@ -141,7 +192,9 @@ def parse_mail(raw: bytes) -> InboundMail:
         else "sha256:" + hashlib.sha256(raw).hexdigest(),
         verdicts=_verdicts(message),
         attachments=attachments,
-        body_text=body_text if isinstance(body_text, str) else "",
+        body_text=body_text,
+        forwarded_by=forwarded_by,
+        original_sender_found=original_found,
     )
 
 
@@ -151,6 +204,22 @@ _FAILED = {"FAIL", "PERMERROR"}
 def trust_reasons(mail: InboundMail, settings: Settings) -> list[Reason]:
     """Every reason not to trust this email. Untrusted mail is quarantined, never answered."""
     reasons: list[Reason] = []
+    if not mail.original_sender_found:
+        reasons.append(
+            Reason(
+                code=ReasonCode.SENDER_NOT_ALLOWED,
+                message="The email came through a trusted forwarder, but the original sender "
+                "could not be found in it. A coordinator should check who sent it.",
+            )
+        )
+    if mail.sender == settings.inbox_address.lower():
+        reasons.append(
+            Reason(
+                code=ReasonCode.SENDER_NOT_ALLOWED,
+                message="The email is from the DSR's own address (one of our emails came back); "
+                "it is not answered, so no loop of replies starts.",
+            )
+        )
     verdicts = mail.verdicts
     if verdicts.virus is not None and verdicts.virus != "PASS":
         reasons.append(Reason(code=ReasonCode.VIRUS, message="The virus scan did not pass."))
@@ -170,7 +239,7 @@ def trust_reasons(mail: InboundMail, settings: Settings) -> list[Reason]:
     allowed = domain_matches(mail.sender, settings.allowed_sender_domains) or (
         mail.sender in settings.coordinator_addresses
     )
-    if not allowed:
+    if mail.original_sender_found and not allowed:
         reasons.append(
             Reason(
                 code=ReasonCode.SENDER_NOT_ALLOWED,

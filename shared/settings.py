@@ -17,6 +17,7 @@ _LISTS = (
     "coordinator_addresses",
     "panel_domains",
     "panel_pack_addresses",
+    "trusted_forwarders",
 )
 
 
@@ -33,6 +34,9 @@ class Settings(BaseModel):
     panel_domains: tuple[str, ...] = ("nhs.net",)
     lead_address: str = "dsr.lead@nhs.net"  # overdue reviews are escalated here
     panel_pack_addresses: tuple[str, ...] = ()  # besides the coordinators
+    # Addresses that forward referrers' emails to us (the DSR's NHSmail shared mailbox): their
+    # emails are judged and answered as from the original sender inside.
+    trusted_forwarders: tuple[str, ...] = ()
     # Age limits are inclusive whole years on the day the referral is processed:
     # 0..17 is Bromley's "under 18"; Kingston and Richmond would set minimum 14.
     minimum_age: int = Field(default=0, ge=0, le=25)

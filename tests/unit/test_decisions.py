@@ -30,7 +30,7 @@ class Desk:
             self.register,
             PlainHasher(),
         )
-        mail = parse_mail(raw)
+        mail = parse_mail(raw, self.settings.trusted_forwarders)
         decision = decider.decide(mail, f"msg-{self.count}")
         if decision.case is not None:
             self.register.store(decision.case)
