@@ -671,7 +671,7 @@ class SentEmail:
     to: tuple[str, ...]
     subject: str
     body: str
-    attachments: dict[str, str] = field(default_factory=dict)  # filename -> text
+    attachments: dict[str, str | bytes] = field(default_factory=dict)  # filename -> content
 
 
 def sent_emails() -> list[SentEmail]:

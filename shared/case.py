@@ -160,6 +160,7 @@ class EmailPurpose(StrEnum):
     QUARANTINE_ALERT = "quarantine_alert"
     REMINDER = "reminder"
     PANEL_PACK = "panel_pack"
+    MANUAL_ENTRY = "manual_entry"
 
 
 class EmailAttachment(BaseModel):
@@ -168,6 +169,16 @@ class EmailAttachment(BaseModel):
     filename: str
     content_type: str
     text: str
+
+
+class OriginalFiles(BaseModel):
+    """Files of a received email to attach as they came, read from the stored raw email when
+    the email is sent (an outbox item is too small to carry them)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    message_id: str
+    positions: tuple[int, ...]  # as numbered in the reasons: "attachment 2 (image/jpeg)"
 
 
 class EmailEffect(BaseModel):
@@ -179,6 +190,7 @@ class EmailEffect(BaseModel):
     subject: str
     body: str
     attachments: tuple[EmailAttachment, ...] = ()
+    originals: OriginalFiles | None = None  # secure recipients only: may hold anything
 
 
 class ScheduleEffect(BaseModel):

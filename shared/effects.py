@@ -2,16 +2,26 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Protocol
 
 from pydantic import TypeAdapter
 
 from shared.case import Effect, EmailEffect, EraseEffect, ScheduleEffect, UnscheduleEffect
+from shared.mail import Attachment
 
 
 class Mailer(Protocol):
-    def send(self, email: EmailEffect) -> str: ...
+    def send(self, email: EmailEffect, files: Sequence[Attachment] = ()) -> str: ...
+
+
+class OriginalsReader(Protocol):
+    def original_files(self, message_id: str, positions: tuple[int, ...]) -> list[Attachment]: ...
+
+
+# SES takes messages up to 40 MB once encoded; base64 makes files a third larger.
+MAX_ORIGINALS_BYTES = 25 * 1024 * 1024
 
 
 class Scheduler(Protocol):
@@ -20,7 +30,7 @@ class Scheduler(Protocol):
     def cancel(self, case_id: str) -> None: ...
 
 
-class MailEraser(Protocol):
+class MailEraser(OriginalsReader, Protocol):
     def erase(self, case_id: str, event_ids: list[str]) -> int: ...
 
 
@@ -48,8 +58,7 @@ class EffectDelivery:
         Every effect is safe to carry out twice: Idempotency makes it rare, not impossible.
         """
         if isinstance(effect, EmailEffect):
-            self.mailer.send(effect)
-            return f"email:{effect.purpose.value}"
+            return self._send(effect)
         if isinstance(effect, ScheduleEffect):
             self.scheduler.schedule_review(effect.case_id, effect.at)
             return "schedule:set"
@@ -57,6 +66,24 @@ class EffectDelivery:
             self.scheduler.cancel(effect.case_id)
             return "schedule:cancelled"
         return self._erase(effect)
+
+    def _send(self, email: EmailEffect) -> str:
+        if email.originals is None:
+            self.mailer.send(email)
+            return f"email:{email.purpose.value}"
+        files = self.mail.original_files(email.originals.message_id, email.originals.positions)
+        if not files:
+            note = "\n(The files are no longer held: the email was erased or has expired.)\n"
+        elif sum(len(file.content) for file in files) > MAX_ORIGINALS_BYTES:
+            files = []
+            note = (
+                "\n(The files are too large to attach: an admin can fetch the raw email from the "
+                "raw mail bucket under the key above.)\n"
+            )
+        else:
+            note = ""
+        self.mailer.send(email.model_copy(update={"body": email.body + note}), files)
+        return f"email:{email.purpose.value}:files={len(files)}"
 
     def _erase(self, effect: EraseEffect) -> str:
         # Order matters: the list of events is what finds the emails, so it goes last.

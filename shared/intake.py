@@ -60,6 +60,8 @@ class FoundForms:
     consents: list[RawForm] = field(default_factory=list)
     case_forms: list[RawForm] = field(default_factory=list)  # review outcome and withdrawal
     reasons: list[Reason] = field(default_factory=list)
+    # Files that may be forms but could not be read, by position: coordinators get a copy.
+    unreadable: dict[int, Reason] = field(default_factory=dict)
 
 
 def _file(found: FoundForms, form: RawForm) -> None:
@@ -83,7 +85,6 @@ def find_forms(mail: InboundMail, settings: Settings) -> FoundForms:
             )
         )
         return found
-    unreadable: list[Reason] = []
     for attachment in mail.attachments:
         if len(attachment.content) > settings.max_attachment_bytes:
             found.reasons.append(
@@ -97,13 +98,11 @@ def find_forms(mail: InboundMail, settings: Settings) -> FoundForms:
         try:
             forms = read_attachment(attachment)
         except FormUnreadableError as error:
-            unreadable.append(
-                Reason(
-                    code=ReasonCode.FORM_UNREADABLE,
-                    message=f"{attachment.source.capitalize()} {error}, so it cannot be read "
-                    "automatically. Please send the completed fillable PDF form (or the Word "
-                    "form itself) instead, not a scan, a photo or a protected copy.",
-                )
+            found.unreadable[attachment.position] = Reason(
+                code=ReasonCode.FORM_UNREADABLE,
+                message=f"{attachment.source.capitalize()} {error}, so it cannot be read "
+                "automatically. Please send the completed fillable PDF form (or the Word "
+                "form itself) instead, not a scan, a photo or a protected copy.",
             )
             continue
         for form in forms:
@@ -115,8 +114,8 @@ def find_forms(mail: InboundMail, settings: Settings) -> FoundForms:
         for form in read_text_forms(mail.body_text, "the email body"):
             _file(found, form)
     if not found.referrals and not found.consents and not found.case_forms:
-        if unreadable:
-            found.reasons.extend(unreadable)
+        if found.unreadable:
+            found.reasons.extend(found.unreadable.values())
         else:
             found.reasons.append(
                 Reason(
@@ -170,6 +169,17 @@ class IntakeDecider:
             )
 
         found = find_forms(mail, self.settings)
+        decision = self._decide_forms(mail, message_id, found)
+        if found.unreadable and decision.outcome is not Outcome.QUARANTINED:
+            decision.effects += self.notices.manual_entry(
+                list(found.unreadable.values()),
+                message_id,
+                tuple(found.unreadable),
+                decision.outcome.value,
+            )
+        return decision
+
+    def _decide_forms(self, mail: InboundMail, message_id: str, found: FoundForms) -> Decision:
         if found.case_forms and not found.reasons:
             return self._decide_case_form(mail, message_id, found.case_forms[0])
         reasons = list(found.reasons)

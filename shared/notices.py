@@ -11,7 +11,7 @@ from functools import cache
 from importlib import resources
 from string import Template
 
-from shared.case import Case, EmailAttachment, EmailEffect, EmailPurpose
+from shared.case import Case, EmailAttachment, EmailEffect, EmailPurpose, OriginalFiles
 from shared.outcome import Reason
 from shared.settings import Settings, domain_matches
 
@@ -176,6 +176,43 @@ class Notices:
         return self._render(
             "rejection", EmailPurpose.REJECTION, [to], {"reason_lines": reason_lines(reasons)}, None
         )
+
+    def manual_entry(
+        self, reasons: list[Reason], message_id: str, positions: tuple[int, ...], outcome: str
+    ) -> list[EmailEffect]:
+        """The coordinators' copy of files that could not be read, for entry by hand. The files
+        themselves go to secure addresses only; the others are told where the email is kept."""
+        effects = []
+        for group in self._by_security(self.settings.coordinator_addresses):
+            secure = self.is_secure(group[0])
+            where = (
+                "The files are attached as they came."
+                if secure
+                else "The files are not attached here (not a secure address)."
+            )
+            [email] = self._render(
+                "manual_entry",
+                EmailPurpose.MANUAL_ENTRY,
+                list(group),
+                {
+                    "reason_lines": reason_lines(reasons),
+                    "message_id": message_id,
+                    "outcome": outcome,
+                    "attached": where,
+                },
+                None,
+            )
+            if secure:
+                email = email.model_copy(
+                    update={"originals": OriginalFiles(message_id=message_id, positions=positions)}
+                )
+            effects.append(email)
+        return effects
+
+    def _by_security(self, addresses: tuple[str, ...]) -> list[tuple[str, ...]]:
+        secure = tuple(sorted({a for a in addresses if self.is_secure(a)}))
+        others = tuple(sorted({a for a in addresses if not self.is_secure(a)}))
+        return [group for group in (secure, others) if group]
 
     def quarantine_alert(
         self, sender: str, reasons: list[Reason], message_id: str

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from shared.mail import Attachment, parse_mail
+
 INBOUND_PREFIX = "inbound/"
 DERIVED_PREFIX = "cases/"  # objects derived from a case's emails: cases/<case id>/...
 
@@ -19,6 +21,14 @@ class RawMailStore:
 
     def read(self, key: str) -> bytes:
         return bytes(self.s3.get_object(Bucket=self.bucket, Key=key)["Body"].read())
+
+    def original_files(self, message_id: str, positions: tuple[int, ...]) -> list[Attachment]:
+        """The email's files at these positions, as they came; none once it is gone."""
+        try:
+            raw = self.read(raw_mail_key(message_id))
+        except self.s3.exceptions.NoSuchKey:
+            return []  # erased on withdrawal, or expired
+        return [file for file in parse_mail(raw).attachments if file.position in positions]
 
     def erase(self, case_id: str, event_ids: list[str]) -> int:
         """Delete the case's raw emails and derived objects; returns how many were held."""

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import mimetypes
+from collections.abc import Sequence
 from email.message import EmailMessage
 from email.policy import SMTP
 from typing import Any
 
 from shared.case import EmailEffect
+from shared.mail import Attachment
 
 
 class SesMailer:
@@ -14,9 +17,9 @@ class SesMailer:
         self.ses = ses
         self.from_address = from_address
 
-    def send(self, email: EmailEffect) -> str:
-        if email.attachments:
-            return self._send_raw(email)
+    def send(self, email: EmailEffect, files: Sequence[Attachment] = ()) -> str:
+        if email.attachments or files:
+            return self._send_raw(email, files)
         response = self.ses.send_email(
             FromEmailAddress=self.from_address,
             Destination={"ToAddresses": list(email.to)},
@@ -29,7 +32,7 @@ class SesMailer:
         )
         return str(response["MessageId"])
 
-    def _send_raw(self, email: EmailEffect) -> str:
+    def _send_raw(self, email: EmailEffect, files: Sequence[Attachment]) -> str:
         message = EmailMessage(policy=SMTP)
         message["From"] = self.from_address
         message["To"] = ", ".join(email.to)
@@ -42,6 +45,16 @@ class SesMailer:
                 maintype=maintype,
                 subtype=subtype,
                 filename=attachment.filename,
+            )
+        for file in files:
+            maintype, _, subtype = file.content_type.partition("/")
+            extension = mimetypes.guess_extension(file.content_type) or ""
+            # Named by position, never by the sender's filename (it may name the child).
+            message.add_attachment(
+                file.content,
+                maintype=maintype,
+                subtype=subtype or "octet-stream",
+                filename=f"original-attachment-{file.position}{extension}",
             )
         response = self.ses.send_email(
             FromEmailAddress=self.from_address,

@@ -231,6 +231,9 @@ def test_function_roles_have_least_privilege(transformed: dict[str, Any]) -> Non
         "${RawMailBucket.Arn}/inbound/*",
         "${RawMailBucket.Arn}/cases/*",
     ]
+    # It reads raw emails only to attach unreadable files to the coordinators' copy.
+    [read] = [s for s in roles["EffectsFunctionRole"] if s["Action"] == "s3:GetObject"]
+    assert read["Resource"] == {"Fn::Sub": "${RawMailBucket.Arn}/inbound/*"}
 
 
 def test_sending_is_limited_to_the_inbox_address(transformed: dict[str, Any]) -> None:

@@ -324,6 +324,7 @@ def test_the_panel_pack_goes_to_the_coordinators_with_its_csv(
     [pack] = [e for e in sent_emails()[before:] if e.subject.startswith("DSR panel pack")]
     assert set(pack.to) == {"dsr.coordinator@nhs.net", "dsr.lead@nhs.net"}
     [csv_text] = pack.attachments.values()
+    assert isinstance(csv_text, str)
     assert person["child_nhs_number"] in csv_text.replace(" ", "")
     assert "On the register:" in pack.body
     # Fired twice the same day (Scheduler delivers at least once): sent once.

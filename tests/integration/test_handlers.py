@@ -201,3 +201,29 @@ def test_the_same_untrusted_email_twice_is_quarantined_once(
     stack.run_pipeline()  # raises if the second delivery fails (it would retry into the DLQ)
     outcomes = [register.submission(m) for m in (first, second)]
     assert [s.outcome for s in outcomes if s] == [Outcome.QUARANTINED, Outcome.DUPLICATE]
+
+
+def test_coordinators_get_unreadable_files_for_manual_entry(
+    stack: LocalStack, register: RegisterTable
+) -> None:
+    from infrastructure.sample_documents import scanned_pdf
+
+    person = child(95)
+    scan = scanned_pdf()
+    before = len(sent_emails())
+    message_id = stack.deliver_email(
+        email(
+            ("referral.pdf", referral_pdf(**person)),
+            ("consent scan.pdf", scan),
+            sender="sam.patel@nhs.net",
+        )
+    )
+    stack.run_pipeline()
+    submission = register.submission(message_id)
+    assert submission is not None and submission.outcome is Outcome.PENDING
+    sent = sent_emails()[before:]
+    [manual] = [mail for mail in sent if "manual entry" in mail.subject]
+    # The file as it came, named by its position only (a filename may name the child).
+    assert manual.attachments == {"original-attachment-2.pdf": scan}
+    assert "FORM_UNREADABLE" in manual.body and message_id in manual.body
+    assert all(not mail.attachments for mail in sent if mail is not manual)

@@ -6,10 +6,10 @@ from __future__ import annotations
 import pytest
 
 from infrastructure.samples import child, consent_pdf, email, forwarded, referral_pdf
+from shared.case import Decision, EmailEffect
 from shared.mail import parse_mail, trust_reasons
 from shared.outcome import Outcome
 from shared.settings import Settings
-from shared.case import Decision, EmailEffect
 from tests.unit.test_decisions import Desk
 
 

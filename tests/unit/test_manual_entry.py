@@ -1,0 +1,117 @@
+"""What cannot be read reaches the coordinators with the original attached (secure addresses
+only), and the effect that sends it copes with an erased or oversized original."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pytest
+
+from infrastructure.sample_documents import scanned_pdf
+from infrastructure.samples import child, email
+from shared.case import EmailEffect, EmailPurpose, OriginalFiles
+from shared.effects import MAX_ORIGINALS_BYTES, EffectDelivery
+from shared.mail import Attachment
+from shared.outcome import Outcome
+from shared.settings import Settings
+from tests.unit.test_decisions import Desk
+
+
+@pytest.fixture
+def desk(settings: Settings) -> Desk:
+    return Desk(settings)
+
+
+def manual_entries(effects: Sequence[object]) -> list[EmailEffect]:
+    return [
+        effect
+        for effect in effects
+        if isinstance(effect, EmailEffect) and effect.purpose is EmailPurpose.MANUAL_ENTRY
+    ]
+
+
+def test_a_scan_is_rejected_and_copied_to_secure_coordinators_only(desk: Desk) -> None:
+    decision = desk.receive(
+        email(("scan.pdf", scanned_pdf()), ("photo.jpg", b"\xff\xd8\xff\xe0", "image/jpeg"))
+    )
+    assert decision.outcome is Outcome.REJECTED
+    secure, other = manual_entries(decision.effects)
+    assert secure.to == ("dsr.coordinator@nhs.net",)
+    assert secure.originals == OriginalFiles(message_id="msg-1", positions=(1, 2))
+    assert other.to == ("dsr.admin@bromley.gov.uk",) and other.originals is None
+    assert "not attached" in other.body
+
+
+def test_readable_forms_send_no_manual_entry_copy(desk: Desk) -> None:
+    from infrastructure.samples import referral_pdf
+
+    decision = desk.receive(email(("referral.pdf", referral_pdf(**child(3)))))
+    assert manual_entries(decision.effects) == []
+
+
+def test_untrusted_mail_is_quarantined_without_a_copy(desk: Desk) -> None:
+    decision = desk.receive(email(("scan.pdf", scanned_pdf()), sender="x@gmail.com"))
+    assert decision.outcome is Outcome.QUARANTINED
+    assert manual_entries(decision.effects) == []
+
+
+class FakeMail:
+    def __init__(self, files: list[Attachment]) -> None:
+        self.files = files
+
+    def original_files(self, message_id: str, positions: tuple[int, ...]) -> list[Attachment]:
+        return [file for file in self.files if file.position in positions]
+
+    def erase(self, case_id: str, event_ids: list[str]) -> int:
+        return 0
+
+
+class FakeMailer:
+    def __init__(self) -> None:
+        self.sent: list[tuple[EmailEffect, Sequence[Attachment]]] = []
+
+    def send(self, email: EmailEffect, files: Sequence[Attachment] = ()) -> str:
+        self.sent.append((email, files))
+        return "id"
+
+
+class Unused:
+    def __getattr__(self, name: str) -> object:
+        raise AssertionError(f"{name} should not be called")
+
+
+EFFECT = EmailEffect(
+    purpose=EmailPurpose.MANUAL_ENTRY,
+    to=("dsr.coordinator@nhs.net",),
+    subject="s",
+    body="body\n",
+    originals=OriginalFiles(message_id="m", positions=(2,)),
+)
+
+
+@pytest.mark.parametrize(
+    ("held", "attached", "note"),
+    [
+        ([Attachment(position=2, content_type="image/jpeg", content=b"jpeg")], 1, None),
+        ([], 0, "no longer held"),
+        (
+            [
+                Attachment(
+                    position=2,
+                    content_type="application/pdf",
+                    content=b"x" * (MAX_ORIGINALS_BYTES + 1),
+                )
+            ],
+            0,
+            "too large",
+        ),
+    ],
+)
+def test_the_copy_attaches_what_is_still_held_and_fits(
+    held: list[Attachment], attached: int, note: str | None
+) -> None:
+    mailer = FakeMailer()
+    done = EffectDelivery(mailer, Unused(), FakeMail(held), Unused()).deliver(EFFECT)  # type: ignore[arg-type]
+    [(sent, files)] = mailer.sent
+    assert len(files) == attached and done == f"email:manual_entry:files={attached}"
+    assert (note in sent.body) if note else sent.body == "body\n"
