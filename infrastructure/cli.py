@@ -50,7 +50,10 @@ def _describe(line: dict[str, Any], indent: str = "   ") -> list[str]:
             text.append(f"{indent}  reminder schedule deleted")
         else:
             text.append(f"{indent}  erase: stored emails, outbox and schedule of the case")
-    if not line["effects"]:
+    for number, part in enumerate(line.get("parts", []), start=1):
+        text.append(f"{indent}  child {number} of {len(line['parts'])}:")
+        text += _describe(part, indent + "    ")
+    if not line["effects"] and not line.get("parts"):
         text.append(f"{indent}  (nothing sent)")
     return text
 

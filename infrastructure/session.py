@@ -86,7 +86,14 @@ class Pipeline:
         if submission is None:
             # Like Lambda, the email stays on the queue (and would reach the DLQ): not lost.
             return {"file": file, "message_id": message_id, "outcome": None, "error": problem}
-        return report(file, submission)
+        line = report(file, submission)
+        if submission.parts:  # several children's forms: each child's own outcome
+            line["parts"] = [
+                report(file, part)
+                for part in map(self.register.submission, submission.parts)
+                if part is not None
+            ]
+        return line
 
     def advance(self, days: float) -> list[Firing]:
         return self.stack.advance(days)

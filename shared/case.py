@@ -234,6 +234,9 @@ class Decision(BaseModel):
     related_case_id: str | None = None  # the case an unchanged-register outcome is about
     forget_person_key: str | None = None  # a withdrawal: the person lookup to erase
     effects: list[Effect] = Field(default_factory=list)
+    # Several children in one email: each child's forms decided on their own, recorded as
+    # submissions `<message id>.<n>`; this decision then only summarises them.
+    parts: list[Decision] = Field(default_factory=list)
 
     @property
     def case_id(self) -> str | None:
@@ -259,6 +262,16 @@ class EffectSummary(BaseModel):
         return cls(kind=effect.kind)
 
 
+def part_submission_id(message_id: str, number: int) -> str:
+    """The submission of the n-th child's forms in an email that held several children's."""
+    return f"{message_id}.{number}"
+
+
+def email_of(event_id: str) -> str:
+    """The email an event came from: a part `<message id>.<n>` came from `<message id>`."""
+    return event_id.split(".", 1)[0]
+
+
 class Submission(BaseModel):
     """The recorded outcome of one email, keyed by its SES message id."""
 
@@ -268,6 +281,7 @@ class Submission(BaseModel):
     reasons: list[Reason] = Field(default_factory=list)
     effects: list[EffectSummary] = Field(default_factory=list)
     received_at: datetime
+    parts: list[str] = Field(default_factory=list)  # submissions of each child's forms
 
 
 class CaseChange(BaseModel):

@@ -15,6 +15,7 @@ from shared.case import (
     Effect,
     RatingChange,
     case_reference_for,
+    part_submission_id,
 )
 from shared.case_updates import CaseFormDecider
 from shared.forms.case_forms import validate_review, validate_withdrawal
@@ -23,6 +24,7 @@ from shared.forms.documents import read_attachment
 from shared.forms.fields import FormKind, FormUnreadableError, RawForm
 from shared.forms.referral import Referral, validate_referral
 from shared.forms.text_form import read_text_forms
+from shared.identifiers import normalise_nhs_number
 from shared.mail import InboundMail, trust_reasons
 from shared.notices import Notices
 from shared.outcome import Outcome, Reason, ReasonCode
@@ -134,15 +136,46 @@ def find_forms(mail: InboundMail, settings: Settings) -> FoundForms:
                 "case per email. Please send each form separately.",
             )
         )
-    elif len(found.referrals) > 1 or len(found.consents) > 1:
-        found.reasons.append(
-            Reason(
-                code=ReasonCode.FIELD_INVALID,
-                message="The email holds more than one referral or consent form. Please send "
-                "each child's forms in an email of their own.",
-            )
-        )
     return found
+
+
+def _child_key(form: RawForm) -> str:
+    """Who a form is about: the NHS number's digits, else the name and date of birth."""
+    digits = normalise_nhs_number(form.fields.get("child_nhs_number", ""))
+    if digits:
+        return digits
+    return "|".join(
+        " ".join(form.fields.get(name, "").lower().split())
+        for name in ("child_given_name", "child_family_name", "child_date_of_birth")
+    )
+
+
+def by_child(found: FoundForms) -> list[FoundForms]:
+    """The referral and consent forms grouped by child, in the order they came. One referral
+    with one consent stay together whatever they say (a mismatch is then reported)."""
+    if len(found.referrals) <= 1 and len(found.consents) <= 1:
+        return [found]
+    groups: dict[str, FoundForms] = {}
+    for form in [*found.referrals, *found.consents]:
+        _file(groups.setdefault(_child_key(form), FoundForms()), form)
+    return list(groups.values())
+
+
+def _sources(found: FoundForms) -> str:
+    return " and ".join(dict.fromkeys(form.source for form in [*found.referrals, *found.consents]))
+
+
+# Which outcome an email with several children's forms is recorded with: the first of these
+# any part has (a rejected child matters more than an accepted one).
+_ATTENTION = [
+    Outcome.REJECTED,
+    Outcome.PENDING,
+    Outcome.UPDATED,
+    Outcome.ACCEPTED,
+    Outcome.DUPLICATE,
+    Outcome.WITHDRAWN,
+    Outcome.QUARANTINED,
+]
 
 
 class IntakeDecider:
@@ -169,7 +202,11 @@ class IntakeDecider:
             )
 
         found = find_forms(mail, self.settings)
-        decision = self._decide_forms(mail, message_id, found)
+        children = by_child(found) if not found.reasons and not found.case_forms else [found]
+        if len(children) > 1:
+            decision = self._decide_each_child(mail, message_id, children)
+        else:
+            decision = self._decide_forms(mail, message_id, found)
         if found.unreadable and decision.outcome is not Outcome.QUARANTINED:
             decision.effects += self.notices.manual_entry(
                 list(found.unreadable.values()),
@@ -178,6 +215,27 @@ class IntakeDecider:
                 decision.outcome.value,
             )
         return decision
+
+    def _decide_each_child(
+        self, mail: InboundMail, message_id: str, children: list[FoundForms]
+    ) -> Decision:
+        """Several children's forms in one email: each child's decided on their own, as part
+        `<message id>.<n>`. The email's own outcome is the part outcome that most needs
+        attention; the register keeps every part's outcome."""
+        parts = []
+        for number, child in enumerate(children, start=1):
+            part = self._decide_forms(mail, part_submission_id(message_id, number), child)
+            if part.outcome is Outcome.REJECTED:
+                # The sender must see which of their forms each answer is about.
+                where = _sources(child)
+                part.reasons = [
+                    reason.model_copy(update={"message": f"({where}) {reason.message}"})
+                    for reason in part.reasons
+                ]
+                part.effects = list(self.notices.rejection(mail.sender, part.reasons))
+            parts.append(part)
+        outcome = min((part.outcome for part in parts), key=_ATTENTION.index)
+        return Decision(outcome=outcome, parts=parts)
 
     def _decide_forms(self, mail: InboundMail, message_id: str, found: FoundForms) -> Decision:
         if found.case_forms and not found.reasons:

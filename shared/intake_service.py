@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from shared.case import Decision, Submission
+from shared.case import Decision, Submission, part_submission_id
 from shared.clock import CLOCK
 from shared.errors import AlreadyRecordedError
 from shared.intake import IdentityHasher, IntakeContext, IntakeDecider, Register
@@ -66,6 +66,13 @@ class IntakeService:
         decision = IntakeDecider(
             IntakeContext(self.settings, now), self.register, self.hasher
         ).decide(mail, message_id)
+        for number, part in enumerate(decision.parts, start=1):
+            part_id = part_submission_id(message_id, number)
+            if self.register.submission(part_id) is None:  # a retry keeps what was recorded
+                try:
+                    self.register.record(part_id, None, part, now)
+                except AlreadyRecordedError:
+                    pass
         try:
             submission = self.register.record(message_id, mail.header_message_id, decision, now)
         except AlreadyRecordedError:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from shared.case import email_of
 from shared.mail import Attachment, parse_mail
 
 INBOUND_PREFIX = "inbound/"
@@ -32,7 +33,8 @@ class RawMailStore:
 
     def erase(self, case_id: str, event_ids: list[str]) -> int:
         """Delete the case's raw emails and derived objects; returns how many were held."""
-        keys = [raw_mail_key(event_id) for event_id in event_ids]
+        # One child's part of an email that held several: the whole email goes.
+        keys = list(dict.fromkeys(raw_mail_key(email_of(event_id)) for event_id in event_ids))
         paginator = self.s3.get_paginator("list_objects_v2")
         for page in paginator.paginate(Bucket=self.bucket, Prefix=f"{DERIVED_PREFIX}{case_id}/"):
             keys += [item["Key"] for item in page.get("Contents", [])]

@@ -33,6 +33,7 @@ from shared.case import (
     Effect,
     EffectSummary,
     Submission,
+    part_submission_id,
 )
 from shared.errors import AlreadyRecordedError, ConcurrentChangeError
 from shared.outcome import Outcome
@@ -155,6 +156,7 @@ class RegisterTable:
             reasons=decision.reasons,
             effects=[EffectSummary.of(effect) for effect in decision.effects],
             received_at=now,
+            parts=[part_submission_id(message_id, n) for n in range(1, len(decision.parts) + 1)],
         )
         writes: list[dict[str, Any]] = [
             self._put(

@@ -227,3 +227,28 @@ def test_coordinators_get_unreadable_files_for_manual_entry(
     assert manual.attachments == {"original-attachment-2.pdf": scan}
     assert "FORM_UNREADABLE" in manual.body and message_id in manual.body
     assert all(not mail.attachments for mail in sent if mail is not manual)
+
+
+def test_several_childrens_forms_are_recorded_child_by_child(
+    stack: LocalStack, register: RegisterTable
+) -> None:
+    first, second = child(96), child(97)
+    message_id = stack.deliver_email(
+        email(
+            ("r1.pdf", referral_pdf(**first)),
+            ("c1.pdf", consent_pdf(**first)),
+            ("r2.pdf", referral_pdf(**second)),
+        )
+    )
+    stack.run_pipeline()
+    submission = register.submission(message_id)
+    assert submission is not None and submission.parts == [f"{message_id}.1", f"{message_id}.2"]
+    parts = [register.submission(part) for part in submission.parts]
+    assert [part.outcome for part in parts if part] == [Outcome.ACCEPTED, Outcome.PENDING]
+    assert submission.outcome is Outcome.PENDING
+    # Processing the same email again changes nothing: every part keeps its outcome.
+    stack.invoke(
+        "intake",
+        {"Records": [sqs_record(stack.resources["RawMailBucket"], f"inbound/{message_id}")]},
+    )
+    assert [register.submission(part) for part in submission.parts] == parts

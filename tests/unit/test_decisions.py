@@ -32,8 +32,9 @@ class Desk:
         )
         mail = parse_mail(raw, self.settings.trusted_forwarders)
         decision = decider.decide(mail, f"msg-{self.count}")
-        if decision.case is not None:
-            self.register.store(decision.case)
+        for part in [decision, *decision.parts]:
+            if part.case is not None:
+                self.register.store(part.case)
         if decision.forget_person_key:
             self.register.forget(decision.forget_person_key)
         if mail.header_message_id and decision.outcome is not Outcome.DUPLICATE:
@@ -270,11 +271,44 @@ def test_a_readable_pair_beside_a_damaged_pdf_is_still_read(desk: Desk) -> None:
     assert decision.outcome is Outcome.ACCEPTED
 
 
-def test_two_children_in_one_email_are_refused_clearly(desk: Desk) -> None:
-    other = child(7)
-    decision = desk.receive(email(("r1.pdf", referral_pdf()), ("r2.pdf", referral_pdf(**other))))
-    assert decision.outcome is Outcome.REJECTED
-    assert [r.code.value for r in decision.reasons] == ["FIELD_INVALID"]
+def test_each_childs_forms_in_one_email_are_handled_on_their_own(desk: Desk) -> None:
+    first, second = child(7), child(8)
+    decision = desk.receive(
+        email(
+            ("r1.pdf", referral_pdf(**first)),
+            ("r2.pdf", referral_pdf(**second)),
+            ("c2.pdf", consent_pdf(**second)),
+            ("c1.pdf", consent_pdf(**first)),
+        )
+    )
+    assert [part.outcome for part in decision.parts] == [Outcome.ACCEPTED, Outcome.ACCEPTED]
+    assert decision.outcome is Outcome.ACCEPTED and decision.case is None
+    cases = [part.case for part in decision.parts]
+    assert cases[0] is not None and cases[1] is not None
+    assert cases[0].case_id != cases[1].case_id
+    assert [c.referral.child.nhs_number for c in cases if c.referral] == [
+        first["child_nhs_number"],
+        second["child_nhs_number"],
+    ]
+
+
+def test_one_childs_bad_forms_do_not_block_anothers(desk: Desk) -> None:
+    good, bad = child(9), child(10)
+    decision = desk.receive(
+        email(
+            ("r1.pdf", referral_pdf(**good)),
+            ("c1.pdf", consent_pdf(**good)),
+            ("r2.pdf", referral_pdf(**bad, child_postcode="")),
+        )
+    )
+    accepted, rejected = decision.parts
+    assert accepted.outcome is Outcome.ACCEPTED
+    assert rejected.outcome is Outcome.REJECTED
+    assert decision.outcome is Outcome.REJECTED  # the email's outcome is what needs attention
+    # The sender is told which forms each answer is about (by attachment, never by name).
+    assert rejected.reasons[0].message.startswith("(attachment 3 (application/pdf))")
+    [rejection] = rejected.effects
+    assert "attachment 3" in rejection.body  # type: ignore[union-attr]
 
 
 def test_case_references_come_from_the_message_id_and_carry_no_personal_data() -> None:
