@@ -5,6 +5,8 @@ Pure orchestration over plain interfaces; the IntakeFunction wires the AWS adapt
 
 from __future__ import annotations
 
+import contextlib
+
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -69,10 +71,8 @@ class IntakeService:
         for number, part in enumerate(decision.parts, start=1):
             part_id = part_submission_id(message_id, number)
             if self.register.submission(part_id) is None:  # a retry keeps what was recorded
-                try:
+                with contextlib.suppress(AlreadyRecordedError):  # another delivery won
                     self.register.record(part_id, None, part, now)
-                except AlreadyRecordedError:
-                    pass
         try:
             submission = self.register.record(message_id, mail.header_message_id, decision, now)
         except AlreadyRecordedError:
