@@ -6,7 +6,6 @@ Pure orchestration over plain interfaces; the IntakeFunction wires the AWS adapt
 from __future__ import annotations
 
 import contextlib
-
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
