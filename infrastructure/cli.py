@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -77,6 +78,15 @@ def cmd_process(args: argparse.Namespace) -> int:
         return 2
     failed = 0
     with LocalSession(args.state, args.parameters, echo_logs=args.verbose) as session:
+        if args.on is not None:
+            if session.steps:
+                print(
+                    f"dsr-intake: --on needs a new local register; {args.state} already has one "
+                    "(run `dsr-intake reset` first)",
+                    file=sys.stderr,
+                )
+                return 2
+            session.start_on(args.on)
         for path in files:
             line = session.process(str(path), path.read_bytes())
             failed += line["outcome"] is None
@@ -392,6 +402,13 @@ def main(argv: list[str] | None = None) -> int:
     process.add_argument("--json", action="store_true", help="one JSON object a line per email")
     process.add_argument(
         "--verbose", action="store_true", help="also print the functions' log lines (stderr)"
+    )
+    process.add_argument(
+        "--on",
+        type=date.fromisoformat,
+        metavar="YYYY-MM-DD",
+        help="process on this day (a new local register only): emails with fixed dates, "
+        "such as the test corpus, stay valid",
     )
     process.add_argument("files", nargs="+", metavar="FILE.eml")
     _add_parameters(process)

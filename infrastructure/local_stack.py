@@ -44,6 +44,8 @@ LOCAL_PARAMETERS = {
     "StageName": "local",
     "InboxAddress": "bromley.dsr@nhs.net",
     "CoordinatorAddresses": "dsr.coordinator@nhs.net,dsr.lead@nhs.net",
+    # The area's NHSmail shared mailbox, which forwards referrers' emails to the intake.
+    "TrustedForwarders": "dsr.mailbox@nhs.net",
 }
 
 

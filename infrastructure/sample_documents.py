@@ -17,6 +17,7 @@ from pypdf.generic import (
     NameObject,
     NumberObject,
     PdfObject,
+    TextStringObject,
 )
 
 from infrastructure.samples import FORMS
@@ -64,6 +65,33 @@ def printed_form(layout: FormLayout, fields: dict[str, str]) -> bytes:
         writer.update_page_form_field_values(page, values, auto_regenerate=False, flatten=True)
     writer.remove_annotations(subtypes="/Widget")
     del writer._root_object["/AcroForm"]
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def renamed_form(layout: FormLayout, fields: dict[str, str], names: dict[str, str]) -> bytes:
+    """Another area's fillable form: ours, filled in, with its fields renamed (`names`:
+    canonical -> theirs, e.g. "NHS No.") and no form id, as their own forms arrive."""
+    from infrastructure.samples import filled_form
+
+    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(filled_form(layout, fields, form_id=""))))
+    for page in writer.pages:
+        for annotation in page.get("/Annots", []):
+            widget = annotation.get_object()
+            field = widget if "/T" in widget else widget.get("/Parent", widget).get_object()
+            name = str(field.get("/T", ""))
+            if name in names:
+                field[NameObject("/T")] = TextStringObject(names[name])
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def encrypted(pdf: bytes) -> bytes:
+    """The PDF protected with a password, as some trusts' mail gateways do."""
+    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(pdf)))
+    writer.encrypt(user_password="secret", owner_password="owner")
     out = io.BytesIO()
     writer.write(out)
     return out.getvalue()
@@ -218,4 +246,12 @@ def word_form(
     return out.getvalue()
 
 
-__all__ = ["FORMS", "printed_form", "scanned_pdf", "text_pdf", "word_form"]
+__all__ = [
+    "FORMS",
+    "encrypted",
+    "printed_form",
+    "renamed_form",
+    "scanned_pdf",
+    "text_pdf",
+    "word_form",
+]

@@ -181,7 +181,7 @@ def email(
 def forwarded(
     original: bytes,
     *,
-    by: str = "bromley.dsr@nhs.net",
+    by: str = "dsr.mailbox@nhs.net",
     inline: bool = False,
     auth: str = "spf=pass smtp.mailfrom=nhs.net; dkim=pass header.i=@nhs.net; dmarc=pass header.from=nhs.net",
 ) -> bytes:

@@ -15,7 +15,7 @@ import json
 import os
 import shutil
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -150,6 +150,11 @@ class LocalSession:
 
     def __exit__(self, *_: object) -> None:
         self.stack.stop()
+
+    def start_on(self, day: date) -> None:
+        """Start a new register's clock on `day` (09:00 UTC); the journal keeps the moment."""
+        assert not self.steps, "only a new local register can be started on a given day"
+        self._set_clock(datetime.combine(day, time(9), tzinfo=UTC))
 
     def _set_clock(self, moment: datetime) -> None:
         self.stack.clock_offset = moment - datetime.now(UTC).replace(microsecond=0)

@@ -18,7 +18,7 @@ def recipients(decision: Decision) -> set[str]:
 
 
 PERSON = child(90)
-FORWARDER = "bromley.dsr@nhs.net"
+FORWARDER = "dsr.mailbox@nhs.net"
 
 
 @pytest.fixture
