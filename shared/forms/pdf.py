@@ -21,6 +21,9 @@ from shared.forms.text_form import read_text_forms
 # instead, so those warnings would only be noise in the functions' logs.
 logging.getLogger("pypdf").setLevel(logging.ERROR)
 
+# A printed form is a few pages; a long document (a care plan) is not read to its end.
+MAX_TEXT_PAGES = 20
+
 
 def _value_text(value: object) -> str:
     if value is None:
@@ -59,7 +62,8 @@ def read_pdf_forms(content: bytes, source: str) -> list[RawForm]:
             for kind in kinds
         ]
     try:
-        text = "\n".join(_page_text(page) for page in _flattened(reader, named).pages)
+        pages = _flattened(reader, named).pages[:MAX_TEXT_PAGES]
+        text = "\n".join(_page_text(page) for page in pages)
     except Exception as error:
         raise FormUnreadableError("is a damaged PDF that cannot be opened") from error
     if not text.strip():

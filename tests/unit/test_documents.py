@@ -234,3 +234,11 @@ def test_a_printed_withdrawal_is_read() -> None:
     [form] = read_pdf_forms(printed_form(WITHDRAWAL, fields), "a")
     assert form.kind is FormKind.WITHDRAWAL
     assert {name: form.fields[name] for name in fields} == fields
+
+
+def test_a_long_document_is_read_for_forms_only_in_its_first_pages() -> None:
+    from shared.forms.pdf import MAX_TEXT_PAGES
+
+    filler: Rows = [f"Care plan paragraph {n}." for n in range(45 * MAX_TEXT_PAGES)]
+    assert read_pdf_forms(text_pdf(OTHER_AREA_REFERRAL), "a") != []
+    assert read_pdf_forms(text_pdf(filler + OTHER_AREA_REFERRAL), "a") == []
