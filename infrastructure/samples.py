@@ -379,6 +379,7 @@ def demo_emails() -> list[SampleEmail]:
                 ),
             ),
         ),
+        *_forms_as_sent(),
         SampleEmail(
             "13-already-on-register.eml",
             "a new referral for a child already on the register",
@@ -386,6 +387,60 @@ def demo_emails() -> list[SampleEmail]:
                 ("referral.pdf", referral_pdf(**amira)),
                 ("consent.pdf", consent_pdf(**amira)),
                 sender="school.senco@bromleyschool.sch.uk",
+            ),
+        ),
+    ]
+
+
+def _forms_as_sent() -> list[SampleEmail]:
+    """Forms as referrers also send them: printed, in Word, forwarded, several children."""
+    from infrastructure.sample_documents import printed_form, scanned_pdf, word_form
+
+    ruby, sami, tess = child(7, age=15), child(8, age=12), child(11, age=10)
+    word = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+    labels = {"child_given_name": "Forename(s)", "child_family_name": "Surname",
+              "child_date_of_birth": "Child's D.O.B.", "child_nhs_number": "NHS No."}  # fmt: skip
+    return [
+        SampleEmail(
+            "15-printed-forms-forwarded.eml",
+            "printed (flattened) forms, forwarded inline by the DSR shared mailbox: answered "
+            "to the original referrer",
+            forwarded(
+                email(
+                    ("referral.pdf", printed_form(REFERRAL, referral_fields(**ruby))),
+                    ("consent.pdf", printed_form(CONSENT, consent_fields(**ruby))),
+                    sender="jo.smith@oxleas.nhs.uk",
+                ),
+                inline=True,
+            ),
+        ),
+        SampleEmail(
+            "16-word-form-and-scan.eml",
+            "a Word referral (a table of labels and answers) and a scanned consent: pending, "
+            "and the scan goes to the coordinators for manual entry",
+            email(
+                (
+                    "referral.docx",
+                    word_form(
+                        heading="Referral form",
+                        table=[
+                            (labels.get(name, name), value)
+                            for name, value in referral_fields(**sami, diagnosis_autism="☒").items()
+                            if not value.startswith("/")
+                        ],
+                    ),
+                    word,
+                ),
+                ("consent-scan.pdf", scanned_pdf()),
+            ),
+        ),
+        SampleEmail(
+            "17-two-children.eml",
+            "one email with a second child's referral and consent: each handled on its own",
+            email(
+                ("referral.pdf", referral_pdf(**tess)),
+                ("consent.pdf", consent_pdf(**tess)),
+                ("referral-2.pdf", referral_pdf(**child(12, age=11))),
             ),
         ),
     ]

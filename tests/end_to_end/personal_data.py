@@ -36,7 +36,18 @@ def forms_of(value: str) -> set[str]:
 
 def sample_personal_data() -> set[str]:
     identities = [
-        child(seed, age=age) for seed, age in ((1, 14), (2, 16), (3, 14), (4, 19), (5, 13))
+        child(seed, age=age)
+        for seed, age in (
+            (1, 14),
+            (2, 16),
+            (3, 14),
+            (4, 19),
+            (5, 13),
+            (7, 15),
+            (8, 12),
+            (11, 10),
+            (12, 11),
+        )
     ]
     values: set[str] = set()
     for identity in [*identities, referral_fields(), consent_fields()]:
