@@ -325,6 +325,7 @@ def build() -> list[tuple[str, str, bytes, Expected]]:
     )
 
     # What cannot be read.
+    add("opendocument", "an OpenDocument (.odt) form: a kind of file that cannot be read", email(("referral.odt", b"PK\x03\x04mimetypeapplication/vnd.oasis.opendocument.text", "application/vnd.oasis.opendocument.text")), Expected("rejected", ["FORM_UNREADABLE"]))
     add(
         "scan-pdf",
         "a scanned form: images only",

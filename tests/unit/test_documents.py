@@ -14,9 +14,11 @@ from infrastructure.samples import (
     uk,
     years_ago,
 )
-from shared.forms.fields import FormKind, FormUnreadableError
+from shared.forms.documents import read_attachment
+from shared.forms.fields import FormKind, FormUnreadableError, RawForm
 from shared.forms.pdf import read_pdf_forms
 from shared.forms.word import word_text
+from shared.mail import Attachment
 from shared.outcome import Outcome
 from shared.settings import Settings
 from templates.forms.layout import CONSENT, LAYOUTS, REFERRAL
@@ -29,6 +31,11 @@ WORD = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 @pytest.fixture
 def desk(settings: Settings) -> Desk:
     return Desk(settings)
+
+
+def read_file(content_type: str, content: bytes) -> list[RawForm]:
+    """The forms in one attachment of this type, as the intake reads it."""
+    return read_attachment(Attachment(position=1, content_type=content_type, content=content))
 
 
 def _answers(layout_id: str) -> dict[str, str]:
@@ -163,19 +170,12 @@ def _word_referral(**controls: str | bool | None) -> bytes:
 def test_a_word_form_is_read_from_its_table() -> None:
     text = word_text(_word_referral())
     assert f"NHS No.\t{PERSON['child_nhs_number']}" in text
-    [form] = read_pdf_forms_or_word(_word_referral())
+    [form] = read_file(WORD, _word_referral())
     assert form.fields["diagnosis_autism"] == "/Yes"
     assert form.fields["diagnosis_learning_disability"] == "/Off"
     assert form.fields["mental_health_concern"] == (
         "Self-harm escalating over the summer;\nCAMHS crisis team visiting."
     )
-
-
-def read_pdf_forms_or_word(content: bytes):  # type: ignore[no-untyped-def]
-    from shared.forms.documents import read_attachment
-    from shared.mail import Attachment
-
-    return read_attachment(Attachment(position=1, content_type=WORD, content=content))
 
 
 def test_word_content_controls_are_read_and_placeholders_are_blank() -> None:
@@ -192,7 +192,7 @@ def test_word_content_controls_are_read_and_placeholders_are_blank() -> None:
             ("Date of consent", None),
         ],
     )
-    [form] = read_pdf_forms_or_word(consent)
+    [form] = read_file(WORD, consent)
     assert form.kind is FormKind.CONSENT
     assert form.fields["capacity_confirmed"] == "/Yes"
     assert form.fields["fact_sheet_given"] == "/Off"
@@ -242,3 +242,36 @@ def test_a_long_document_is_read_for_forms_only_in_its_first_pages() -> None:
     filler: Rows = [f"Care plan paragraph {n}." for n in range(45 * MAX_TEXT_PAGES)]
     assert read_pdf_forms(text_pdf(OTHER_AREA_REFERRAL), "a") != []
     assert read_pdf_forms(text_pdf(filler + OTHER_AREA_REFERRAL), "a") == []
+
+
+@pytest.mark.parametrize(
+    ("content_type", "content", "outcome", "codes"),
+    [
+        (
+            "application/vnd.oasis.opendocument.text",
+            b"PK\x03\x04odt",
+            Outcome.REJECTED,
+            ["FORM_UNREADABLE"],
+        ),
+        ("application/ms-tnef", b"\x78\x9f\x3e\x22", Outcome.REJECTED, ["FORM_UNREADABLE"]),
+        ("application/pkcs7-signature", b"0\x82\x05", Outcome.REJECTED, ["NO_FORM_FOUND"]),
+        ("text/plain", b"Dear team, please call me.", Outcome.REJECTED, ["NO_FORM_FOUND"]),
+    ],
+)
+def test_unknown_formats_are_unreadable_but_signatures_and_letters_are_not_forms(
+    desk: Desk, content_type: str, content: bytes, outcome: Outcome, codes: list[str]
+) -> None:
+    decision = desk.receive(email(("file", content, content_type)))
+    assert decision.outcome is outcome
+    assert [reason.code.value for reason in decision.reasons] == codes
+    if codes == ["FORM_UNREADABLE"]:
+        assert content_type in decision.reasons[0].message
+
+
+def test_a_form_typed_into_a_text_attachment_is_read() -> None:
+    rows = [
+        f"{label}: {value}"
+        for label, value in (r for r in OTHER_AREA_CONSENT if isinstance(r, tuple))
+    ]
+    forms = read_file("text/plain", "\n".join(["Consent form", *rows]).encode())
+    assert [form.kind for form in forms] == [FormKind.CONSENT]
