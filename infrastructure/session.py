@@ -80,6 +80,8 @@ class Pipeline:
             self.stack.run_pipeline()
         except RuntimeError as error:
             problem = str(error)
+        except Exception as error:  # whatever happened, the next file is still processed
+            problem = f"{type(error).__name__} while processing the email"
         else:
             problem = "no outcome was recorded"
         submission = self.register.submission(message_id)

@@ -27,9 +27,15 @@ _MONTHS = {
     for name in names
 }
 
-_DAY_FIRST = re.compile(r"^(\d{1,2})[/\-. ](\d{1,2})[/\-. ](\d{4})$")
-_ISO = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
-_WORDS = re.compile(r"^(\d{1,2})(?:st|nd|rd|th)?\s+([a-z]+)\.?,?\s+(\d{4})$")
+# ASCII digits only (`\d` would also take Arabic-Indic or full-width digits).
+_DAY_FIRST = re.compile(r"^([0-9]{1,2})[/\-. ]([0-9]{1,2})[/\-. ]([0-9]{4})$")
+_ISO = re.compile(r"^([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})$")
+_WORDS = re.compile(r"^([0-9]{1,2})(?:st|nd|rd|th)?\s+([a-z]+)\.?,?\s+([0-9]{4})$")
+# Every date on a form lies in this range; others are typing slips (0001, 9999) whose
+# arithmetic would fail later.
+EARLIEST_YEAR = 1900
+LATEST_YEAR = 2100
+_MAX_DATE_CHARS = 40
 
 
 class DateFormatError(ValueError):
@@ -41,6 +47,8 @@ def parse_uk_date(text: str) -> date:
 
     Never month-first: `03/04/2012` is the 3rd of April.
     """
+    if len(text) > _MAX_DATE_CHARS:
+        raise DateFormatError("not a day-first date such as 03/04/2012")
     cleaned = " ".join(text.strip().lower().split())
     if match := _ISO.match(cleaned):
         year, month, day = (int(part) for part in match.groups())
@@ -50,6 +58,8 @@ def parse_uk_date(text: str) -> date:
         day, month, year = int(match.group(1)), _MONTHS[match.group(2)], int(match.group(3))
     else:
         raise DateFormatError("not a day-first date such as 03/04/2012")
+    if not EARLIEST_YEAR <= year <= LATEST_YEAR:
+        raise DateFormatError(f"not a date between {EARLIEST_YEAR} and {LATEST_YEAR}")
     try:
         return date(year, month, day)
     except ValueError as error:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 _NHS_SEPARATORS = re.compile(r"[\s\-]")
+_TEN_DIGITS = re.compile(r"[0-9]{10}")
 _POSTCODE = re.compile(
     r"^(GIR ?0AA|[A-PR-UWYZ]([0-9]{1,2}|[A-HK-Y][0-9]{1,2}|[0-9][A-HJKPSTUW]|[A-HK-Y][0-9][ABEHMNPRVWXY]) ?[0-9][ABD-HJLNP-UW-Z]{2})$"
 )
@@ -30,7 +31,8 @@ def nhs_check_digit(first_nine: str) -> int | None:
 
 def is_valid_nhs_number(text: str) -> bool:
     digits = normalise_nhs_number(text)
-    if len(digits) != 10 or not digits.isdigit():
+    # ASCII digits only: `str.isdigit()` also accepts superscript, circled, Arabic-Indic and full-width digits.
+    if not _TEN_DIGITS.fullmatch(digits):
         return False
     if len(set(digits)) == 1:
         return False  # 0000000000, 1111111111 ... pass Modulus 11 but are placeholders

@@ -25,11 +25,11 @@ from shared.forms.fields import FormKind, FormUnreadableError, RawForm
 from shared.forms.referral import Referral, validate_referral
 from shared.forms.text_form import read_text_forms
 from shared.identifiers import normalise_nhs_number
-from shared.mail import InboundMail, trust_reasons
+from shared.mail import InboundMail, is_team_sender, trust_reasons
 from shared.notices import Notices
 from shared.outcome import Outcome, Reason, ReasonCode
 from shared.reminders import reminder_effect
-from shared.settings import Settings, domain_matches
+from shared.settings import Settings
 
 
 class Register(Protocol):
@@ -75,6 +75,9 @@ def _file(found: FoundForms, form: RawForm) -> None:
         found.case_forms.append(form)
 
 
+_DAMAGED = "is a damaged file that cannot be opened"
+
+
 def find_forms(mail: InboundMail, settings: Settings) -> FoundForms:
     """The DSR forms among the attachments, or the reasons there are none to read."""
     found = FoundForms()
@@ -88,7 +91,7 @@ def find_forms(mail: InboundMail, settings: Settings) -> FoundForms:
         )
         return found
     for attachment in mail.attachments:
-        if len(attachment.content) > settings.max_attachment_bytes:
+        if max(attachment.size, len(attachment.content)) > settings.max_attachment_bytes:
             found.reasons.append(
                 Reason(
                     code=ReasonCode.ATTACHMENT_TOO_LARGE,
@@ -99,10 +102,11 @@ def find_forms(mail: InboundMail, settings: Settings) -> FoundForms:
             continue
         try:
             forms = read_attachment(attachment)
-        except FormUnreadableError as error:
+        except Exception as error:  # whatever a reading library raises: this file only
+            what = str(error) if isinstance(error, FormUnreadableError) else _DAMAGED
             found.unreadable[attachment.position] = Reason(
                 code=ReasonCode.FORM_UNREADABLE,
-                message=f"{attachment.source.capitalize()} {error}, so it cannot be read "
+                message=f"{attachment.source.capitalize()} {what}, so it cannot be read "
                 "automatically. Please send the completed fillable PDF form (or the Word "
                 "form itself) instead, not a scan, a photo or a protected copy.",
             )
@@ -113,7 +117,11 @@ def find_forms(mail: InboundMail, settings: Settings) -> FoundForms:
         return found
     if not found.referrals and not found.consents and not found.case_forms:
         # No form attached: perhaps it was typed into the email itself.
-        for form in read_text_forms(mail.body_text, "the email body"):
+        try:
+            body_forms = read_text_forms(mail.body_text, "the email body")
+        except Exception:  # a text the reader could not cope with: no form found in it
+            body_forms = []
+        for form in body_forms:
             _file(found, form)
     if not found.referrals and not found.consents and not found.case_forms:
         if found.unreadable:
@@ -189,17 +197,13 @@ class IntakeDecider:
         self.notices = Notices(context.settings)
 
     def decide(self, mail: InboundMail, message_id: str) -> Decision:
-        if self.register.first_submission_with_header(mail.header_message_id):
-            # The very same email again (same Message-ID, or same bytes): it already has its
-            # outcome and was answered then, whatever that outcome was.
-            return Decision(outcome=Outcome.DUPLICATE)
         untrusted = trust_reasons(mail, self.settings)
         if untrusted:
-            return Decision(
-                outcome=Outcome.QUARANTINED,
-                reasons=untrusted,
-                effects=list(self.notices.quarantine_alert(mail.sender, untrusted, message_id)),
-            )
+            return self._quarantine(mail, message_id, untrusted)
+        if self.register.first_submission_with_header(mail.duplicate_key):
+            # The very same email again (same sender and Message-ID, or same bytes): it already
+            # has its outcome and was answered then, whatever that outcome was.
+            return Decision(outcome=Outcome.DUPLICATE)
 
         found = find_forms(mail, self.settings)
         children = by_child(found) if not found.reasons and not found.case_forms else [found]
@@ -244,16 +248,10 @@ class IntakeDecider:
         referral: Referral | None = None
         consent: Consent | None = None
         if not reasons:
-            if found.referrals:
-                referral, problems = validate_referral(
-                    found.referrals[0], self.context.today, self.settings
-                )
-                reasons += problems
-            if found.consents:
-                consent, problems = validate_consent(found.consents[0], self.context.today)
-                reasons += problems
-            if referral and consent:
-                reasons += identity_mismatches(referral.child, consent.child)
+            try:
+                referral, consent, reasons = self._validate(found)
+            except Exception:  # this child's forms only: another child's are still decided
+                return self._not_checked(mail, message_id, found)
         if reasons:
             return self._reject(mail, reasons)
         nhs_number = (referral or consent).child.nhs_number  # type: ignore[union-attr]
@@ -261,33 +259,90 @@ class IntakeDecider:
         existing = self._live_case(person_key)
         return self._apply(mail, message_id, person_key, existing, referral, consent)
 
+    def _validate(self, found: FoundForms) -> tuple[Referral | None, Consent | None, list[Reason]]:
+        referral: Referral | None = None
+        consent: Consent | None = None
+        reasons: list[Reason] = []
+        if found.referrals:
+            referral, problems = validate_referral(
+                found.referrals[0], self.context.today, self.settings
+            )
+            reasons += problems
+        if found.consents:
+            consent, problems = validate_consent(found.consents[0], self.context.today)
+            reasons += problems
+        if referral and consent:
+            reasons += identity_mismatches(referral.child, consent.child)
+        return referral, consent, reasons
+
+    def _not_checked(self, mail: InboundMail, message_id: str, found: FoundForms) -> Decision:
+        """Forms whose checking failed in a way nobody foresaw: rejected, and the coordinators
+        get the email's reference to enter them by hand. Never a crash, never lost."""
+        reason = Reason(
+            code=ReasonCode.FORM_UNREADABLE,
+            message="The forms could not be checked automatically. A coordinator has been "
+            "told and will enter them by hand or contact you.",
+        )
+        decision = self._reject(mail, [reason])
+        decision.effects += self.notices.manual_entry(
+            [reason], message_id, (), Outcome.REJECTED.value
+        )
+        return decision
+
+    def _quarantine(self, mail: InboundMail, message_id: str, reasons: list[Reason]) -> Decision:
+        return Decision(
+            outcome=Outcome.QUARANTINED,
+            reasons=reasons,
+            effects=list(self.notices.quarantine_alert(mail.sender, reasons, message_id)),
+        )
+
     def _decide_case_form(self, mail: InboundMail, message_id: str, form: RawForm) -> Decision:
-        """A review outcome or withdrawal: only from the team, then applied to its case."""
-        if mail.sender not in self.settings.coordinator_addresses and not domain_matches(
-            mail.sender, self.settings.panel_domains
-        ):
-            reasons = [
-                Reason(
-                    code=ReasonCode.SENDER_NOT_ALLOWED,
-                    message=f"A {form.kind.display_name} is taken only from the DSR coordinators "
-                    "and panel members; this sender is neither. A coordinator should check it.",
-                )
-            ]
-            return Decision(
-                outcome=Outcome.QUARANTINED,
-                reasons=reasons,
-                effects=list(self.notices.quarantine_alert(mail.sender, reasons, message_id)),
+        """A review outcome or withdrawal: only from the team, proved so, then applied to its
+        case. A withdrawal erases a child's case: never taken on anyone's word."""
+        if mail.forwarded_by is not None:
+            return self._quarantine(
+                mail,
+                message_id,
+                [
+                    Reason(
+                        code=ReasonCode.SENDER_NOT_ALLOWED,
+                        message=f"A {form.kind.display_name} is never taken through a forward; "
+                        "the coordinator or panel member must send it themselves.",
+                    )
+                ],
+            )
+        if not is_team_sender(mail, self.settings):
+            return self._quarantine(
+                mail,
+                message_id,
+                [
+                    Reason(
+                        code=ReasonCode.SENDER_NOT_ALLOWED,
+                        message=f"A {form.kind.display_name} is taken only from the DSR "
+                        "coordinators and panel members, with DMARC passing for their domain; "
+                        "this email is not. A coordinator should check it.",
+                    )
+                ],
             )
         decider = CaseFormDecider(self.settings, self.context.now, self.register, self.hasher)
-        if form.kind is FormKind.REVIEW:
-            review, problems = validate_review(form, self.context.today)
-            if review is None:
-                return self._reject(mail, problems)
+        try:
+            review, problems = (
+                validate_review(form, self.context.today)
+                if form.kind is FormKind.REVIEW
+                else (None, [])
+            )
+            withdrawal, withdrawal_problems = (
+                validate_withdrawal(form, self.context.today)
+                if form.kind is FormKind.WITHDRAWAL
+                else (None, [])
+            )
+        except Exception:  # unforeseen input: a person looks at it
+            return self._not_checked(mail, message_id, FoundForms(case_forms=[form]))
+        if review is not None:
             return decider.review(mail, message_id, review)
-        withdrawal, problems = validate_withdrawal(form, self.context.today)
-        if withdrawal is None:
-            return self._reject(mail, problems)
-        return decider.withdraw(mail, message_id, withdrawal)
+        if withdrawal is not None:
+            return decider.withdraw(mail, message_id, withdrawal)
+        return self._reject(mail, problems + withdrawal_problems)
 
     def _live_case(self, person_key: str) -> Case | None:
         case = self.register.case_for_person(person_key)

@@ -62,7 +62,11 @@ class IntakeService:
         recorded = self.register.submission(message_id)
         if recorded is not None:
             return IntakeResult(recorded, redelivered=True)
-        mail = parse_mail(self.mail_store.read(key), self.settings.trusted_forwarders)
+        mail = parse_mail(
+            self.mail_store.read(key),
+            self.settings.trusted_forwarders,
+            max_part_bytes=self.settings.max_attachment_bytes,
+        )
         now = self.clock()
         decision = IntakeDecider(
             IntakeContext(self.settings, now), self.register, self.hasher
@@ -73,7 +77,7 @@ class IntakeService:
                 with contextlib.suppress(AlreadyRecordedError):  # another delivery won
                     self.register.record(part_id, None, part, now)
         try:
-            submission = self.register.record(message_id, mail.header_message_id, decision, now)
+            submission = self.register.record(message_id, mail.duplicate_key, decision, now)
         except AlreadyRecordedError:
             # Another delivery of this message won the race: its outcome stands.
             recorded = self.register.submission(message_id)

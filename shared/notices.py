@@ -28,13 +28,18 @@ def _uk(day: date) -> str:
     return day.strftime("%d/%m/%Y")
 
 
+def _one_line(value: str) -> str:
+    """A form's value on one line: its line breaks cannot add lines that look like fields."""
+    return " ".join(value.split())
+
+
 def child_details(case: Case) -> str:
     """The details a secure recipient sees about the child (never sent anywhere else)."""
     source = case.referral.child if case.referral else case.consent.child if case.consent else None
     if source is None:
         return ""
     lines = [
-        f"Child: {source.given_name} {source.family_name}",
+        f"Child: {_one_line(source.given_name)} {_one_line(source.family_name)}",
         f"Date of birth: {_uk(source.date_of_birth)}",
         f"NHS number: {source.nhs_number}",
     ]
@@ -42,8 +47,8 @@ def child_details(case: Case) -> str:
         referral = case.referral
         lines += [
             f"Suggested rating: {referral.suggested_rating.value}",
-            f"Referrer: {referral.referrer_name}, {referral.referrer_organisation} "
-            f"({referral.referrer_email})",
+            f"Referrer: {_one_line(referral.referrer_name)}, "
+            f"{_one_line(referral.referrer_organisation)} ({_one_line(referral.referrer_email)})",
         ]
         if referral.risk_factors:
             lines.append(

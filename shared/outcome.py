@@ -36,11 +36,18 @@ class ReasonCode(StrEnum):
     IDENTITY_MISMATCH = "IDENTITY_MISMATCH"
     CASE_NOT_FOUND = "CASE_NOT_FOUND"
     ALREADY_ON_REGISTER = "ALREADY_ON_REGISTER"
+    EMAIL_UNREADABLE = "EMAIL_UNREADABLE"
 
 
 # Reasons that mean "not trusted": the email is quarantined and nobody outside the team is answered.
 TRUST_REASONS = frozenset(
-    {ReasonCode.SENDER_NOT_ALLOWED, ReasonCode.MAIL_AUTH_FAILED, ReasonCode.SPAM, ReasonCode.VIRUS}
+    {
+        ReasonCode.SENDER_NOT_ALLOWED,
+        ReasonCode.MAIL_AUTH_FAILED,
+        ReasonCode.SPAM,
+        ReasonCode.VIRUS,
+        ReasonCode.EMAIL_UNREADABLE,
+    }
 )
 
 

@@ -189,11 +189,30 @@ CSV_COLUMNS = (
 )
 
 
+# A cell beginning with one of these is a formula to a spreadsheet (`=HYPERLINK(...)`): such
+# cells are written after an apostrophe, which the spreadsheet shows as text (OWASP's advice).
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n")
+
+
+def inert_cell(value: str) -> str:
+    return "'" + value if value.startswith(_FORMULA_STARTS) else value
+
+
+class _InertWriter:
+    """csv.writer whose every cell is inert."""
+
+    def __init__(self, out: io.StringIO) -> None:
+        self.writer = csv.writer(out, lineterminator="\r\n")
+
+    def writerow(self, cells: list[str]) -> None:
+        self.writer.writerow([inert_cell(cell) for cell in cells])
+
+
 def panel_pack_csv(cases: list[Case], today: date) -> str:
     """One row per open case, names and identifiers included: for secure recipients only."""
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(CSV_COLUMNS)
+    writer = _InertWriter(out)
+    writer.writerow(list(CSV_COLUMNS))
     for case in cases:
         if not case.status.is_open:
             continue

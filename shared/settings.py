@@ -18,6 +18,7 @@ _LISTS = (
     "panel_domains",
     "panel_pack_addresses",
     "trusted_forwarders",
+    "dkim_aligned_domains",
 )
 
 
@@ -37,6 +38,9 @@ class Settings(BaseModel):
     # Addresses that forward referrers' emails to us (the DSR's NHSmail shared mailbox): their
     # emails are judged and answered as from the original sender inside.
     trusted_forwarders: tuple[str, ...] = ()
+    # Coordinators and panel members are recognised only when DMARC passed for their domain;
+    # in these domains a passing DKIM signature of the same domain is accepted instead.
+    dkim_aligned_domains: tuple[str, ...] = ()
     # Age limits are inclusive whole years on the day the referral is processed:
     # 0..17 is Bromley's "under 18"; Kingston and Richmond would set minimum 14.
     minimum_age: int = Field(default=0, ge=0, le=25)

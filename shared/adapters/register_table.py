@@ -176,7 +176,9 @@ class RegisterTable:
                 }
             ),
         ]
-        if header_message_id and decision.outcome is not Outcome.DUPLICATE:
+        # Only trusted mail reserves its sender and Message-ID: a quarantined forgery must not
+        # make the genuine email, sent later, a silent duplicate.
+        if header_message_id and decision.outcome not in (Outcome.DUPLICATE, Outcome.QUARANTINED):
             writes.append(
                 self._put(
                     {**_key(header_key(header_message_id), "HEADER"), "message_id": _s(message_id)},

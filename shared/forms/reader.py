@@ -7,12 +7,29 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from functools import cache
 
 from shared.dates import DateFormatError, parse_uk_date
 from shared.forms.fields import RawForm, is_ticked
 from shared.identifiers import is_valid_nhs_number, normalise_nhs_number
 from shared.outcome import Reason, ReasonCode
-from templates.forms.layout import printed_label
+from templates.forms.layout import LAYOUTS, printed_label
+
+# The longest answers read, so a case always fits in one DynamoDB item (400 KB) with its
+# history: a one-line answer (a name, a date, an address line) and a free-text box.
+MAX_TEXT_CHARS = 200
+MAX_LONG_TEXT_CHARS = 4000
+
+
+@cache
+def _long_fields() -> frozenset[str]:
+    return frozenset(
+        field.name
+        for layout in LAYOUTS
+        for section in layout.sections
+        for field in section.fields
+        if field.type == "long"
+    )
 
 
 def label(field: str, form_id: str | None = None) -> str:
@@ -45,7 +62,19 @@ class FieldReader:
                     f"The {self.form.kind.display_name} has no {self.label(field)}. Please complete it and send the form again.",
                 )
             return None
-        return value
+        long = field in _long_fields()
+        limit = MAX_LONG_TEXT_CHARS if long else MAX_TEXT_CHARS
+        if len(value) > limit:
+            self.problem(
+                ReasonCode.FIELD_INVALID,
+                field,
+                f"The {self.label(field)} on the {self.form.kind.display_name} is longer than "
+                f"{limit} characters. Please shorten it and send the form again.",
+            )
+            return None
+        # A one-line answer stays on one line: a line break in a name cannot start a new line
+        # that looks like another field in the emails we send.
+        return value if long else " ".join(value.split())
 
     def ticked(self, field: str) -> bool:
         return is_ticked(self.form.fields.get(field, ""))
@@ -58,12 +87,12 @@ class FieldReader:
             return None
         try:
             parsed = parse_uk_date(value)
-        except DateFormatError:
+        except DateFormatError as error:
             self.problem(
                 ReasonCode.DATE_INVALID,
                 field,
-                f"The {self.label(field)} on the {self.form.kind.display_name} is not a date we can read. "
-                "Please write it day first, as DD/MM/YYYY.",
+                f"The {self.label(field)} on the {self.form.kind.display_name} is {error}. "
+                "Please write it day first, as DD/MM/YYYY, with the digits 0 to 9.",
             )
             return None
         if not_future and parsed > self.today:

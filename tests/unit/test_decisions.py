@@ -37,8 +37,8 @@ class Desk:
                 self.register.store(part.case)
         if decision.forget_person_key:
             self.register.forget(decision.forget_person_key)
-        if mail.header_message_id and decision.outcome is not Outcome.DUPLICATE:
-            self.register.headers[mail.header_message_id] = f"msg-{self.count}"
+        if decision.outcome not in (Outcome.DUPLICATE, Outcome.QUARANTINED):
+            self.register.headers[mail.duplicate_key] = f"msg-{self.count}"
         return decision
 
 

@@ -43,7 +43,7 @@ def test_mime_is_read_with_ses_verdicts() -> None:
 
 def test_only_the_topmost_authentication_results_count() -> None:
     message = EmailMessage()
-    message["Authentication-Results"] = "amazonses.com; spf=pass; dkim=pass; dmarc=pass"
+    message["Authentication-Results"] = "amazonses.com; spf=pass; dkim=pass; dmarc=pass header.from=nhs.net"
     message["Authentication-Results"] = "upstream.example; spf=fail; dkim=fail; dmarc=fail"
     message["From"] = "a@nhs.net"
     message.set_content("x")
@@ -62,9 +62,9 @@ def test_coordinators_are_trusted_senders_even_outside_the_domains() -> None:
 
 
 def test_spf_soft_fail_counts_only_without_dmarc() -> None:
-    forwarded = parse_mail(email(("r.pdf", b"%PDF"), auth="spf=softfail; dkim=pass; dmarc=pass"))
+    forwarded = parse_mail(email(("r.pdf", b"%PDF"), auth="spf=softfail; dkim=pass; dmarc=pass header.from=nhs.net"))
     assert trust_reasons(forwarded, Settings()) == []
-    spoofed = parse_mail(email(("r.pdf", b"%PDF"), auth="spf=softfail; dkim=none; dmarc=none"))
+    spoofed = parse_mail(email(("r.pdf", b"%PDF"), auth="spf=softfail; dkim=none; dmarc=none header.from=nhs.net"))
     assert [r.code.value for r in trust_reasons(spoofed, Settings())] == ["MAIL_AUTH_FAILED"]
 
 

@@ -1,0 +1,17 @@
+"""Email as it arrives: the raw MIME read strictly (`message`), its sender (`addresses`),
+SES's verdicts (`authentication`), forwarded mail (`forwarding`) and trust (`trust`)."""
+
+from shared.mail.authentication import MailVerdicts
+from shared.mail.message import Attachment, InboundMail, parse_mail, valid_text
+from shared.mail.trust import is_authenticated, is_team_sender, trust_reasons
+
+__all__ = [
+    "Attachment",
+    "InboundMail",
+    "MailVerdicts",
+    "is_authenticated",
+    "is_team_sender",
+    "parse_mail",
+    "trust_reasons",
+    "valid_text",
+]

@@ -1,0 +1,299 @@
+"""Reading the raw MIME that SES stores: the sender, SES's verdicts, the body and the files.
+
+Reading never raises: whatever is wrong with an email's headers or structure becomes a
+`problem` on the InboundMail (the email is then quarantined with that reason), and every
+step is bounded, so no email can hang the function or exhaust its memory.
+"""
+
+from __future__ import annotations
+
+import codecs
+import hashlib
+import re
+from collections.abc import Iterator
+from email import policy
+from email.message import EmailMessage
+from email.parser import BytesParser
+
+from pydantic import BaseModel, ConfigDict
+
+from shared.mail.addresses import SenderError, sender_of
+from shared.mail.authentication import MailVerdicts, read_verdicts
+from shared.mail.forwarding import (
+    attached_original,
+    attached_original_sender,
+    inline_original_sender,
+)
+from shared.outcome import Reason, ReasonCode
+
+_PDF_MAGIC = b"%PDF-"
+_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # legacy Office files (.doc, .xls)
+_IMAGE_MAGIC = (b"\xff\xd8\xff", b"\x89PNG", b"II*\x00", b"MM\x00*", b"GIF8")  # JPEG PNG TIFF GIF
+
+# Limits on the structure of one email. Real mail has a handful of parts a few levels deep.
+MAX_MIME_DEPTH = 50
+MAX_MIME_PARTS = 500
+# Multipart containers and attached messages, counted in the raw bytes before parsing: the
+# parser's cost grows with their nesting (and it fails on thousands), so it is not started.
+MAX_MIME_CONTAINERS = 200
+MAX_MESSAGE_ID_CHARS = 998  # one header line (RFC 5322)
+DEFAULT_MAX_PART_BYTES = 10 * 1024 * 1024  # the MaxAttachmentBytes default
+_CONTAINER = re.compile(rb"boundary\s*=|message/(?:rfc822|global)", re.IGNORECASE)
+
+
+class Attachment(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    position: int
+    content_type: str
+    content: bytes
+    # The decoded size; larger than `content` when the file was over the size limit and was
+    # therefore never decoded (`content` is then empty).
+    size: int = 0
+
+    @property
+    def oversized(self) -> bool:
+        return self.size > len(self.content)
+
+    @property
+    def looks_like_pdf(self) -> bool:
+        return self.content_type == "application/pdf" or self.content.lstrip()[:5] == _PDF_MAGIC
+
+    @property
+    def unreadable_kind(self) -> str | None:
+        """What this attachment is when it may hold a form we cannot read, else None.
+
+        Judged from the bytes and the declared type, never the filename."""
+        head = self.content[:8]
+        if self.content_type.startswith("image/") or head.startswith(_IMAGE_MAGIC):
+            return "an image (a scan or a photo of a form)"
+        if head.startswith(_OLE_MAGIC) or self.content_type == "application/msword":
+            return "a legacy Word (.doc) document"
+        if head.startswith(b"PK") and b"vbaProject.bin" in self.content:
+            return "a Word document with macros"
+        return None
+
+    @property
+    def is_word_document(self) -> bool:
+        """A .docx without macros (a zip holding word/document.xml)."""
+        return (
+            self.content[:2] == b"PK"
+            and b"word/document.xml" in self.content
+            and b"vbaProject.bin" not in self.content
+        )
+
+    @property
+    def source(self) -> str:
+        # Filenames often name the child ("J Smith referral.pdf"), so attachments are
+        # identified by their position and type only.
+        return f"attachment {self.position} ({self.content_type})"
+
+
+class InboundMail(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    sender: str  # the From address, lower case ("" when there is no one sender)
+    header_message_id: str  # the Message-ID header, or a hash of the raw email without one
+    verdicts: MailVerdicts
+    attachments: tuple[Attachment, ...] = ()
+    body_text: str = ""  # the plain-text body (forms are sometimes typed into it)
+    # The trusted forwarder (the DSR shared mailbox) the email came through, when it did;
+    # `sender` is then the original referrer, found in the forwarded message.
+    forwarded_by: str | None = None
+    original_sender_found: bool = True
+    # What is wrong with the email itself (its From, its structure): it is then quarantined.
+    problems: tuple[Reason, ...] = ()
+
+    @property
+    def authenticated_address(self) -> str:
+        """The address SES's verdicts are about: the forwarder's, for a forwarded email."""
+        return self.forwarded_by or self.sender
+
+    @property
+    def duplicate_key(self) -> str:
+        """The same email sent again has the same sender and Message-ID."""
+        return f"{self.sender}\n{self.header_message_id}"
+
+
+class _TooComplex(ValueError):
+    pass
+
+
+def _unreadable(message: str) -> Reason:
+    return Reason(code=ReasonCode.EMAIL_UNREADABLE, message=message)
+
+
+def valid_text(text: str) -> str:
+    """`text` as valid Unicode: lone surrogates (from a bad UTF-7 body, say) replaced."""
+    return text.encode("utf-8", "replace").decode("utf-8")
+
+
+def _walk(message: EmailMessage) -> Iterator[EmailMessage]:
+    """Every part, in order, without recursion, within the depth and count limits."""
+    stack: list[tuple[EmailMessage, int]] = [(message, 0)]
+    count = 0
+    while stack:
+        part, depth = stack.pop()
+        count += 1
+        if depth > MAX_MIME_DEPTH or count > MAX_MIME_PARTS:
+            raise _TooComplex(
+                f"The email is nested more than {MAX_MIME_DEPTH} levels deep or has more than "
+                f"{MAX_MIME_PARTS} parts, so it is not read."
+            )
+        yield part
+        if part.is_multipart():
+            children = part.get_payload()
+            if isinstance(children, list):
+                stack += [(child, depth + 1) for child in reversed(children)]
+
+
+def _decoded_size(part: EmailMessage) -> int:
+    """The part's size once decoded, judged from its encoded text (without decoding it)."""
+    encoded = part.get_payload()
+    size = len(encoded) if isinstance(encoded, str | bytes) else 0
+    if part.get("Content-Transfer-Encoding", "").strip().lower() == "base64":
+        return size * 3 // 4
+    return size
+
+
+def _payload(part: EmailMessage) -> bytes:
+    payload = part.get_payload(decode=True)
+    return payload if isinstance(payload, bytes) else b""
+
+
+def part_text(part: EmailMessage) -> str:
+    """A text part's content, whatever its charset claims (unknown ones read as UTF-8)."""
+    charset = part.get_content_charset() or "utf-8"
+    try:
+        codecs.lookup(charset)
+    except LookupError:
+        charset = "utf-8"
+    try:
+        text = _payload(part).decode(charset, errors="replace")
+    except Exception:  # a codec that fails on its own terms (utf-7 on some input)
+        text = _payload(part).decode("utf-8", errors="replace")
+    return valid_text(text)
+
+
+def _attached_files(message: EmailMessage, max_part_bytes: int) -> list[Attachment]:
+    """Every file in the message, however deeply the sender's client nested it: each leaf
+    part except the text of the message itself. Files over the limit are not decoded."""
+    files: list[Attachment] = []
+    for part in _walk(message):
+        if part.is_multipart():
+            continue
+        is_text = part.get_content_maintype() == "text" and part.get_filename() is None
+        if is_text and part.get_content_disposition() != "attachment":
+            continue
+        size = _decoded_size(part)
+        content = _payload(part) if size <= max_part_bytes else b""
+        if content or size > max_part_bytes:
+            files.append(
+                Attachment(
+                    position=len(files) + 1,
+                    content_type=part.get_content_type(),
+                    content=content,
+                    size=len(content) if content else size,
+                )
+            )
+    return files
+
+
+def _body_text(message: EmailMessage, max_part_bytes: int) -> str:
+    body = message.get_body(preferencelist=("plain",))
+    if not isinstance(body, EmailMessage) or _decoded_size(body) > max_part_bytes:
+        return ""
+    return part_text(body)
+
+
+def _header(message: EmailMessage, name: str) -> list[str]:
+    """A header's values as they came (unparsed), topmost first."""
+    return [str(value) for key, value in message.raw_items() if key.lower() == name.lower()]
+
+
+def _message_id(message: EmailMessage, raw: bytes) -> str:
+    values = _header(message, "Message-ID")
+    value = " ".join(values[0].split()) if values else ""
+    if value.strip("<> ") and len(value) <= MAX_MESSAGE_ID_CHARS:
+        return valid_text(value)
+    # Without a usable Message-ID, the bytes themselves identify a second delivery.
+    return "sha256:" + hashlib.sha256(raw).hexdigest()
+
+
+def _first(message: EmailMessage, name: str) -> str | None:
+    values = _header(message, name)
+    return values[0] if values else None
+
+
+def parse_mail(
+    raw: bytes,
+    trusted_forwarders: tuple[str, ...] = (),
+    *,
+    max_part_bytes: int = DEFAULT_MAX_PART_BYTES,
+) -> InboundMail:
+    """The email as the intake judges it. Never raises: an email that cannot be read has
+    `problems`, and is quarantined."""
+    fallback_id = "sha256:" + hashlib.sha256(raw).hexdigest()
+    if len(_CONTAINER.findall(raw)) > MAX_MIME_CONTAINERS:
+        return InboundMail(
+            sender="",
+            header_message_id=fallback_id,
+            verdicts=MailVerdicts(),
+            problems=(
+                _unreadable(
+                    f"The email has more than {MAX_MIME_CONTAINERS} nested parts, so it is not read."
+                ),
+            ),
+        )
+    try:
+        return _read(raw, trusted_forwarders, max_part_bytes)
+    except _TooComplex as error:
+        problem = _unreadable(str(error))
+    except Exception:  # the standard library's parser on input nobody foresaw
+        problem = _unreadable("The email's structure could not be read.")
+    return InboundMail(
+        sender="", header_message_id=fallback_id, verdicts=MailVerdicts(), problems=(problem,)
+    )
+
+
+def _read(raw: bytes, trusted_forwarders: tuple[str, ...], max_part_bytes: int) -> InboundMail:
+    message = BytesParser(policy=policy.default).parsebytes(raw)
+    assert isinstance(message, EmailMessage)
+    problems: list[Reason] = []
+    verdicts = read_verdicts(
+        _first(message, "Authentication-Results"),
+        _first(message, "X-SES-Spam-Verdict"),
+        _first(message, "X-SES-Virus-Verdict"),
+    )
+    try:
+        sender = sender_of(_header(message, "From"))
+    except SenderError as error:
+        sender = ""
+        problems.append(Reason(code=ReasonCode.SENDER_NOT_ALLOWED, message=str(error)))
+    body_text = _body_text(message, max_part_bytes)
+    forwarded_by: str | None = None
+    original_found = True
+    if sender and sender in trusted_forwarders:
+        forwarded_by = sender
+        inner = attached_original(message)
+        original = (
+            attached_original_sender(inner)
+            if inner is not None
+            else inline_original_sender(body_text)
+        )
+        if original is None:
+            original_found = False
+        else:
+            sender = original
+            if inner is not None:
+                body_text = _body_text(inner, max_part_bytes)
+    return InboundMail(
+        sender=sender,
+        header_message_id=_message_id(message, raw),
+        verdicts=verdicts,
+        attachments=tuple(_attached_files(message, max_part_bytes)),
+        body_text=body_text,
+        forwarded_by=forwarded_by,
+        original_sender_found=original_found,
+        problems=tuple(problems),
+    )

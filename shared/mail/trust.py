@@ -1,0 +1,124 @@
+"""Whether an email is trusted: who sent it, and whether SES could prove it.
+
+Untrusted mail is quarantined and never answered. The team (coordinators, panel members)
+can erase a child's case with a withdrawal form, so they are recognised only when DMARC
+passed for their own domain (or DKIM did, where the settings accept DKIM alignment), and
+never through a forward.
+"""
+
+from __future__ import annotations
+
+from shared.mail.message import InboundMail
+from shared.outcome import Reason, ReasonCode
+from shared.settings import Settings, domain_matches, domain_of
+
+_FAILED = {"FAIL", "PERMERROR"}
+
+
+def is_authenticated(mail: InboundMail, settings: Settings) -> bool:
+    """Whether SES proved the From address's domain: DMARC passed for that very domain, or
+    a DKIM signature of that domain passed where the settings accept DKIM alignment."""
+    verdicts = mail.verdicts
+    domain = domain_of(mail.authenticated_address)
+    if not verdicts.found or not domain:
+        return False
+    if verdicts.dmarc == "PASS" and verdicts.dmarc_header_from == domain:
+        return True
+    return (
+        verdicts.dkim == "PASS"
+        and domain in verdicts.dkim_domains
+        and domain_matches(mail.authenticated_address, settings.dkim_aligned_domains)
+    )
+
+
+def is_team_sender(mail: InboundMail, settings: Settings) -> bool:
+    """A coordinator or panel member, proved so: the only senders whose review outcome and
+    withdrawal forms are taken."""
+    named = mail.sender in settings.coordinator_addresses or domain_matches(
+        mail.sender, settings.panel_domains
+    )
+    return named and mail.forwarded_by is None and is_authenticated(mail, settings)
+
+
+def _authentication_reasons(mail: InboundMail) -> list[Reason]:
+    verdicts = mail.verdicts
+    if not verdicts.found:
+        return [
+            Reason(
+                code=ReasonCode.MAIL_AUTH_FAILED,
+                message="The email carries no authentication results from the receiving mail "
+                "server, so its sender cannot be checked.",
+            )
+        ]
+    reasons = []
+    if verdicts.dmarc_header_from != domain_of(mail.authenticated_address):
+        reasons.append(
+            Reason(
+                code=ReasonCode.MAIL_AUTH_FAILED,
+                message="DMARC was not evaluated for the domain of the From address.",
+            )
+        )
+    failed = [name for name in ("spf", "dkim", "dmarc") if getattr(verdicts, name) in _FAILED]
+    # An SPF soft fail is common for forwarded mail; it counts only when DMARC did not pass.
+    if verdicts.spf == "SOFTFAIL" and verdicts.dmarc != "PASS":
+        failed.insert(0, "spf")
+    if failed:
+        reasons.append(
+            Reason(
+                code=ReasonCode.MAIL_AUTH_FAILED,
+                message=f"Sender authentication failed ({', '.join(failed).upper()}).",
+            )
+        )
+    return reasons
+
+
+def trust_reasons(mail: InboundMail, settings: Settings) -> list[Reason]:
+    """Every reason not to trust this email. Untrusted mail is quarantined, never answered."""
+    reasons: list[Reason] = list(mail.problems)
+    if not mail.sender and not mail.problems:
+        reasons.append(
+            Reason(code=ReasonCode.SENDER_NOT_ALLOWED, message="The email has no sender.")
+        )
+    if not mail.original_sender_found:
+        reasons.append(
+            Reason(
+                code=ReasonCode.SENDER_NOT_ALLOWED,
+                message="The email came through a trusted forwarder, but the original sender "
+                "could not be found in it. A coordinator should check who sent it.",
+            )
+        )
+    if mail.sender and mail.sender == settings.inbox_address.lower():
+        reasons.append(
+            Reason(
+                code=ReasonCode.SENDER_NOT_ALLOWED,
+                message="The email is from the DSR's own address (one of our emails came back); "
+                "it is not answered, so no loop of replies starts.",
+            )
+        )
+    verdicts = mail.verdicts
+    if verdicts.virus is not None and verdicts.virus != "PASS":
+        reasons.append(Reason(code=ReasonCode.VIRUS, message="The virus scan did not pass."))
+    if verdicts.spam == "FAIL":
+        reasons.append(Reason(code=ReasonCode.SPAM, message="The spam check failed."))
+    if not mail.problems:
+        reasons += _authentication_reasons(mail)
+    if mail.forwarded_by and not is_authenticated(mail, settings):
+        reasons.append(
+            Reason(
+                code=ReasonCode.MAIL_AUTH_FAILED,
+                message="The email came from a trusted forwarder's address, but DMARC did not "
+                "pass for it, so it is not taken as forwarded by the DSR mailbox.",
+            )
+        )
+    coordinator = mail.sender in settings.coordinator_addresses and is_team_sender(
+        mail, settings
+    )
+    allowed = domain_matches(mail.sender, settings.allowed_sender_domains) or coordinator
+    if mail.sender and mail.original_sender_found and not allowed:
+        reasons.append(
+            Reason(
+                code=ReasonCode.SENDER_NOT_ALLOWED,
+                message="The sender's domain is not one the DSR accepts referrals from.",
+            )
+        )
+    return reasons
