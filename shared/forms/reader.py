@@ -12,6 +12,7 @@ from functools import cache
 from shared.dates import DateFormatError, parse_uk_date
 from shared.forms.fields import RawForm, is_ticked
 from shared.identifiers import is_valid_nhs_number, normalise_nhs_number
+from shared.mail.message import valid_text
 from shared.outcome import Reason, ReasonCode
 from templates.forms.layout import LAYOUTS, printed_label
 
@@ -32,6 +33,15 @@ def _long_fields() -> frozenset[str]:
     )
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def _clean(value: str) -> str:
+    """Valid Unicode without control characters (a stray NUL or a lone surrogate would
+    break the record or the emails made from it)."""
+    return valid_text(_CONTROL.sub("", value))
+
+
 def label(field: str, form_id: str | None = None) -> str:
     """A field as the form prints it ("'Date of birth' (section 1)"), else in plain words."""
     printed = printed_label(form_id, field) if form_id else None
@@ -43,17 +53,20 @@ class FieldReader:
         self.form = form
         self.today = today
         self.reasons: list[Reason] = []
+        self.too_long: set[str] = set()
 
     def label(self, field: str) -> str:
         return label(field, self.form.kind.value)
 
     def problem(self, code: ReasonCode, field: str | None, message: str) -> None:
+        if field in self.too_long:
+            return  # an answer refused as too long is not also "missing" or "not eligible"
         self.reasons.append(
             Reason(code=code, field=field, message=message, form=self.form.kind.value)
         )
 
     def text(self, field: str, *, required: bool = False) -> str | None:
-        value = self.form.fields.get(field, "").strip()
+        value = _clean(self.form.fields.get(field, "")).strip()
         if not value:
             if required:
                 self.problem(
@@ -65,11 +78,15 @@ class FieldReader:
         long = field in _long_fields()
         limit = MAX_LONG_TEXT_CHARS if long else MAX_TEXT_CHARS
         if len(value) > limit:
-            self.problem(
-                ReasonCode.FIELD_INVALID,
-                field,
-                f"The {self.label(field)} on the {self.form.kind.display_name} is longer than "
-                f"{limit} characters. Please shorten it and send the form again.",
+            self.too_long.add(field)
+            self.reasons.append(
+                Reason(
+                    code=ReasonCode.FIELD_INVALID,
+                    field=field,
+                    form=self.form.kind.value,
+                    message=f"The {self.label(field)} on the {self.form.kind.display_name} is "
+                    f"longer than {limit} characters. Please shorten it and send the form again.",
+                )
             )
             return None
         # A one-line answer stays on one line: a line break in a name cannot start a new line
