@@ -1,13 +1,37 @@
 """The DSR forms in a PDF: from its form fields when it is the fillable form, else from its
-text layer when it was printed or flattened (label and value in two columns)."""
+text layer when it was printed or flattened (label and value in two columns).
+
+Nothing in the file is trusted to be small. The form's field tree is walked once, without
+recursion, and refused past MAX_PDF_FORM_FIELDS; only the first MAX_PDF_PAGES_READ pages are
+ever looked at (the page tree is walked to them, never flattened whole); and those pages are
+read as printed without copying the document: each page's drawn objects are inlined and its
+fields' values drawn as text on a page made for reading, which pypdf's layout extraction
+then reads. pypdf's own limits are tightened while reading (MAX_PDF_STREAM_BYTES).
+"""
 
 from __future__ import annotations
 
 import io
 import logging
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 
-from pypdf import PageObject, PdfReader, PdfWriter
-from pypdf.generic import ContentStream, DictionaryObject, FloatObject, NameObject
+from pypdf import PageObject, PasswordType, PdfReader, apply_configuration
+from pypdf.errors import LimitReachedError
+from pypdf.generic import (
+    ArrayObject,
+    ByteStringObject,
+    ContentStream,
+    DecodedStreamObject,
+    DictionaryObject,
+    FloatObject,
+    IndirectObject,
+    NameObject,
+    NumberObject,
+    PdfObject,
+    StreamObject,
+    create_string_object,
+)
 
 from shared.forms.fields import (
     FormUnreadableError,
@@ -21,39 +45,84 @@ from shared.forms.text_form import read_text_forms
 # instead, so those warnings would only be noise in the functions' logs.
 logging.getLogger("pypdf").setLevel(logging.ERROR)
 
-# A printed form is a few pages; a long document (a care plan) is not read to its end.
-MAX_TEXT_PAGES = 20
+MAX_PDF_PAGES_READ = 20
+"""A printed form is a few pages; a long document (a care plan) is read to here, no further.
+Only these pages are ever looked at: a 50,000-page PDF costs what a 20-page one does."""
+MAX_TEXT_PAGES = MAX_PDF_PAGES_READ  # its former name
 
+MAX_PDF_FORM_FIELDS = 2_000
+"""The most entries (fields and their widgets) a fillable form's field tree may hold; our
+referral has about a hundred, the largest official forms a few hundred."""
 
-def _value_text(value: object) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, list):
-        return "\n".join(_value_text(part) for part in value)
-    return str(value).strip()
+MAX_PDF_FIELD_DEPTH = 32
+"""How deeply fields may nest (`section.part.field` is three deep)."""
 
+MAX_PDF_FIELD_NAME_CHARS = 1_000
+"""The longest full field name (`topmostSubform[0].Page1[0].NHSNumber[0]` is 40)."""
 
-def _open(content: bytes) -> PdfReader:
-    try:
-        reader = PdfReader(io.BytesIO(content))
-        encrypted = reader.is_encrypted
-        if not encrypted:
-            reader.get_fields()  # reads the whole form tree: a damaged one fails here
-    except Exception as error:  # pypdf raises many kinds for a damaged file
-        raise FormUnreadableError("is a damaged PDF that cannot be opened") from error
-    if encrypted:
-        raise FormUnreadableError("is an encrypted or password-protected PDF")
-    return reader
+MAX_PDF_PAGE_TREE_NODES = 1_000
+"""The most page-tree nodes visited looking for the first pages (a balanced tree needs a few
+dozen); past it, only the pages found so far are read."""
+
+MAX_PDF_STREAM_BYTES = 16 * 1024 * 1024
+"""The most any one stream (a page's content, a drawn object) may decode to, given to pypdf
+as its limit while the PDF is read."""
+
+MAX_PDF_INLINED_OPERATIONS = 100_000
+"""The most drawing operations inlined into one page from its drawn objects; past it, further
+objects are left as they are (the layout extraction then leaves them out)."""
+
+DAMAGED = "is a damaged PDF that cannot be opened"
+ENCRYPTED = "is an encrypted or password-protected PDF"
+IMAGES_ONLY = "is a PDF of images only (a scan or a photo), with no text to read"
+TOO_MANY_FIELDS = f"is a PDF form with more than {MAX_PDF_FORM_FIELDS:,} fields"
+FIELDS_TOO_DEEP = f"is a PDF form with fields nested more than {MAX_PDF_FIELD_DEPTH} deep"
+NAME_TOO_LONG = f"is a PDF form with a field name longer than {MAX_PDF_FIELD_NAME_CHARS:,} characters"  # fmt: skip
+TOO_LARGE = (
+    f"is a PDF with content larger than {MAX_PDF_STREAM_BYTES // (1024 * 1024)} MB when "
+    "unpacked, or too complex to read"
+)
+
+_LIMITS = {
+    name: MAX_PDF_STREAM_BYTES
+    for name in (
+        "maximum_declared_stream_length",
+        "array_based_stream_maximum_output_length",
+        "jbig2_maximum_output_length",
+        "lzw_maximum_output_length",
+        "run_length_maximum_output_length",
+        "zlib_maximum_output_length",
+        "brotli_maximum_output_length",
+        "image_maximum_buffer_size",
+        "stream_decoding_work_maximum_length",
+        "xfa_decoding_work_maximum_length",
+    )
+}
+_INHERITED_BY_PAGES = ("/Resources", "/MediaBox", "/CropBox", "/Rotate")
+_PUSH_BUTTON, _MULTILINE = 1 << 16, 1 << 12  # field flags (/Ff)
 
 
 def read_pdf_forms(content: bytes, source: str) -> list[RawForm]:
     """The forms in a PDF; none when it holds no DSR form (a covering letter, say).
 
-    Raises FormUnreadableError when it cannot be opened, or is only images (a scan)."""
+    Raises FormUnreadableError when it cannot be opened, is protected by a password, is
+    only images (a scan), or is larger than the limits above."""
+    try:
+        with apply_configuration(None, **_LIMITS):
+            return _read(content, source)
+    except (FormUnreadableError, MemoryError, RecursionError):
+        raise
+    except LimitReachedError:
+        failure = TOO_LARGE
+    except Exception:  # pypdf raises many kinds for a damaged file
+        failure = DAMAGED
+    raise FormUnreadableError(failure)
+
+
+def _read(content: bytes, source: str) -> list[RawForm]:
     reader = _open(content)
-    named = {
-        name: _value_text(field.get("/V")) for name, field in (reader.get_fields() or {}).items()
-    }
+    form = _Form.read(reader)
+    named = form.values
     # Which form it is decides what an ambiguous name means, so: map, detect, map again.
     kinds = detect_kinds(canonical_fields(named))
     if kinds:
@@ -61,63 +130,414 @@ def read_pdf_forms(content: bytes, source: str) -> list[RawForm]:
             RawForm(kind=kind, fields=canonical_fields(named, kind.value), source=source)
             for kind in kinds
         ]
-    try:
-        pages = _flattened(reader, named).pages[:MAX_TEXT_PAGES]
-        text = "\n".join(_page_text(page) for page in pages)
-    except Exception as error:
-        raise FormUnreadableError("is a damaged PDF that cannot be opened") from error
+    texts: list[str] = []
+    failed = False
+    for page, inherited in _first_pages(reader, MAX_PDF_PAGES_READ):
+        try:
+            texts.append(_page_text(_page_for_reading(reader, page, inherited, form)))
+        except (MemoryError, RecursionError):
+            raise
+        except Exception:  # this page cannot be read; the others may be
+            failed = True
+    text = "\n".join(texts)
     if not text.strip():
-        raise FormUnreadableError(
-            "is a PDF of images only (a scan or a photo), with no text to read"
-        )
+        raise FormUnreadableError(DAMAGED if failed or not texts else IMAGES_ONLY)
     return read_text_forms(text, source)
 
 
-def _flattened(reader: PdfReader, values: dict[str, str]) -> PdfReader:
-    """The PDF as printed: fields whose names we do not know drawn as page text, so their
-    printed labels read them; and every drawn object (a flattened field) inlined in the
-    page's own text, because pypdf's layout extraction leaves such objects out."""
-    writer = PdfWriter(clone_from=reader)
-    if values:
-        for page in writer.pages:
-            writer.update_page_form_field_values(
-                page, {name: value for name, value in values.items() if value}, flatten=True
+def _open(content: bytes) -> PdfReader:
+    """The PDF, opened; one protected only against changes (encrypted with an empty password
+    to open it, as many official forms are) is read like any other."""
+    try:
+        reader = PdfReader(io.BytesIO(content))
+        encrypted = reader.is_encrypted
+    except (MemoryError, RecursionError, LimitReachedError):
+        raise
+    except Exception:  # pypdf raises many kinds for a damaged file
+        encrypted = None
+    if encrypted is None:
+        raise FormUnreadableError(DAMAGED)
+    if encrypted:
+        try:
+            opened = reader.decrypt("") != PasswordType.NOT_DECRYPTED
+        except (MemoryError, RecursionError):
+            raise
+        except Exception:  # an encryption pypdf cannot undo (a certificate, an unknown handler)
+            opened = False
+        if not opened:
+            raise FormUnreadableError(ENCRYPTED)
+    return reader
+
+
+def _key(entry: object) -> object:
+    """What identifies an object: its object number, or the object itself when it is direct."""
+    if isinstance(entry, IndirectObject):
+        return (entry.idnum, entry.generation)
+    return id(entry)
+
+
+def _dictionary(entry: object) -> DictionaryObject | None:
+    resolved = entry.get_object() if isinstance(entry, PdfObject) else None
+    return resolved if isinstance(resolved, DictionaryObject) else None
+
+
+def _array(entry: object) -> ArrayObject:
+    resolved = entry.get_object() if isinstance(entry, PdfObject) else None
+    return resolved if isinstance(resolved, ArrayObject) else ArrayObject()
+
+
+def _text_of(value: object) -> str:
+    """A field's value as text: a string, a name (`/Yes`), or the lines of a list's choices."""
+    if isinstance(value, IndirectObject):
+        value = value.get_object()
+    if value is None:
+        return ""
+    if isinstance(value, list):
+        return "\n".join(_text_of(part) for part in value)
+    if isinstance(value, StreamObject):  # a long text value may be kept as a stream
+        value = create_string_object(value.get_data())
+    if isinstance(value, ByteStringObject):
+        return bytes(value).decode("latin-1").strip()
+    return str(value).strip()
+
+
+@dataclass
+class _Widget:
+    """A field's box on a page, and the field it shows."""
+
+    owner: DictionaryObject  # the field: the widget itself, or the field it is a kid of
+    kind: str  # /Tx, /Btn, /Ch (inherited from a parent field when not its own)
+    flags: int
+
+
+@dataclass
+class _Form:
+    values: dict[str, str] = field(default_factory=dict)  # full field name -> value
+    widgets: dict[object, _Widget] = field(default_factory=dict)  # by _key
+
+    @classmethod
+    def read(cls, reader: PdfReader) -> _Form:
+        """The field tree (/AcroForm /Fields) walked once, without recursion, in pypdf's
+        order (a field before its kids); refused past MAX_PDF_FORM_FIELDS entries."""
+        form = cls()
+        acro_form = _dictionary(reader.root_object.get("/AcroForm"))
+        if acro_form is None:
+            return form
+        # Each entry: the field or widget, the name and field it sits in, the inherited
+        # field type and flags, how deep it is.
+        stack: list[tuple[PdfObject, str, DictionaryObject | None, str, int, int]] = [
+            (entry, "", None, "", 0, 0) for entry in reversed(_array(acro_form.get("/Fields")))
+        ]
+        seen: set[object] = set()
+        while stack:
+            entry, prefix, parent, kind, flags, depth = stack.pop()
+            key = _key(entry)
+            if key in seen:
+                continue
+            seen.add(key)
+            if len(seen) > MAX_PDF_FORM_FIELDS:
+                raise FormUnreadableError(TOO_MANY_FIELDS)
+            if depth > MAX_PDF_FIELD_DEPTH:
+                raise FormUnreadableError(FIELDS_TOO_DEEP)
+            node = _dictionary(entry)
+            if node is None:
+                continue
+            own_kind = node.get("/FT")
+            kind = _text_of(own_kind) if own_kind is not None else kind
+            own_flags = node.get("/Ff")
+            flags = int(own_flags) if isinstance(own_flags, (int, float)) else flags
+            name = prefix
+            if "/T" in node:
+                title = _text_of(node["/T"])
+                name = f"{prefix}.{title}" if prefix else title
+                if len(name) > MAX_PDF_FIELD_NAME_CHARS:
+                    raise FormUnreadableError(NAME_TOO_LONG)
+                mapped = node.get("/TM")
+                form.values[_text_of(mapped) if mapped is not None else name] = _text_of(
+                    node.get("/V")
+                )
+                parent = node
+            if node.get("/Subtype") == "/Widget":
+                form.widgets[key] = _Widget(owner=parent or node, kind=kind, flags=flags)
+            stack.extend(
+                (kid, name, parent, kind, flags, depth + 1)
+                for kid in reversed(_array(node.get("/Kids")))
             )
-    for page in writer.pages:
-        _inline_drawn_objects(writer, page)
-    out = io.BytesIO()
-    writer.write(out)
-    return PdfReader(io.BytesIO(out.getvalue()))
+        return form
 
 
-def _inline_drawn_objects(writer: PdfWriter, page: PageObject) -> None:
-    resources = page.get("/Resources")
-    if resources is None or not resources.get_object().get("/XObject"):
+def _first_pages(reader: PdfReader, wanted: int) -> Iterator[tuple[DictionaryObject, dict[str, PdfObject]]]:  # fmt: skip
+    """The first `wanted` pages and what each inherits from the page tree (its resources,
+    its size), walked without recursion and without touching the pages after them."""
+    root = reader.root_object.get("/Pages")
+    if not isinstance(root, PdfObject) or _dictionary(root) is None:
         return
-    resources = resources.get_object()
-    drawn = resources["/XObject"].get_object()
-    fonts = resources.setdefault(NameObject("/Font"), DictionaryObject()).get_object()
-    content = ContentStream(page.get_contents(), writer)
-    operations: list[tuple[list[object], bytes]] = []
-    for operands, operator in content.operations:
-        drawing = drawn.get(operands[0]) if operator == b"Do" else None
-        drawing = drawing.get_object() if drawing is not None else None
-        if drawing is None or drawing.get("/Subtype") != "/Form":
-            operations.append((operands, operator))
+    frames: list[tuple[Iterator[PdfObject], dict[str, PdfObject]]] = [(iter([root]), {})]
+    seen: set[object] = set()
+    found = 0
+    while frames and found < wanted and len(seen) < MAX_PDF_PAGE_TREE_NODES:
+        kids, inherited = frames[-1]
+        entry = next(kids, None)
+        if entry is None:
+            frames.pop()
             continue
-        own = drawing.get("/Resources")
-        for name, font in (own.get_object().get("/Font", {}) if own else {}).items():
-            fonts.setdefault(NameObject(name), font)
-        matrix = drawing.get("/Matrix", [1, 0, 0, 1, 0, 0])
-        operations += [
+        key = _key(entry)
+        node = _dictionary(entry)
+        if node is None or key in seen:
+            continue
+        seen.add(key)
+        if node.get("/Type") == "/Pages" or ("/Kids" in node and node.get("/Type") != "/Page"):
+            own = {name: node[name] for name in _INHERITED_BY_PAGES if name in node}
+            frames.append((iter(_array(node.get("/Kids"))), {**inherited, **own}))
+        else:
+            found += 1
+            yield node, inherited
+
+
+def _page_for_reading(
+    reader: PdfReader, page: DictionaryObject, inherited: dict[str, PdfObject], form: _Form
+) -> PageObject:
+    """The page as printed, made anew for reading (nothing in the PDF is changed): each drawn
+    object (a flattened field) inlined in the page's own drawing, because pypdf's layout
+    extraction leaves such objects out, and each field's value drawn as text in its box, so
+    the printed labels beside them read them."""
+    reading = PageObject(reader)
+    for name in _INHERITED_BY_PAGES:
+        if name in page or name in inherited:
+            reading[NameObject(name)] = page.get(name, inherited.get(name))
+    resources = DictionaryObject(_dictionary(reading.get("/Resources")) or {})
+    fonts = DictionaryObject(_dictionary(resources.get("/Font")) or {})
+    drawn = DictionaryObject(_dictionary(resources.get("/XObject")) or {})
+    resources[NameObject("/Font")] = fonts
+    resources[NameObject("/XObject")] = drawn
+    reading[NameObject("/Resources")] = resources
+    operations: list[tuple[list[object], bytes]] = [([], b"q")]
+    contents = page.get("/Contents")
+    resolved = contents.get_object() if isinstance(contents, PdfObject) else None
+    if isinstance(resolved, (StreamObject, ArrayObject)):
+        operations += _Inliner(reader, fonts, drawn).inline(
+            ContentStream(resolved, reader).operations
+        )
+    operations.append(([], b"Q"))
+    operations += _ValueDrawing(fonts).draw(page, form)
+    stream = ContentStream(None, reader)
+    stream.operations = operations
+    reading[NameObject("/Contents")] = stream
+    return reading
+
+
+class _Inliner:
+    """Inlines the page's drawn objects (form XObjects), one level deep, with a budget."""
+
+    def __init__(self, reader: PdfReader, fonts: DictionaryObject, drawn: DictionaryObject) -> None:  # fmt: skip
+        self.reader = reader
+        self.fonts = fonts
+        self.drawn = drawn
+        self.budget = MAX_PDF_INLINED_OPERATIONS
+        self.aliases = 0
+
+    def inline(self, operations: list[tuple[list[object], bytes]]) -> list[tuple[list[object], bytes]]:  # fmt: skip
+        result: list[tuple[list[object], bytes]] = []
+        for operands, operator in operations:
+            if operator == b"Do" and operands and self.budget > 0:
+                try:
+                    result += self._drawing(operands[0])
+                except (MemoryError, RecursionError):
+                    raise
+                except Exception:  # an object that cannot be inlined is left out, not the file
+                    continue
+                continue
+            result.append((operands, operator))
+        return result
+
+    def _drawing(self, name: object) -> list[tuple[list[object], bytes]]:
+        drawing = self.drawn.get(name)
+        drawing = drawing.get_object() if drawing is not None else None
+        if not isinstance(drawing, StreamObject) or drawing.get("/Subtype") != "/Form":
+            return [([name], b"Do")]  # an image, or nothing: drawn as it was
+        operations = ContentStream(drawing, self.reader).operations
+        self.budget -= len(operations)
+        if self.budget < 0:
+            return [([name], b"Do")]
+        own = _dictionary(drawing.get("/Resources")) or DictionaryObject()
+        renamed = {
+            **self._merge(_dictionary(own.get("/Font")), self.fonts),
+            **self._merge(_dictionary(own.get("/XObject")), self.drawn),
+        }
+        if renamed:
+            operations = [
+                ([renamed.get(operand, operand) if isinstance(operand, NameObject) else operand
+                  for operand in operands], operator)
+                for operands, operator in operations
+            ]  # fmt: skip
+        matrix = _array(drawing.get("/Matrix")) or [1, 0, 0, 1, 0, 0]
+        return [
             ([], b"q"),
             ([FloatObject(number) for number in matrix], b"cm"),
-            *ContentStream(drawing, writer).operations,
+            *operations,
             ([], b"Q"),
         ]
-    content.operations = operations
-    page.replace_contents(content)
+
+    def _merge(self, own: DictionaryObject | None, into: DictionaryObject) -> dict[NameObject, NameObject]:  # fmt: skip
+        """The drawing's own resources added to the page's; a name the page already uses
+        for something else is renamed (returned: old name -> new)."""
+        renamed: dict[NameObject, NameObject] = {}
+        for name, value in (own or {}).items():
+            if name not in into:
+                into[NameObject(name)] = value
+            elif _key(into[name]) != _key(value):
+                self.aliases += 1
+                alias = NameObject(f"/DSRInlined{self.aliases}")
+                into[alias] = value
+                renamed[NameObject(name)] = alias
+        return renamed
+
+
+class _ValueDrawing:
+    """Fields' values drawn as text in their boxes, in Helvetica whose codes map to whatever
+    characters the values hold (a ToUnicode map), so any name reads back as typed."""
+
+    SIZE = 10.0  # points
+
+    def __init__(self, fonts: DictionaryObject) -> None:
+        self.fonts = fonts
+        self.codes: dict[str, int] = {}
+        self.font: NameObject | None = None
+        self.count = 0
+
+    def draw(self, page: DictionaryObject, form: _Form) -> list[tuple[list[object], bytes]]:
+        operations: list[tuple[list[object], bytes]] = []
+        if not form.widgets:
+            return operations
+        for entry in _array(page.get("/Annots")):
+            widget_of = form.widgets.get(_key(entry))
+            widget = _dictionary(entry) if widget_of is not None else None
+            if widget is None or widget_of is None:
+                continue
+            rect = [float(number) for number in _array(widget.get("/Rect"))[:4]]
+            if len(rect) < 4:
+                continue
+            left, bottom = min(rect[0], rect[2]), min(rect[1], rect[3])
+            top = max(rect[1], rect[3])
+            lines = _shown(widget, widget_of)
+            size = min(self.SIZE, max(top - bottom - 2, 4.0))
+            multiline = widget_of.flags & _MULTILINE or len(lines) > 1
+            y = top - size - 1 if multiline else bottom + (top - bottom - size) / 2 + 1
+            for line in lines:
+                operations += self._text(line, left + 2, y, size)
+                y -= size * 1.2
+        return operations
+
+    def _text(self, text: str, x: float, y: float, size: float) -> list[tuple[list[object], bytes]]:  # fmt: skip
+        starting_font = self.font
+        operations: list[tuple[list[object], bytes]] = []
+        run = bytearray()
+        for character in text:
+            if character not in self.codes or self.font is None:
+                if len(self.codes) >= 255 or self.font is None:
+                    if run:
+                        operations.append(([ByteStringObject(bytes(run))], b"Tj"))
+                        run = bytearray()
+                    self._new_font()
+                    assert self.font is not None
+                    operations.append(([self.font, FloatObject(size)], b"Tf"))
+                if character not in self.codes:
+                    self.codes[character] = len(self.codes) + 1
+                    self._map_font()
+            run.append(self.codes[character])
+        if run:
+            operations.append(([ByteStringObject(bytes(run))], b"Tj"))
+        if not operations:
+            return []
+        if operations[0][1] != b"Tf":  # begun in the font the last value ended in
+            operations.insert(0, ([starting_font, FloatObject(size)], b"Tf"))
+        return [
+            ([], b"BT"),
+            ([FloatObject(value) for value in (1, 0, 0, 1, x, y)], b"Tm"),
+            *operations,
+            ([], b"ET"),
+        ]
+
+    def _new_font(self) -> None:
+        self.count += 1
+        self.codes = {}
+        self.font = NameObject(f"/DSRValues{self.count}")
+        self.fonts[self.font] = DictionaryObject(
+            {
+                NameObject("/Type"): NameObject("/Font"),
+                NameObject("/Subtype"): NameObject("/Type1"),
+                NameObject("/BaseFont"): NameObject("/Helvetica"),
+                NameObject("/FirstChar"): NumberObject(0),
+                NameObject("/LastChar"): NumberObject(255),
+                NameObject("/Widths"): ArrayObject([NumberObject(556)] * 256),
+            }
+        )
+
+    def _map_font(self) -> None:
+        """The font's ToUnicode map, rewritten as codes are given out (a few per field)."""
+        assert self.font is not None
+        entries = [
+            f"<{code:02X}> <{character.encode('utf-16-be').hex().upper()}>"
+            for character, code in self.codes.items()
+        ]
+        blocks = "\n".join(
+            f"{len(chunk)} beginbfchar\n" + "\n".join(chunk) + "\nendbfchar"
+            for chunk in (entries[start : start + 100] for start in range(0, len(entries), 100))
+        )
+        cmap = DecodedStreamObject()
+        cmap.set_data(
+            (
+                "/CIDInit /ProcSet findresource begin 12 dict begin begincmap\n"
+                "/CMapName /DSR-Values def /CMapType 2 def\n"
+                "1 begincodespacerange <00> <FF> endcodespacerange\n"
+                f"{blocks}\nendcmap CMapName currentdict /CMap defineresource pop end end"
+            ).encode("ascii")
+        )
+        font = self.fonts[self.font]
+        assert isinstance(font, DictionaryObject)
+        font[NameObject("/ToUnicode")] = cmap
+        widths = font["/Widths"]
+        assert isinstance(widths, ArrayObject)
+        if " " in self.codes:
+            widths[self.codes[" "]] = NumberObject(278)
+
+
+def _shown(widget: DictionaryObject, widget_of: _Widget) -> list[str]:
+    """What the field shows in this box, as lines: its text, its choice's display text, or
+    an X when the box is ticked."""
+    if widget_of.kind == "/Btn":
+        if widget_of.flags & _PUSH_BUTTON:
+            return []
+        state = widget.get("/AS")
+        if state is None:
+            state_wanted = _text_of(widget_of.owner.get("/V"))
+            appearances = _dictionary(widget.get("/AP"))
+            normal = _dictionary(appearances.get("/N")) if appearances is not None else None
+            on = normal is not None and state_wanted in normal
+            return ["X"] if state_wanted not in ("", "/Off") and on else []
+        return ["X"] if str(state) != "/Off" else []
+    value = widget_of.owner.get("/V")
+    if widget_of.kind == "/Ch":
+        # A choice whose options carry export values shows their display text.
+        shown: dict[str, str] = {}
+        for option in _array(widget_of.owner.get("/Opt")):
+            pair = option.get_object() if isinstance(option, PdfObject) else option
+            if isinstance(pair, list) and len(pair) >= 2:
+                shown[_text_of(pair[0])] = _text_of(pair[1])
+        chosen = _text_of(value).splitlines()
+        return [shown.get(choice, choice) for choice in chosen if choice]
+    return [line for line in _text_of(value).splitlines() if line.strip()]
 
 
 def _page_text(page: PageObject) -> str:
-    return page.extract_text(extraction_mode="layout")
+    """The page's text as laid out; when layout extraction finds nothing (or fails), pypdf's
+    plain extraction, which reads some PDFs layout extraction cannot."""
+    try:
+        text = page.extract_text(extraction_mode="layout")
+    except (MemoryError, RecursionError):
+        raise
+    except Exception:
+        text = ""
+    if not text.strip():
+        text = page.extract_text()
+    return text
