@@ -10,7 +10,7 @@ LAMBDA_VENV := .venv-lambda
 PYTHON312_DIR := $(shell python3.12 -c 'import sys, os; print(os.path.dirname(sys.executable))' 2>/dev/null \
 	|| ls -d $(HOME)/.pyenv/versions/3.12*/bin 2>/dev/null | tail -n 1)
 
-.PHONY: demo test corpus-report lint typecheck validate package forms samples clean build-SharedLayer
+.PHONY: demo test bench corpus-report lint typecheck validate package forms samples clean build-SharedLayer
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,10 @@ demo: $(INSTALLED)
 
 test: $(INSTALLED) lint typecheck
 	$(BIN)/python -m pytest
+
+# Benchmarks: each prints its ratio, measured in the same run, and PASS or FAIL.
+bench: $(INSTALLED)
+	@for benchmark in bench/bench_*.py; do echo "== $$benchmark"; $(BIN)/python $$benchmark || exit 1; done
 
 # How many of the corpus's emails (tests/corpus) are read correctly.
 corpus-report: $(INSTALLED)
