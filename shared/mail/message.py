@@ -12,8 +12,8 @@ import hashlib
 import re
 from collections.abc import Iterator
 from email import policy
-from email.message import EmailMessage
 from email.feedparser import BytesFeedParser
+from email.message import EmailMessage
 
 from pydantic import BaseModel, ConfigDict
 
