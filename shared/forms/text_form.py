@@ -7,14 +7,21 @@ Lines whose label is not a known field are ignored (greetings, signatures, print
 Checkboxes read Yes/No words and tick marks, before or after the label (`☒ Autism`,
 `[x] Autism`, `Autism: Yes`). Indented lines continue the value above them, as a printed
 long answer wraps. A text holding several forms is split at each form's heading.
+
+The text is the sender's, so the work is bounded whatever it holds: only its first
+MAX_TEXT_CHARS characters are read, only the first MAX_LINE_CHARS of a line, labels are
+looked for in a line's first MAX_LABEL_CHARS characters only, and every pattern here runs in
+time linear in the line it reads. The values read are valid Unicode (a lone surrogate, as a
+UTF-7 body can hold, becomes U+FFFD), so they can be stored and sent.
 """
 
 from __future__ import annotations
 
 import re
 from collections import Counter
-from dataclasses import dataclass
-from functools import cache
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from functools import cache, lru_cache
 
 from shared.forms.fields import (
     FormKind,
@@ -26,19 +33,36 @@ from shared.forms.fields import (
 )
 from templates.forms.layout import LAYOUTS
 
+# A typed form is a few kilobytes and a printed one's text layer a few hundred: text past
+# the first MAX_TEXT_CHARS characters is not read, nor the last line those hold (the limit
+# may cut it).
+MAX_TEXT_CHARS = 2_000_000
+# A line past MAX_LINE_CHARS characters (a long answer typed as one paragraph is a few
+# thousand) is read up to there: the rest of it is not part of the value.
+MAX_LINE_CHARS = 20_000
+# The longest label read. The longest printed label is 56 characters.
+MAX_LABEL_CHARS = 80
+# Separators are looked for in a line's first characters only: one that follows a label of
+# MAX_LABEL_CHARS starts at that column, and its first three characters (`\s-\s`) decide it.
+_LABEL_WINDOW = MAX_LABEL_CHARS + 3
+# A form's heading is short (`Dynamic Support Register - Form id: DSR-WITHDRAWAL-1`).
+_MAX_HEADING_CHARS = 120
+
 # "Label: value", "Label - value", a tab, or the gap between a printed form's two columns.
 _SEPARATOR = re.compile(r"\s*(?::|\s-\s|\t)\s*|\s{2,}")
-_BULLET = re.compile(r"^\s*[-*\u2022]?\s*")
-# A tick box printed before its label: "☒ Autism", "[x] Autism", "X  Autism".
-_MARK = re.compile(r"^(\[\s*[xX✓✔]?\s*\]|\(\s*[xX]?\s*\)|[☒☑☐□■✓✔✗xX])\s+")
+_BULLETS = "-*\u2022"
+# A tick box printed before its label: "☒ Autism", "[x] Autism", "X  Autism". (Each space
+# run is matched one way only, so a long one is not tried every way it can be split.)
+_MARK = re.compile(r"^(\[\s*(?:[xX✓✔]\s*)?\]|\(\s*(?:[xX]\s*)?\)|[☒☑☐□■✓✔✗xX])\s+")
 _UNTICKED = {
     "", "no", "n", "false", "none", "n/a", "na", "off", "/off", "-",
     "☐", "□", "[ ]", "[]", "( )", "()", "not ticked", "unticked",
 }  # fmt: skip
+# Matched against a heading line with its spaces collapsed to single ones (see _heading).
 _FORM_HEADING = re.compile(
-    r"^\s*(?:(?:dynamic support register|dsr)\s*[-:\u2013]?\s*)?(?:form\s*id\s*:?\s*)?"
+    r"(?:(?:dynamic support register|dsr) ?[-:\u2013]? ?)?(?:form ?id ?:? ?)?"
     r"(?:(?P<id>DSR-(?:REFERRAL|CONSENT|REVIEW|WITHDRAWAL)-\d)"
-    r"|(?P<name>referral|consent|review outcome|withdrawal)(?:\s+form|\s+of\s+consent)?)\s*:?\s*$",
+    r"|(?P<name>referral|consent|review outcome|withdrawal)(?: form| of consent)?) ?:?",
     re.IGNORECASE,
 )
 _NAMED = {
@@ -47,6 +71,7 @@ _NAMED = {
     "review outcome": FormKind.REVIEW,
     "withdrawal": FormKind.WITHDRAWAL,
 }
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 @cache
@@ -66,56 +91,112 @@ def _known_labels(kind: FormKind | None) -> frozenset[str]:
     return frozenset(alias_table(form_id)) | frozenset(printed_labels_in_order(form_id))
 
 
+@cache
+def _any_form_labels() -> frozenset[str]:
+    """The labels known to any form, or to none in particular."""
+    return frozenset().union(*(_known_labels(kind) for kind in (None, *FormKind)))
+
+
+# The same few labels come again and again (in every pass, on every form).
+_key = lru_cache(maxsize=4096)(label_key)
+
+
 @dataclass
 class _Line:
     label: str
+    key: str  # label_key(label)
     value: str
     ticks_only: bool  # a tick box or a bare label: nothing continues it
     column: int = 0  # where the value starts: a line indented to it continues the value
+    wrapped: list[str] = field(default_factory=list)  # the lines that continue the value
 
 
-def _read_line(line: str, kind: FormKind | None) -> _Line | None:
-    """The label and value of a line that starts with a known label, else None. The longest
-    known label wins: `Diagnosis: Autism (ASC): Yes` is the field `Diagnosis: Autism (ASC)`."""
-    text = _BULLET.sub("", line, count=1).strip()
-    known = _known_labels(kind)
-    for separator in reversed(list(_SEPARATOR.finditer(text))):
-        label = text[: separator.start()].strip()
-        if 0 < len(label) <= 80 and label_key(label) in known:
-            value = text[separator.end() :].strip()
-            column = line.find(value, line.find(label) + len(label)) if value else 0
-            return _Line(label, value, ticks_only=False, column=column)
-    mark = _MARK.match(text)
-    label = text[mark.end() :] if mark else text
-    if label_key(label) in known:
-        # A label alone, or after its tick box: a checkbox, ticked when marked.
-        ticked = mark is not None and mark.group(1).strip("[]() ") not in ("", "☐", "□")
-        return _Line(label, "Yes" if ticked else "", ticks_only=True)
-    return None
+@dataclass(frozen=True)
+class _Labelled:
+    """A line that starts with a label some form knows, read once for every form: which
+    label it is depends on the form (`known`), see `entry`."""
+
+    line: str
+    text: str  # without its bullet and surrounding spaces
+    indent: int
+    # (label key, where its separator starts), from the rightmost separator: the longest
+    # label wins (`Diagnosis: Autism (ASC): Yes` is the field `Diagnosis: Autism (ASC)`).
+    separated: tuple[tuple[str, int], ...]
+    bare: str  # the key of the whole line as a label alone (a checkbox)
+    bare_label: str
+    ticked: bool  # marked by a tick box before the label
+
+    def entry(self, known: frozenset[str]) -> _Line | None:
+        """The label and value of the line when it starts with a label in `known`."""
+        for key, start in self.separated:
+            if key in known:
+                label = self.text[:start].strip()
+                separator = _SEPARATOR.match(self.text, start)  # in the whole line
+                assert separator is not None
+                value = self.text[separator.end() :].strip()
+                line = self.line
+                column = line.find(value, line.find(label) + len(label)) if value else 0
+                return _Line(label, key, value, ticks_only=False, column=column)
+        if self.bare in known:
+            # A label alone, or after its tick box: a checkbox, ticked when marked.
+            return _Line(self.bare_label, self.bare, "Yes" if self.ticked else "", True)
+        return None
 
 
 def _indent(line: str) -> int:
-    return len(line) - len(line.lstrip()) if line.strip() else 0
+    return len(line) - len(line.lstrip())
 
 
-def _aligned(line: str, above: _Line) -> bool:
-    # A printed long answer wraps to the column its first line started in.
-    return abs(_indent(line) - above.column) <= 2
+def _read_line(line: str) -> _Labelled | str:
+    """The line read for every form at once: a _Labelled when it starts with a label any form
+    knows, else the line itself (a greeting, guidance, the wrapped part of a long answer)."""
+    text = line.strip()
+    if text and text[0] in _BULLETS:
+        text = text[1:].lstrip()  # "- NHS number: ...", "• NHS number: ..."
+    known = _any_form_labels()
+    separated = []
+    # Only a separator within the window can follow a label short enough to be one.
+    for separator in reversed(list(_SEPARATOR.finditer(text[:_LABEL_WINDOW]))):
+        label = text[: separator.start()].strip()
+        if 0 < len(label) <= MAX_LABEL_CHARS:
+            key = _key(label)
+            if key in known:
+                separated.append((key, separator.start()))
+    mark = _MARK.match(text)
+    bare_label = text[mark.end() :] if mark else text
+    # (A label alone may be longer: a printed form's dot leaders, `Actions agreed......:`.)
+    bare = _key(bare_label) if len(bare_label) <= MAX_LABEL_CHARS else label_key(bare_label)
+    if not separated and bare not in known:
+        return line
+    ticked = mark is not None and mark.group(1).strip("[]() ") not in ("", "☐", "□")
+    return _Labelled(line, text, _indent(line), tuple(separated), bare, bare_label, ticked=ticked)
 
 
-def _lines(text: str, kind: FormKind | None) -> list[_Line]:
+def _lines(section: list[_Labelled | str], kind: FormKind | None) -> list[_Line]:
+    known = _known_labels(kind)
     read: list[_Line] = []
     open_value: _Line | None = None  # the value an indented line would continue
-    for line in text.splitlines():
-        entry = _read_line(line, kind)
+    for item in section:  # blank lines are left out: they neither continue nor end a value
+        if isinstance(item, str):
+            entry, indent = None, None
+        else:
+            entry, indent = item.entry(known), item.indent
         bare = entry is None or (entry.ticks_only and not entry.value)
-        if open_value is not None and bare and _indent(line) > 1 and _aligned(line, open_value):
-            open_value.value += "\n" + line.strip()  # even "Social care" under "Services"
-        elif entry is not None:
+        if open_value is not None and bare:
+            line = item if isinstance(item, str) else item.line
+            indent = _indent(line) if indent is None else indent
+            # A printed long answer wraps to the column its first line started in.
+            if indent > 1 and abs(indent - open_value.column) <= 2:
+                open_value.wrapped.append(line.strip())  # even "Social care" under "Services"
+                continue
+        if entry is not None:
             read.append(entry)
             open_value = None if entry.ticks_only or not entry.value else entry
-        elif line.strip():
+        else:
             open_value = None
+    for entry in read:
+        if entry.wrapped:
+            entry.value = "\n".join([entry.value, *entry.wrapped])
     return read
 
 
@@ -123,10 +204,11 @@ def _fields(lines: list[_Line], kind: FormKind | None) -> dict[str, str]:
     form_id = kind.value if kind else None
     aliases = alias_table(form_id)
     in_order = printed_labels_in_order(form_id)
+    checkboxes = _checkboxes()
     seen: Counter[str] = Counter()
     fields: dict[str, str] = {}
     for line in lines:
-        key = label_key(line.label)
+        key = line.key
         if key in in_order:
             # A label the form prints more than once ("Name" of the parent, then of the
             # referrer) means its fields in the order the form prints them.
@@ -137,7 +219,7 @@ def _fields(lines: list[_Line], kind: FormKind | None) -> dict[str, str]:
             seen[key] += 1
         else:
             name = aliases[key]
-        if name in _checkboxes():
+        if name in checkboxes:
             ticked = line.value.strip().lower() not in _UNTICKED
             if ticked or name not in fields:
                 fields[name] = "/Yes" if ticked else "/Off"
@@ -146,27 +228,55 @@ def _fields(lines: list[_Line], kind: FormKind | None) -> dict[str, str]:
     return fields
 
 
-def _sections(text: str) -> list[tuple[FormKind | None, str]]:
-    """The text cut at each form heading (`Referral form`, `Form id: DSR-CONSENT-1`, ...)."""
-    sections: list[tuple[FormKind | None, list[str]]] = [(None, [])]
-    for line in text.splitlines():
-        heading = _FORM_HEADING.match(line)
-        if heading:
-            kind = (
-                FormKind(heading.group("id").upper())
-                if heading.group("id")
-                else _NAMED[heading.group("name").lower()]
-            )
-            sections.append((kind, []))
+def _heading(text: str) -> FormKind | None:
+    """The form a heading line (`Referral form`, `Form id: DSR-CONSENT-1`, ...) starts."""
+    if len(text) > _MAX_HEADING_CHARS:
+        return None
+    heading = _FORM_HEADING.fullmatch(" ".join(text.split()))
+    if heading is None:
+        return None
+    if heading.group("id"):
+        return FormKind(heading.group("id").upper())
+    return _NAMED[heading.group("name").lower()]
+
+
+def _sections(lines: Iterable[str]) -> list[tuple[FormKind | None, list[_Labelled | str]]]:
+    """The text's lines, read, and cut at each form heading. Blank lines are left out: they
+    neither continue a value nor end one."""
+    sections: list[tuple[FormKind | None, list[_Labelled | str]]] = [(None, [])]
+    read: dict[str, _Labelled | str | FormKind | None] = {}  # a line repeated is read once
+    for line in lines:
+        if line in read:
+            item = read[line]
         else:
-            sections[-1][1].append(line)
-    return [(kind, "\n".join(lines)) for kind, lines in sections if lines or kind]
+            stripped = line.strip()
+            item = read[line] = (_heading(stripped) or _read_line(line)) if stripped else None
+        if isinstance(item, FormKind):
+            sections.append((item, []))
+        elif item is not None:
+            sections[-1][1].append(item)
+    return [(kind, items) for kind, items in sections if items or kind]
+
+
+def _readable_lines(text: str) -> list[str]:
+    """The lines of the text that are read: those in its first MAX_TEXT_CHARS characters
+    (without the last, which the limit may cut), each up to MAX_LINE_CHARS, as valid Unicode."""
+    cut = len(text) > MAX_TEXT_CHARS
+    if cut:
+        text = text[:MAX_TEXT_CHARS]
+    if _SURROGATE.search(text):
+        # A surrogate pair is joined into its character; a lone surrogate becomes U+FFFD.
+        text = text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
+    lines = text.splitlines()
+    if cut and lines:
+        lines.pop()
+    return [line[:MAX_LINE_CHARS] for line in lines]
 
 
 def read_text_forms(text: str, source: str) -> list[RawForm]:
     """Every DSR form in the text (none when it holds no form)."""
     forms = []
-    for heading_kind, section in _sections(text):
+    for heading_kind, section in _sections(_readable_lines(text)):
         # Which form it is decides what a printed label means, so: read, detect, read again.
         # Without a heading, one text may hold a referral and a consent together.
         kinds = (
