@@ -34,8 +34,8 @@ from shared.forms.fields import (
 from templates.forms.layout import LAYOUTS
 
 # A typed form is a few kilobytes and a printed one's text layer a few hundred: text past
-# the first MAX_TEXT_CHARS characters is not read, nor the last line those hold (the limit
-# may cut it).
+# the first MAX_TEXT_CHARS characters is not read, nor the last line before it when the
+# limit may have cut that short.
 MAX_TEXT_CHARS = 2_000_000
 # A line past MAX_LINE_CHARS characters (a long answer typed as one paragraph is a few
 # thousand) is read up to there: the rest of it is not part of the value.
@@ -244,8 +244,12 @@ def _sections(lines: Iterable[str]) -> list[tuple[FormKind | None, list[_Labelle
     """The text's lines, read, and cut at each form heading. Blank lines are left out: they
     neither continue a value nor end one."""
     sections: list[tuple[FormKind | None, list[_Labelled | str]]] = [(None, [])]
-    read: dict[str, _Labelled | str | FormKind | None] = {}  # a line repeated is read once
+    # A line repeated is read once: what it is (a heading, a labelled line, another line),
+    # or None when it is blank.
+    read: dict[str, _Labelled | str | FormKind | None] = {}
     for line in lines:
+        if len(line) > MAX_LINE_CHARS:
+            line = line[:MAX_LINE_CHARS]
         if line in read:
             item = read[line]
         else:
@@ -259,8 +263,8 @@ def _sections(lines: Iterable[str]) -> list[tuple[FormKind | None, list[_Labelle
 
 
 def _readable_lines(text: str) -> list[str]:
-    """The lines of the text that are read: those in its first MAX_TEXT_CHARS characters
-    (without the last, which the limit may cut), each up to MAX_LINE_CHARS, as valid Unicode."""
+    """The lines of the text that are read, as valid Unicode: those in its first
+    MAX_TEXT_CHARS characters, without the last one when the limit may have cut it short."""
     cut = len(text) > MAX_TEXT_CHARS
     if cut:
         text = text[:MAX_TEXT_CHARS]
@@ -268,9 +272,9 @@ def _readable_lines(text: str) -> list[str]:
         # A surrogate pair is joined into its character; a lone surrogate becomes U+FFFD.
         text = text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
     lines = text.splitlines()
-    if cut and lines:
-        lines.pop()
-    return [line[:MAX_LINE_CHARS] for line in lines]
+    if cut and lines and len(lines[-1]) < MAX_LINE_CHARS:
+        lines.pop()  # (a line read to MAX_LINE_CHARS lost nothing that would be read)
+    return lines
 
 
 def read_text_forms(text: str, source: str) -> list[RawForm]:
