@@ -77,7 +77,9 @@ ENCRYPTED = "is an encrypted or password-protected PDF"
 IMAGES_ONLY = "is a PDF of images only (a scan or a photo), with no text to read"
 TOO_MANY_FIELDS = f"is a PDF form with more than {MAX_PDF_FORM_FIELDS:,} fields"
 FIELDS_TOO_DEEP = f"is a PDF form with fields nested more than {MAX_PDF_FIELD_DEPTH} deep"
-NAME_TOO_LONG = f"is a PDF form with a field name longer than {MAX_PDF_FIELD_NAME_CHARS:,} characters"  # fmt: skip
+NAME_TOO_LONG = (
+    f"is a PDF form with a field name longer than {MAX_PDF_FIELD_NAME_CHARS:,} characters"
+)
 TOO_LARGE = (
     f"is a PDF with content larger than {MAX_PDF_STREAM_BYTES // (1024 * 1024)} MB when "
     "unpacked, or too complex to read"
@@ -135,7 +137,7 @@ def _read(content: bytes, source: str) -> list[RawForm]:
     for page, inherited in _first_pages(reader, MAX_PDF_PAGES_READ):
         try:
             texts.append(_page_text(_page_for_reading(reader, page, inherited, form)))
-        except (MemoryError, RecursionError):
+        except (MemoryError, RecursionError, LimitReachedError):
             raise
         except Exception:  # this page cannot be read; the others may be
             failed = True
@@ -266,7 +268,9 @@ class _Form:
         return form
 
 
-def _first_pages(reader: PdfReader, wanted: int) -> Iterator[tuple[DictionaryObject, dict[str, PdfObject]]]:  # fmt: skip
+def _first_pages(
+    reader: PdfReader, wanted: int
+) -> Iterator[tuple[DictionaryObject, dict[str, PdfObject]]]:
     """The first `wanted` pages and what each inherits from the page tree (its resources,
     its size), walked without recursion and without touching the pages after them."""
     root = reader.root_object.get("/Pages")
@@ -329,20 +333,22 @@ def _page_for_reading(
 class _Inliner:
     """Inlines the page's drawn objects (form XObjects), one level deep, with a budget."""
 
-    def __init__(self, reader: PdfReader, fonts: DictionaryObject, drawn: DictionaryObject) -> None:  # fmt: skip
+    def __init__(self, reader: PdfReader, fonts: DictionaryObject, drawn: DictionaryObject) -> None:
         self.reader = reader
         self.fonts = fonts
         self.drawn = drawn
         self.budget = MAX_PDF_INLINED_OPERATIONS
         self.aliases = 0
 
-    def inline(self, operations: list[tuple[list[object], bytes]]) -> list[tuple[list[object], bytes]]:  # fmt: skip
+    def inline(
+        self, operations: list[tuple[list[object], bytes]]
+    ) -> list[tuple[list[object], bytes]]:
         result: list[tuple[list[object], bytes]] = []
         for operands, operator in operations:
             if operator == b"Do" and operands and self.budget > 0:
                 try:
                     result += self._drawing(operands[0])
-                except (MemoryError, RecursionError):
+                except (MemoryError, RecursionError, LimitReachedError):
                     raise
                 except Exception:  # an object that cannot be inlined is left out, not the file
                     continue
@@ -366,10 +372,17 @@ class _Inliner:
         }
         if renamed:
             operations = [
-                ([renamed.get(operand, operand) if isinstance(operand, NameObject) else operand
-                  for operand in operands], operator)
+                (
+                    [
+                        renamed.get(operand, operand)
+                        if isinstance(operand, NameObject)
+                        else operand
+                        for operand in operands
+                    ],
+                    operator,
+                )
                 for operands, operator in operations
-            ]  # fmt: skip
+            ]
         matrix = _array(drawing.get("/Matrix")) or [1, 0, 0, 1, 0, 0]
         return [
             ([], b"q"),
@@ -378,7 +391,9 @@ class _Inliner:
             ([], b"Q"),
         ]
 
-    def _merge(self, own: DictionaryObject | None, into: DictionaryObject) -> dict[NameObject, NameObject]:  # fmt: skip
+    def _merge(
+        self, own: DictionaryObject | None, into: DictionaryObject
+    ) -> dict[NameObject, NameObject]:
         """The drawing's own resources added to the page's; a name the page already uses
         for something else is renamed (returned: old name -> new)."""
         renamed: dict[NameObject, NameObject] = {}
@@ -428,7 +443,7 @@ class _ValueDrawing:
                 y -= size * 1.2
         return operations
 
-    def _text(self, text: str, x: float, y: float, size: float) -> list[tuple[list[object], bytes]]:  # fmt: skip
+    def _text(self, text: str, x: float, y: float, size: float) -> list[tuple[list[object], bytes]]:
         starting_font = self.font
         operations: list[tuple[list[object], bytes]] = []
         run = bytearray()
@@ -534,7 +549,7 @@ def _page_text(page: PageObject) -> str:
     plain extraction, which reads some PDFs layout extraction cannot."""
     try:
         text = page.extract_text(extraction_mode="layout")
-    except (MemoryError, RecursionError):
+    except (MemoryError, RecursionError, LimitReachedError):
         raise
     except Exception:
         text = ""

@@ -20,6 +20,7 @@ import posixpath
 import struct
 import zipfile
 from collections.abc import Iterable, Iterator
+from typing import Any
 from urllib.parse import unquote
 from xml.etree import ElementTree
 
@@ -37,11 +38,12 @@ MAX_WORD_DIRECTORY_BYTES = 1024 * 1024
 """The most the zip's central directory (its list of parts) may take: a .docx lists a few
 dozen parts, and zipfile builds an entry for every one before anything is read."""
 
-MAX_WORD_ELEMENTS = 500_000
-"""The most XML elements the main part may hold (a long form has tens of thousands),
-counted while parsing: a form of millions of empty paragraphs is refused, not read."""
+MAX_WORD_ELEMENTS = 200_000
+"""The most XML elements the main part may hold (a ten-page form has tens of thousands),
+counted while parsing: a form of millions of empty paragraphs is refused, not read. Reading
+this many takes about a second and 50 MB at most."""
 
-MAX_WORD_TEXT_CHARS = 4_000_000
+MAX_WORD_TEXT_CHARS = 2_000_000
 """The most text gathered from the document, a nested table's or content control's text
 counting again for each table cell or control it sits in (so deep nesting cannot make the
 work grow faster than the document)."""
@@ -71,13 +73,18 @@ _CONTENT_TYPES = "{http://schemas.openxmlformats.org/package/2006/content-types}
 _OFFICE_DOCUMENT = "/officeDocument"  # the relationship type's last segment, transitional or strict
 # The main part's content type, for a document or a template, with or without macros.
 _WORD_MAIN_TYPES = ("wordprocessingml.document.main+xml", "wordprocessingml.template.main+xml")
-_WORD_MACRO_MAIN_TYPES = ("ms-word.document.macroenabled.main+xml", "ms-word.template.macroenabledtemplate.main+xml")  # fmt: skip
+_WORD_MACRO_MAIN_TYPES = (
+    "ms-word.document.macroenabled.main+xml",
+    "ms-word.template.macroenabledtemplate.main+xml",
+)
 
 _BODY, _P, _TBL, _TR, _TC = f"{_W}body", f"{_W}p", f"{_W}tbl", f"{_W}tr", f"{_W}tc"
 _SDT, _SDT_PR, _SDT_CONTENT = f"{_W}sdt", f"{_W}sdtPr", f"{_W}sdtContent"
 _T, _TAB, _SYM, _CHECK_BOX = f"{_W}t", f"{_W}tab", f"{_W}sym", f"{_W}checkBox"
 _BREAKS = (f"{_W}br", f"{_W}cr")
 _PLACEHOLDER = f"{_W}showingPlcHdr"
+_STRUCTURE = frozenset({_P, _SDT, _TBL, _TC, _TR, _SDT_CONTENT})
+_SHOWN = frozenset({_TAB, _SYM, _CHECK_BOX, *_BREAKS})
 _VAL = f"{_W}val"
 
 _TICKED, _UNTICKED = "☒", "☐"
@@ -158,7 +165,9 @@ def _directory_size(content: bytes) -> int:
     return int(size)
 
 
-def _inflate(archive: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int, too_large: str) -> Iterator[bytes]:  # fmt: skip
+def _inflate(
+    archive: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int, too_large: str
+) -> Iterator[bytes]:
     """The part's bytes in chunks, refused as soon as they pass `limit`: the size the zip
     declares is never trusted (zipfile would inflate all of the data at once to check it)."""
     if info.flag_bits & 0x1:
@@ -190,7 +199,9 @@ def _small_part(archive: zipfile.ZipFile, name: str) -> ElementTree.Element | No
     info = _find(archive, name)
     if info is None:
         return None
-    too_large = f"is a Word document whose {name} part is larger than {MAX_WORD_PART_BYTES // 1024} KB"  # fmt: skip
+    too_large = (
+        f"is a Word document whose {name} part is larger than {MAX_WORD_PART_BYTES // 1024} KB"
+    )
     parser = ElementTree.XMLParser()
     for chunk in _without_dtd(_inflate(archive, info, MAX_WORD_PART_BYTES, too_large)):
         parser.feed(chunk)
@@ -263,27 +274,29 @@ def _document_lines(chunks: Iterable[bytes]) -> list[str]:
     strict = False
     body: ElementTree.Element | None = None
 
-    def read(events: Iterable[tuple[str, object] | tuple[str]]) -> None:
+    def read(events: Iterator[Any]) -> None:
         nonlocal depth, elements, strict, body
         done = 0
-        for event, element in events:  # type: ignore[misc]
-            assert isinstance(element, ElementTree.Element)
+        for event, element in events:
             if event == "start":
                 depth += 1
                 elements += 1
                 if elements > MAX_WORD_ELEMENTS:
                     raise FormUnreadableError(TOO_MANY_ELEMENTS)
-                if depth == 1:
-                    strict = element.tag.startswith(_W_STRICT)
                 if strict:
                     _transitional(element)
-                if depth == 2 and element.tag == _BODY and body is None:
-                    body = element
-                continue
-            if depth == 3 and body is not None and len(body) > done and body[done] is element:
-                lines.extend(_block_lines(element, budget))
-                done += 1
-            depth -= 1
+                if depth == 2:
+                    if body is None and element.tag == _BODY:
+                        body = element
+                elif depth == 1:
+                    strict = element.tag.startswith(_W_STRICT)
+                    if strict:
+                        _transitional(element)
+            else:
+                if depth == 3 and body is not None and len(body) > done and body[done] is element:
+                    lines.extend(_block_lines(element, budget))
+                    done += 1
+                depth -= 1
         if body is not None and done:
             del body[:done]  # read: let the blocks go
 
@@ -346,6 +359,7 @@ class _Gathered:
         placeholders: list[int] = []  # depths of the controls showing a placeholder we are in
         starts: dict[ElementTree.Element, int] = {}
         stack: list[tuple[ElementTree.Element, int, bool]] = [(block, 0, False)]
+        visited = 0
         while stack:
             node, depth, leaving = stack.pop()
             tag = node.tag
@@ -361,32 +375,39 @@ class _Gathered:
                 elif tag == _SDT and placeholders and placeholders[-1] == depth:
                     placeholders.pop()
                 continue
-            self.budget.spend(1)
-            if tag in (_P, _SDT_CONTENT, _TC, _TBL, _SDT):
-                stack.append((node, depth, True))
-            stack.extend((child, depth + 1, False) for child in reversed(node))
-            if tag == _P:
-                starts[node] = len(self.parts)
-                self._add_to(self.paragraphs_in, cells, node)
-                paragraphs.append(node)
-            elif tag == _SDT_CONTENT:
-                starts[node] = len(self.parts)
-            elif tag == _TC:
-                cells.append(node)
-            elif tag == _TBL:
-                tables.append(node)
-            elif tag == _TR:
-                self._add_to(self.rows_in, tables, node)
-            elif tag == _SDT:
-                self._add_to(self.controls_in, paragraphs, node)
-                self._add_to(self.controls_in, cells, node)
-                properties = node.find(_SDT_PR)
-                if properties is not None and properties.find(_PLACEHOLDER) is not None:
-                    placeholders.append(depth)  # "Click or tap here to enter text." is no answer
-            part = _visible_part(node)
-            if part:
-                self.parts.append(part)
-                self.hidden_at.append(placeholders[-1] if placeholders else -1)
+            visited += 1
+            if tag in _STRUCTURE:
+                if tag != _TR:
+                    stack.append((node, depth, True))
+                if tag == _P:
+                    starts[node] = len(self.parts)
+                    self._add_to(self.paragraphs_in, cells, node)
+                    paragraphs.append(node)
+                elif tag == _SDT_CONTENT:
+                    starts[node] = len(self.parts)
+                elif tag == _TC:
+                    cells.append(node)
+                elif tag == _TBL:
+                    tables.append(node)
+                elif tag == _TR:
+                    self._add_to(self.rows_in, tables, node)
+                elif tag == _SDT:
+                    self._add_to(self.controls_in, paragraphs, node)
+                    self._add_to(self.controls_in, cells, node)
+                    properties = node.find(_SDT_PR)
+                    if properties is not None and properties.find(_PLACEHOLDER) is not None:
+                        placeholders.append(
+                            depth
+                        )  # "Click or tap here to enter text." is no answer
+            elif tag == _T or tag in _SHOWN:
+                part = _visible_part(node)
+                if part:
+                    self.parts.append(part)
+                    self.hidden_at.append(placeholders[-1] if placeholders else -1)
+            if len(node):
+                child_depth = depth + 1
+                stack.extend([(child, child_depth, False) for child in reversed(node)])
+        self.budget.spend(visited)
 
     def _add_to(
         self,
@@ -468,6 +489,11 @@ def _visible_part(node: ElementTree.Element) -> str:
 def _block_lines(block: ElementTree.Element, budget: _Budget) -> list[str]:
     """The lines of one body-level block: a paragraph, a table, or a content control (whose
     content is blocks in turn)."""
+    if block.tag == _P:
+        simple = _simple_paragraph(block)
+        if simple is not None:
+            budget.spend(len(simple) + 1)
+            return [simple]
     gathered = _Gathered(block, budget)
     lines: list[str] = []
     pending = [block]
@@ -493,6 +519,22 @@ def _block_lines(block: ElementTree.Element, budget: _Budget) -> list[str]:
                 pending.extend(reversed(content))
     budget.spend(sum(len(line) + 1 for line in lines))
     return lines
+
+
+def _simple_paragraph(paragraph: ElementTree.Element) -> str | None:
+    """The text of a paragraph holding no control, table or paragraph (most of them), read
+    in one pass; None for any other."""
+    parts = []
+    for node in paragraph.iter():
+        tag = node.tag
+        if tag == _T:
+            if node.text:
+                parts.append(node.text)
+        elif tag in _STRUCTURE and node is not paragraph:
+            return None
+        elif tag in _SHOWN:
+            parts.append(_visible_part(node))
+    return "".join(parts).strip()
 
 
 def _row_lines(cells: list[list[str]]) -> list[str]:
