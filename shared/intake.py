@@ -81,11 +81,12 @@ _DAMAGED = "is a damaged file that cannot be opened"
 def find_forms(mail: InboundMail, settings: Settings) -> FoundForms:
     """The DSR forms among the attachments, or the reasons there are none to read."""
     found = FoundForms()
-    if len(mail.attachments) > settings.max_attachments:
+    files = max(mail.file_count, len(mail.attachments))
+    if files > settings.max_attachments:
         found.reasons.append(
             Reason(
                 code=ReasonCode.ATTACHMENT_TOO_LARGE,
-                message=f"The email has {len(mail.attachments)} attachments; at most "
+                message=f"The email has {files} attachments; at most "
                 f"{settings.max_attachments} are accepted. Please send the referral and consent forms only.",
             )
         )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import unicodedata
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -195,7 +196,9 @@ _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n")
 
 
 def inert_cell(value: str) -> str:
-    return "'" + value if value.startswith(_FORMULA_STARTS) else value
+    # NFKC: a full-width equals sign is an "=" to some spreadsheets.
+    first = unicodedata.normalize("NFKC", value[:1])
+    return "'" + value if first.startswith(_FORMULA_STARTS) else value
 
 
 class _InertWriter:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from email.errors import ObsoleteHeaderDefect
 from email.headerregistry import AddressHeader, HeaderRegistry
+from email.message import Message
 
 # An address is at most 254 characters (RFC 5321); a From header longer than this is hostile,
 # and the header parser is not fast on one.
@@ -16,6 +17,15 @@ _ATOM = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+")
 _LABEL = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u0085\u2028\u2029]")
 _REGISTRY = HeaderRegistry()
+_FOLD = re.compile(r"\r?\n(?=[ \t])")
+
+
+def header_values(message: Message, name: str) -> list[str]:
+    """A header's values as they came, unfolded, topmost first (never parsed for us)."""
+    wanted = name.lower()
+    return [
+        _FOLD.sub("", str(value)) for key, value in message.raw_items() if key.lower() == wanted
+    ]
 
 
 class SenderError(ValueError):

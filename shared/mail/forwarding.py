@@ -8,9 +8,9 @@ that forward is the original sender's business, never unwrapped again.
 from __future__ import annotations
 
 import re
-from email.message import EmailMessage
+from email.message import Message
 
-from shared.mail.addresses import SenderError, forwarded_sender, sender_of
+from shared.mail.addresses import SenderError, forwarded_sender, header_values, sender_of
 
 # The line mail clients put above a message forwarded inline (Outlook, Gmail, Apple Mail).
 _FORWARD_MARKER = re.compile(
@@ -23,24 +23,22 @@ MAX_MARKER_LINE_CHARS = 200  # a marker line is short; longer lines are never lo
 MAX_FORWARD_HEADER_LINES = 12  # From:, Sent:, To:, Cc:, Subject: ... wrapped
 
 
-def _header_values(message: EmailMessage, name: str) -> list[str]:
-    return [str(value) for key, value in message.raw_items() if key.lower() == name.lower()]
-
-
-def attached_original(message: EmailMessage) -> EmailMessage | None:
+def attached_original(message: Message) -> Message | None:
     """The one message attached at the top level of the email, if there is exactly one."""
     if not message.is_multipart():
         return None
     attached = [
         part
-        for part in message.iter_parts()
-        if part.get_content_type() == "message/rfc822" and part.is_multipart()
+        for part in message.get_payload()
+        if isinstance(part, Message)
+        and part.get_content_type() == "message/rfc822"
+        and part.is_multipart()
     ]
     if len(attached) != 1:
         return None
     payload = attached[0].get_payload()
     inner = payload[0] if isinstance(payload, list) and len(payload) == 1 else None
-    return inner if isinstance(inner, EmailMessage) else None
+    return inner if isinstance(inner, Message) else None
 
 
 def inline_original_sender(body: str) -> str | None:
@@ -67,8 +65,8 @@ def inline_original_sender(body: str) -> str | None:
     return None
 
 
-def attached_original_sender(inner: EmailMessage) -> str | None:
+def attached_original_sender(inner: Message) -> str | None:
     try:
-        return sender_of(_header_values(inner, "From"))
+        return sender_of(header_values(inner, "From"))
     except SenderError:
         return None

@@ -13,11 +13,11 @@ import re
 from collections.abc import Iterator
 from email import policy
 from email.feedparser import BytesFeedParser
-from email.message import EmailMessage
+from email.message import Message
 
 from pydantic import BaseModel, ConfigDict
 
-from shared.mail.addresses import SenderError, sender_of
+from shared.mail.addresses import SenderError, header_values, sender_of
 from shared.mail.authentication import MailVerdicts, read_verdicts
 from shared.mail.forwarding import (
     attached_original,
@@ -32,12 +32,17 @@ _IMAGE_MAGIC = (b"\xff\xd8\xff", b"\x89PNG", b"II*\x00", b"MM\x00*", b"GIF8")  #
 
 # Limits on the structure of one email. Real mail has a handful of parts a few levels deep.
 MAX_MIME_DEPTH = 50
-MAX_MIME_PARTS = 500
+MAX_FILES_KEPT = 100  # files beyond these are counted (too many to read), never decoded
 # Multipart containers and attached messages, counted in the raw bytes before parsing: the
 # parser's cost grows with their nesting (and it fails on thousands), so it is not started.
 MAX_MIME_CONTAINERS = 200
 MAX_MESSAGE_ID_CHARS = 998  # one header line (RFC 5322)
 DEFAULT_MAX_PART_BYTES = 10 * 1024 * 1024  # the MaxAttachmentBytes default
+# The parameters of a Content-Type or Content-Disposition are read by the standard library
+# in time that grows with the square of their length: longer ones are not read at all.
+MAX_MIME_HEADER_CHARS = 4096
+_MIME_HEADER = re.compile(rb"^content-(?:type|disposition)[ \t]*:", re.IGNORECASE | re.MULTILINE)
+_HEADER_END = re.compile(rb"\n(?![ \t])")
 _FEED_CHUNK = 64 * 1024
 _CONTAINER = re.compile(rb"boundary\s*=|message/(?:rfc822|global)", re.IGNORECASE)
 
@@ -97,6 +102,7 @@ class InboundMail(BaseModel):
     header_message_id: str  # the Message-ID header, or a hash of the raw email without one
     verdicts: MailVerdicts
     attachments: tuple[Attachment, ...] = ()
+    file_count: int = 0  # files in the email; only the first MAX_FILES_KEPT are in attachments
     body_text: str = ""  # the plain-text body (forms are sometimes typed into it)
     # The trusted forwarder (the DSR shared mailbox) the email came through, when it did;
     # `sender` is then the original referrer, found in the forwarded message.
@@ -129,44 +135,39 @@ def valid_text(text: str) -> str:
     return text.encode("utf-8", "replace").decode("utf-8")
 
 
-def _walk(message: EmailMessage) -> Iterator[EmailMessage]:
-    """Every part, in order, without recursion, within the depth and count limits."""
-    stack: list[tuple[EmailMessage, int]] = [(message, 0)]
-    count = 0
+def _walk(message: Message) -> Iterator[Message]:
+    """Every part, in order, without recursion, within the depth limit."""
+    stack: list[tuple[Message, int]] = [(message, 0)]
     while stack:
         part, depth = stack.pop()
-        count += 1
-        if depth > MAX_MIME_DEPTH or count > MAX_MIME_PARTS:
+        if depth > MAX_MIME_DEPTH:
             raise _TooComplex(
-                f"The email is nested more than {MAX_MIME_DEPTH} levels deep or has more than "
-                f"{MAX_MIME_PARTS} parts, so it is not read."
+                f"The email is nested more than {MAX_MIME_DEPTH} levels deep, so it is not read."
             )
         yield part
         if part.is_multipart():
             children = part.get_payload()
             if isinstance(children, list):
                 stack += [
-                    (child, depth + 1)
-                    for child in reversed(children)
-                    if isinstance(child, EmailMessage)
+                    (child, depth + 1) for child in reversed(children) if isinstance(child, Message)
                 ]
 
 
-def _decoded_size(part: EmailMessage) -> int:
+def _decoded_size(part: Message) -> int:
     """The part's size once decoded, judged from its encoded text (without decoding it)."""
     encoded = part.get_payload()
     size = len(encoded) if isinstance(encoded, str | bytes) else 0
-    if part.get("Content-Transfer-Encoding", "").strip().lower() == "base64":
+    if str(part.get("Content-Transfer-Encoding", "")).strip().lower() == "base64":
         return size * 3 // 4
     return size
 
 
-def _payload(part: EmailMessage) -> bytes:
+def _payload(part: Message) -> bytes:
     payload = part.get_payload(decode=True)
     return payload if isinstance(payload, bytes) else b""
 
 
-def part_text(part: EmailMessage) -> str:
+def part_text(part: Message) -> str:
     """A text part's content, whatever its charset claims (unknown ones read as UTF-8)."""
     charset = part.get_content_charset() or "utf-8"
     try:
@@ -180,15 +181,19 @@ def part_text(part: EmailMessage) -> str:
     return valid_text(text)
 
 
-def _attached_files(message: EmailMessage, max_part_bytes: int) -> list[Attachment]:
+def _attached_files(message: Message, max_part_bytes: int) -> tuple[list[Attachment], int]:
     """Every file in the message, however deeply the sender's client nested it: each leaf
-    part except the text of the message itself. Files over the limit are not decoded."""
+    part except the text of the message itself; and how many there are. Files over the size
+    limit, or past the first MAX_FILES_KEPT, are not decoded."""
     files: list[Attachment] = []
+    count = 0
     for part in _walk(message):
         if part.is_multipart():
             continue
-        is_text = part.get_content_maintype() == "text" and part.get_filename() is None
-        if is_text and part.get_content_disposition() != "attachment":
+        if not _is_file(part):
+            continue
+        count += 1
+        if len(files) >= MAX_FILES_KEPT:
             continue
         size = _decoded_size(part)
         content = _payload(part) if size <= max_part_bytes else b""
@@ -196,28 +201,50 @@ def _attached_files(message: EmailMessage, max_part_bytes: int) -> list[Attachme
             files.append(
                 Attachment(
                     position=len(files) + 1,
-                    content_type=part.get_content_type(),
+                    content_type=_declared_type(part),
                     content=content,
                     size=len(content) if content else size,
                 )
             )
-    return files
+    return files, count
 
 
-def _body_text(message: EmailMessage, max_part_bytes: int) -> str:
-    body = message.get_body(preferencelist=("plain",))
-    if not isinstance(body, EmailMessage) or _decoded_size(body) > max_part_bytes:
-        return ""
-    return part_text(body)
+_MIME_TYPE = re.compile(r"[a-z0-9][a-z0-9.+-]{0,40}/[a-z0-9][a-z0-9.+-]{0,80}")
 
 
-def _header(message: EmailMessage, name: str) -> list[str]:
-    """A header's values as they came (unparsed), topmost first."""
-    return [str(value) for key, value in message.raw_items() if key.lower() == name.lower()]
+def _declared_type(part: Message) -> str:
+    """The part's declared type, when it is one: it is named in our answers, so a sender's
+    made-up text never is."""
+    declared = part.get_content_type()
+    return declared if _MIME_TYPE.fullmatch(declared) else "application/octet-stream"
 
 
-def _message_id(message: EmailMessage, raw: bytes) -> str:
-    values = _header(message, "Message-ID")
+def _is_file(part: Message) -> bool:
+    """A file: any leaf part but the text of the message itself."""
+    if part.get_content_maintype() != "text":
+        return True
+    return part.get_filename() is not None or part.get_content_disposition() == "attachment"
+
+
+def _body_text(message: Message, max_part_bytes: int) -> str:
+    """The message's own plain text: its first text/plain part that is not a file, outside
+    any attached message."""
+    stack = [message]
+    while stack:
+        part = stack.pop()
+        if part.get_content_type() == "message/rfc822":
+            continue  # a forwarded message's text is its own
+        if part.is_multipart():
+            children = part.get_payload()
+            if isinstance(children, list):
+                stack += [child for child in reversed(children) if isinstance(child, Message)]
+        elif part.get_content_type() == "text/plain" and not _is_file(part):
+            return "" if _decoded_size(part) > max_part_bytes else part_text(part)
+    return ""
+
+
+def _message_id(message: Message, raw: bytes) -> str:
+    values = header_values(message, "Message-ID")
     value = " ".join(values[0].split()) if values else ""
     if value.strip("<> ") and len(value) <= MAX_MESSAGE_ID_CHARS:
         return valid_text(value)
@@ -225,8 +252,8 @@ def _message_id(message: EmailMessage, raw: bytes) -> str:
     return "sha256:" + hashlib.sha256(raw).hexdigest()
 
 
-def _first(message: EmailMessage, name: str) -> str | None:
-    values = _header(message, name)
+def _first(message: Message, name: str) -> str | None:
+    values = header_values(message, name)
     return values[0] if values else None
 
 
@@ -250,6 +277,18 @@ def parse_mail(
                 ),
             ),
         )
+    if _has_long_mime_header(raw):
+        return InboundMail(
+            sender="",
+            header_message_id=fallback_id,
+            verdicts=MailVerdicts(),
+            problems=(
+                _unreadable(
+                    "The email has a Content-Type or Content-Disposition header longer than "
+                    f"{MAX_MIME_HEADER_CHARS} characters, so it is not read."
+                ),
+            ),
+        )
     try:
         return _read(raw, trusted_forwarders, max_part_bytes)
     except _TooComplex as error:
@@ -261,15 +300,27 @@ def parse_mail(
     )
 
 
-def _parsed(raw: bytes) -> EmailMessage:
-    """The MIME tree. Fed in chunks: `BytesParser.parsebytes` copies the whole email into a
-    StringIO first, four bytes a character, which for a 40 MB email is most of the memory."""
-    parser = BytesFeedParser(policy=policy.default)
+def _has_long_mime_header(raw: bytes) -> bool:
+    """Whether any Content-Type or Content-Disposition header runs on past the limit (each
+    looked at for at most the limit's length, so this is linear)."""
+    for header in _MIME_HEADER.finditer(raw):
+        limit = header.end() + MAX_MIME_HEADER_CHARS
+        if limit < len(raw) and _HEADER_END.search(raw, header.end(), limit) is None:
+            return True
+    return False
+
+
+def _parsed(raw: bytes) -> Message:
+    """The MIME tree, with headers kept as they came (`compat32`): the structured header
+    parser of `policy.default` costs a hundred microseconds a header and more on hostile
+    ones, and we parse the few headers we trust ourselves. Fed in chunks: `parsebytes`
+    copies the whole email into a StringIO first, four bytes a character."""
+    parser = BytesFeedParser(policy=policy.compat32)
     view = memoryview(raw)
     for start in range(0, len(raw), _FEED_CHUNK):
         parser.feed(bytes(view[start : start + _FEED_CHUNK]))
     message = parser.close()
-    assert isinstance(message, EmailMessage)
+    assert isinstance(message, Message)
     return message
 
 
@@ -282,7 +333,7 @@ def _read(raw: bytes, trusted_forwarders: tuple[str, ...], max_part_bytes: int) 
         _first(message, "X-SES-Virus-Verdict"),
     )
     try:
-        sender = sender_of(_header(message, "From"))
+        sender = sender_of(header_values(message, "From"))
     except SenderError as error:
         sender = ""
         problems.append(Reason(code=ReasonCode.SENDER_NOT_ALLOWED, message=str(error)))
@@ -303,11 +354,13 @@ def _read(raw: bytes, trusted_forwarders: tuple[str, ...], max_part_bytes: int) 
             sender = original
             if inner is not None:
                 body_text = _body_text(inner, max_part_bytes)
+    files, file_count = _attached_files(message, max_part_bytes)
     return InboundMail(
         sender=sender,
         header_message_id=_message_id(message, raw),
         verdicts=verdicts,
-        attachments=tuple(_attached_files(message, max_part_bytes)),
+        attachments=tuple(files),
+        file_count=file_count,
         body_text=body_text,
         forwarded_by=forwarded_by,
         original_sender_found=original_found,

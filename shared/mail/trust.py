@@ -110,9 +110,7 @@ def trust_reasons(mail: InboundMail, settings: Settings) -> list[Reason]:
                 "pass for it, so it is not taken as forwarded by the DSR mailbox.",
             )
         )
-    coordinator = mail.sender in settings.coordinator_addresses and is_team_sender(
-        mail, settings
-    )
+    coordinator = mail.sender in settings.coordinator_addresses and is_team_sender(mail, settings)
     allowed = domain_matches(mail.sender, settings.allowed_sender_domains) or coordinator
     if mail.sender and mail.original_sender_found and not allowed:
         reasons.append(
