@@ -38,10 +38,11 @@ MAX_WORD_DIRECTORY_BYTES = 1024 * 1024
 """The most the zip's central directory (its list of parts) may take: a .docx lists a few
 dozen parts, and zipfile builds an entry for every one before anything is read."""
 
-MAX_WORD_ELEMENTS = 200_000
-"""The most XML elements the main part may hold (a ten-page form has tens of thousands),
-counted while parsing: a form of millions of empty paragraphs is refused, not read. Reading
-this many takes about a second and 50 MB at most."""
+MAX_WORD_ELEMENTS = 500_000
+"""The most XML elements the main part may hold (a ten-page form has tens of thousands, a
+300-page report about 400,000), counted while parsing: a document of millions of empty
+paragraphs is refused, not read. Reading this many takes one to two seconds, and at most
+about 110 MB when one table holds them all (a body's blocks are let go as they are read)."""
 
 MAX_WORD_TEXT_CHARS = 2_000_000
 """The most text gathered from the document, a nested table's or content control's text
