@@ -39,7 +39,7 @@ lint: $(INSTALLED)
 	$(BIN)/cfn-lint template.yaml
 
 typecheck: $(INSTALLED)
-	$(BIN)/mypy shared functions infrastructure templates tests
+	$(BIN)/mypy shared functions infrastructure templates tests bench
 
 # sam validate (plain and --lint). aws-sam-cli pins boto3 and cfn-lint, so it lives in its own venv.
 validate:

@@ -21,6 +21,9 @@ class _EmptyRegister:
     def case_for_person(self, person_key: str) -> None:
         return None
 
+    def case(self, case_id: str) -> None:
+        return None
+
     def first_submission_with_header(self, header_message_id: str) -> None:
         return None
 
