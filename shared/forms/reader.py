@@ -18,8 +18,8 @@ from templates.forms.layout import LAYOUTS, printed_label
 
 # The longest answers read, so a case always fits in one DynamoDB item (400 KB) with its
 # history: a one-line answer (a name, a date, an address line) and a free-text box.
-MAX_TEXT_CHARS = 200
-MAX_LONG_TEXT_CHARS = 4000
+MAX_ANSWER_CHARS = 200
+MAX_LONG_ANSWER_CHARS = 4000
 
 
 @cache
@@ -76,7 +76,7 @@ class FieldReader:
                 )
             return None
         long = field in _long_fields()
-        limit = MAX_LONG_TEXT_CHARS if long else MAX_TEXT_CHARS
+        limit = MAX_LONG_ANSWER_CHARS if long else MAX_ANSWER_CHARS
         if len(value) > limit:
             self.too_long.add(field)
             self.reasons.append(

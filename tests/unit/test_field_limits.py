@@ -12,7 +12,7 @@ from shared.case import Case, CaseStatus, ConsentRecord
 from shared.dates import DateFormatError, parse_uk_date
 from shared.forms.consent import validate_consent
 from shared.forms.fields import FormKind, RawForm
-from shared.forms.reader import MAX_LONG_TEXT_CHARS, MAX_TEXT_CHARS
+from shared.forms.reader import MAX_LONG_ANSWER_CHARS, MAX_ANSWER_CHARS
 from shared.forms.referral import validate_referral
 from shared.identifiers import is_valid_nhs_number
 from shared.notices import child_details
@@ -54,8 +54,8 @@ def test_dates_are_ascii_and_in_a_sensible_range(text: str) -> None:
 def test_an_answer_past_its_length_is_refused_by_name() -> None:
     codes = _codes(
         _referral(
-            child_given_name="A" * (MAX_TEXT_CHARS + 1),
-            mental_health_concern="x" * (MAX_LONG_TEXT_CHARS + 1),
+            child_given_name="A" * (MAX_ANSWER_CHARS + 1),
+            mental_health_concern="x" * (MAX_LONG_ANSWER_CHARS + 1),
         )
     )
     assert ("FIELD_INVALID", "child_given_name") in codes
@@ -72,9 +72,9 @@ def _longest(kind: FormKind, fields: dict[str, str]) -> RawForm:
     for section in layout.sections:
         for field in section.fields:
             if field.type == "long":
-                filled[field.name] = "\U0001f600" * MAX_LONG_TEXT_CHARS
+                filled[field.name] = "\U0001f600" * MAX_LONG_ANSWER_CHARS
             elif field.type == "text" and field.name not in fields:
-                filled[field.name] = "\U0001f600" * MAX_TEXT_CHARS
+                filled[field.name] = "\U0001f600" * MAX_ANSWER_CHARS
     return RawForm(kind=kind, fields=filled, source="test")
 
 
