@@ -3,16 +3,19 @@ text layer when it was printed or flattened (label and value in two columns).
 
 Nothing in the file is trusted to be small. The form's field tree is walked once, without
 recursion, and refused past MAX_PDF_FORM_FIELDS; only the first MAX_PDF_PAGES_READ pages are
-ever looked at (the page tree is walked to them, never flattened whole); and those pages are
-read as printed without copying the document: each page's drawn objects are inlined and its
-fields' values drawn as text on a page made for reading, which pypdf's layout extraction
-then reads. pypdf's own limits are tightened while reading (MAX_PDF_STREAM_BYTES).
+ever looked at (the page tree is walked to them, never flattened whole), and only while their
+drawing fits in MAX_PDF_CONTENT_BYTES; those pages are read as printed without copying the
+document: each page's drawn objects are inlined and its fields' values drawn as text on a
+page made for reading, which pypdf's layout extraction reads (its plain extraction when that
+finds nothing). pypdf's own limits are tightened while reading (MAX_PDF_STREAM_BYTES). A PDF
+protected only against changes (it opens with an empty password) is read like any other.
 """
 
 from __future__ import annotations
 
 import io
 import logging
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -68,9 +71,11 @@ MAX_PDF_STREAM_BYTES = 16 * 1024 * 1024
 """The most any one stream (a page's content, a drawn object) may decode to, given to pypdf
 as its limit while the PDF is read."""
 
-MAX_PDF_INLINED_OPERATIONS = 100_000
-"""The most drawing operations inlined into one page from its drawn objects; past it, further
-objects are left as they are (the layout extraction then leaves them out)."""
+MAX_PDF_CONTENT_BYTES = 1024 * 1024
+"""The most drawing instructions (decoded page contents and the drawn objects inlined in them)
+read from a PDF's pages: a page of a printed form holds 5-50 KB, twenty pages of a thesis
+500 KB, an engineering drawing a megabyte a page. Reading goes page by page while it lasts; a
+PDF whose very first page is past it is refused. Reading this much takes one to three seconds."""
 
 DAMAGED = "is a damaged PDF that cannot be opened"
 ENCRYPTED = "is an encrypted or password-protected PDF"
@@ -79,6 +84,10 @@ TOO_MANY_FIELDS = f"is a PDF form with more than {MAX_PDF_FORM_FIELDS:,} fields"
 FIELDS_TOO_DEEP = f"is a PDF form with fields nested more than {MAX_PDF_FIELD_DEPTH} deep"
 NAME_TOO_LONG = (
     f"is a PDF form with a field name longer than {MAX_PDF_FIELD_NAME_CHARS:,} characters"
+)
+TOO_COMPLEX = (
+    f"is a PDF whose first pages hold more than {MAX_PDF_CONTENT_BYTES // (1024 * 1024)} MB of "
+    "drawing instructions, too many to read"
 )
 TOO_LARGE = (
     f"is a PDF with content larger than {MAX_PDF_STREAM_BYTES // (1024 * 1024)} MB when "
@@ -100,6 +109,8 @@ _LIMITS = {
         "xfa_decoding_work_maximum_length",
     )
 }
+# The operators that show text (Tj, TJ, ' and "), as whole tokens.
+_TEXT_SHOWN = re.compile(rb"(?<![A-Za-z])(?:Tj|TJ)(?![A-Za-z])|['\"]")
 _INHERITED_BY_PAGES = ("/Resources", "/MediaBox", "/CropBox", "/Rotate")
 _PUSH_BUTTON, _MULTILINE = 1 << 16, 1 << 12  # field flags (/Ff)
 
@@ -134,15 +145,21 @@ def _read(content: bytes, source: str) -> list[RawForm]:
         ]
     texts: list[str] = []
     failed = False
+    budget = _ContentBudget()
     for page, inherited in _first_pages(reader, MAX_PDF_PAGES_READ):
         try:
-            texts.append(_page_text(_page_for_reading(reader, page, inherited, form)))
+            reading = _page_for_reading(reader, page, inherited, form, budget)
+            if reading is None:
+                break  # past MAX_PDF_CONTENT_BYTES: read no further
+            texts.append(_page_text(reading))
         except (MemoryError, RecursionError, LimitReachedError):
             raise
         except Exception:  # this page cannot be read; the others may be
             failed = True
     text = "\n".join(texts)
     if not text.strip():
+        if budget.exceeded:
+            raise FormUnreadableError(TOO_COMPLEX)
         raise FormUnreadableError(DAMAGED if failed or not texts else IMAGES_ONLY)
     return read_text_forms(text, source)
 
@@ -299,12 +316,17 @@ def _first_pages(
 
 
 def _page_for_reading(
-    reader: PdfReader, page: DictionaryObject, inherited: dict[str, PdfObject], form: _Form
-) -> PageObject:
+    reader: PdfReader,
+    page: DictionaryObject,
+    inherited: dict[str, PdfObject],
+    form: _Form,
+    budget: _ContentBudget,
+) -> PageObject | None:
     """The page as printed, made anew for reading (nothing in the PDF is changed): each drawn
     object (a flattened field) inlined in the page's own drawing, because pypdf's layout
     extraction leaves such objects out, and each field's value drawn as text in its box, so
-    the printed labels beside them read them."""
+    the printed labels beside them read them. None when its drawing does not fit in what is
+    left of MAX_PDF_CONTENT_BYTES."""
     reading = PageObject(reader)
     for name in _INHERITED_BY_PAGES:
         if name in page or name in inherited:
@@ -315,29 +337,56 @@ def _page_for_reading(
     resources[NameObject("/Font")] = fonts
     resources[NameObject("/XObject")] = drawn
     reading[NameObject("/Resources")] = resources
-    operations: list[tuple[list[object], bytes]] = [([], b"q")]
     contents = page.get("/Contents")
     resolved = contents.get_object() if isinstance(contents, PdfObject) else None
+    data = b""
     if isinstance(resolved, (StreamObject, ArrayObject)):
-        operations += _Inliner(reader, fonts, drawn).inline(
-            ContentStream(resolved, reader).operations
-        )
-    operations.append(([], b"Q"))
-    operations += _ValueDrawing(fonts).draw(page, form)
-    stream = ContentStream(None, reader)
-    stream.operations = operations
+        own = ContentStream(resolved, reader, "bytes")
+        data = own.get_data()
+        if not budget.take(len(data)):
+            return None
+        if b"Do" in data and drawn:  # it may draw objects: inline them
+            inlined = ContentStream(None, reader, "bytes")
+            inlined.operations = _Inliner(reader, fonts, drawn, budget).inline(own.operations)
+            data = inlined.get_data()
+    values = ContentStream(None, reader, "bytes")
+    values.operations = _ValueDrawing(fonts).draw(page, form)
+    stream = DecodedStreamObject()
+    stream.set_data(b"q\n" + data + b"\nQ\n" + values.get_data())
     reading[NameObject("/Contents")] = stream
     return reading
 
 
-class _Inliner:
-    """Inlines the page's drawn objects (form XObjects), one level deep, with a budget."""
+class _ContentBudget:
+    """What is left of MAX_PDF_CONTENT_BYTES for the pages still to read."""
 
-    def __init__(self, reader: PdfReader, fonts: DictionaryObject, drawn: DictionaryObject) -> None:
+    def __init__(self) -> None:
+        self.left = MAX_PDF_CONTENT_BYTES
+        self.exceeded = False
+
+    def take(self, size: int) -> bool:
+        if size > self.left:
+            self.exceeded = True
+            return False
+        self.left -= size
+        return True
+
+
+class _Inliner:
+    """Inlines the page's drawn objects (form XObjects), one level deep, while the content
+    budget lasts; an object past it is left as it is (layout extraction leaves it out)."""
+
+    def __init__(
+        self,
+        reader: PdfReader,
+        fonts: DictionaryObject,
+        drawn: DictionaryObject,
+        budget: _ContentBudget,
+    ) -> None:
         self.reader = reader
         self.fonts = fonts
         self.drawn = drawn
-        self.budget = MAX_PDF_INLINED_OPERATIONS
+        self.budget = budget
         self.aliases = 0
 
     def inline(
@@ -345,7 +394,7 @@ class _Inliner:
     ) -> list[tuple[list[object], bytes]]:
         result: list[tuple[list[object], bytes]] = []
         for operands, operator in operations:
-            if operator == b"Do" and operands and self.budget > 0:
+            if operator == b"Do" and operands:
                 try:
                     result += self._drawing(operands[0])
                 except (MemoryError, RecursionError, LimitReachedError):
@@ -361,10 +410,10 @@ class _Inliner:
         drawing = drawing.get_object() if drawing is not None else None
         if not isinstance(drawing, StreamObject) or drawing.get("/Subtype") != "/Form":
             return [([name], b"Do")]  # an image, or nothing: drawn as it was
-        operations = ContentStream(drawing, self.reader).operations
-        self.budget -= len(operations)
-        if self.budget < 0:
+        content = ContentStream(drawing, self.reader, "bytes")
+        if not self.budget.take(len(content.get_data())):
             return [([name], b"Do")]
+        operations = content.operations
         own = _dictionary(drawing.get("/Resources")) or DictionaryObject()
         renamed = {
             **self._merge(_dictionary(own.get("/Font")), self.fonts),
@@ -547,6 +596,10 @@ def _shown(widget: DictionaryObject, widget_of: _Widget) -> list[str]:
 def _page_text(page: PageObject) -> str:
     """The page's text as laid out; when layout extraction finds nothing (or fails), pypdf's
     plain extraction, which reads some PDFs layout extraction cannot."""
+    contents = page.get("/Contents")
+    data = contents.get_data() if isinstance(contents, StreamObject) else b"Do"
+    if not _TEXT_SHOWN.search(data) and b"Do" not in data:
+        return ""  # only lines and shapes, no text and no drawn object to look in
     try:
         text = page.extract_text(extraction_mode="layout")
     except (MemoryError, RecursionError, LimitReachedError):

@@ -718,6 +718,49 @@ def test_a_pdf_of_10_000_pages_costs_what_20_do() -> None:
     assert bounded(PDF, content) == []
 
 
+def heavy_pages(pages: int, kib_per_page: int) -> bytes:
+    """Pages of text drawn a line at a time, `kib_per_page` KiB of drawing each."""
+    line = b"BT /F1 10 Tf 50 700 Td (Dear DSR team, a line of a long letter) Tj ET\n"
+    content = line * (kib_per_page * 1024 // len(line))
+    return _pages_with(pages, content)
+
+
+def _pages_with(pages: int, content: bytes) -> bytes:
+    """`pages` pages all drawing the same content (one stream, deflated)."""
+    first_content = 4 + pages
+    kids = b" ".join(b"%d 0 R" % (4 + number) for number in range(pages))
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [%s] /Count %d /MediaBox [0 0 595 842] /Resources << /Font << /F1 3 0 R >> >> >>"
+        % (kids, pages),
+        FONT,
+    ]
+    objects += [
+        b"<< /Type /Page /Parent 2 0 R /Contents %d 0 R >>" % first_content for _ in range(pages)
+    ]
+    objects.append(stream(zlib.compress(content), b"/Filter /FlateDecode"))
+    return raw_pdf(objects)
+
+
+def test_reading_stops_when_the_drawing_read_passes_its_budget(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    read_pages: list[object] = []
+    page_text = pdf._page_text
+
+    def counted(page: object) -> str:
+        read_pages.append(page)
+        return page_text(page)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(pdf, "_page_text", counted)
+    assert bounded(PDF, heavy_pages(20, 300)) == []  # a long letter: read while the budget lasts
+    assert len(read_pages) == 2 * (pdf.MAX_PDF_CONTENT_BYTES // (300 * 1024))
+
+
+def test_a_first_page_past_the_drawing_budget_is_refused() -> None:
+    refused(PDF, heavy_pages(1, 3 * 1024), "more than 1 MB of drawing instructions")
+
+
 def test_thousands_of_fields_are_refused_before_any_is_drawn() -> None:
     refused(PDF, many_fields(5_000), "more than 2,000 fields")
 
@@ -770,7 +813,8 @@ def test_text_only_plain_extraction_finds_is_read() -> None:
         nested_text=["Dear DSR team,", "NHS number: 943 476 5919"], broken=False, page_text=[]
     )
     reader = PdfReader(io.BytesIO(content))
-    page = pdf._page_for_reading(reader, reader.pages[0], {}, pdf._Form())
+    page = pdf._page_for_reading(reader, reader.pages[0], {}, pdf._Form(), pdf._ContentBudget())
+    assert page is not None
     assert not page.extract_text(extraction_mode="layout").strip()
     assert "NHS number" in pdf._page_text(page)
     assert bounded(PDF, content) == []  # read (a letter), not called images only
