@@ -64,18 +64,23 @@ MAX_PDF_FIELD_NAME_CHARS = 1_000
 """The longest full field name (`topmostSubform[0].Page1[0].NHSNumber[0]` is 40)."""
 
 MAX_PDF_PAGE_TREE_NODES = 1_000
-"""The most page-tree nodes visited looking for the first pages (a balanced tree needs a few
+"""The most page-tree entries looked at to find the first pages (a balanced tree needs a few
 dozen); past it, only the pages found so far are read."""
+
+MAX_PDF_FIELD_VALUE_CHARS = 1_000_000
+"""The most text all of a form's field values may hold together (a filled referral holds a
+few thousand characters)."""
 
 MAX_PDF_STREAM_BYTES = 16 * 1024 * 1024
 """The most any one stream (a page's content, a drawn object) may decode to, given to pypdf
 as its limit while the PDF is read."""
 
-MAX_PDF_CONTENT_BYTES = 1024 * 1024
-"""The most drawing instructions (decoded page contents and the drawn objects inlined in them)
-read from a PDF's pages: a page of a printed form holds 5-50 KB, twenty pages of a thesis
-500 KB, an engineering drawing a megabyte a page. Reading goes page by page while it lasts; a
-PDF whose very first page is past it is refused. Reading this much takes one to three seconds."""
+MAX_PDF_CONTENT_BYTES = 512 * 1024
+"""The most drawing instructions (decoded page contents, the drawn objects inlined in them,
+the field values drawn) read from a PDF's pages: a page of a printed form holds 5-50 KB,
+twenty pages of a thesis 500 KB, an engineering drawing a megabyte a page. Reading goes page
+by page while it lasts; a PDF whose very first page is past it is refused. Reading this much
+takes up to about a second and a half (tiny operations are the slowest to read)."""
 
 DAMAGED = "is a damaged PDF that cannot be opened"
 ENCRYPTED = "is an encrypted or password-protected PDF"
@@ -85,8 +90,11 @@ FIELDS_TOO_DEEP = f"is a PDF form with fields nested more than {MAX_PDF_FIELD_DE
 NAME_TOO_LONG = (
     f"is a PDF form with a field name longer than {MAX_PDF_FIELD_NAME_CHARS:,} characters"
 )
+VALUES_TOO_LONG = (
+    f"is a PDF form whose fields hold more than {MAX_PDF_FIELD_VALUE_CHARS:,} characters"
+)
 TOO_COMPLEX = (
-    f"is a PDF whose first pages hold more than {MAX_PDF_CONTENT_BYTES // (1024 * 1024)} MB of "
+    f"is a PDF whose first pages hold more than {MAX_PDF_CONTENT_BYTES // 1024:,} KB of "
     "drawing instructions, too many to read"
 )
 TOO_LARGE = (
@@ -227,6 +235,7 @@ class _Widget:
     owner: DictionaryObject  # the field: the widget itself, or the field it is a kid of
     kind: str  # /Tx, /Btn, /Ch (inherited from a parent field when not its own)
     flags: int
+    value: str  # the field's value as text
 
 
 @dataclass
@@ -237,25 +246,29 @@ class _Form:
     @classmethod
     def read(cls, reader: PdfReader) -> _Form:
         """The field tree (/AcroForm /Fields) walked once, without recursion, in pypdf's
-        order (a field before its kids); refused past MAX_PDF_FORM_FIELDS entries."""
+        order (a field before its kids); refused past MAX_PDF_FORM_FIELDS entries (counted
+        as they are found, so an array of kids listed by every field costs nothing)."""
         form = cls()
         acro_form = _dictionary(reader.root_object.get("/AcroForm"))
         if acro_form is None:
             return form
-        # Each entry: the field or widget, the name and field it sits in, the inherited
-        # field type and flags, how deep it is.
-        stack: list[tuple[PdfObject, str, DictionaryObject | None, str, int, int]] = [
-            (entry, "", None, "", 0, 0) for entry in reversed(_array(acro_form.get("/Fields")))
+        fields = _array(acro_form.get("/Fields"))
+        found = len(fields)
+        if found > MAX_PDF_FORM_FIELDS:
+            raise FormUnreadableError(TOO_MANY_FIELDS)
+        value_chars = 0
+        # Each entry: the field or widget; the name, field and value it sits in; the
+        # inherited field type and flags; how deep it is.
+        stack: list[tuple[PdfObject, str, DictionaryObject | None, str, str, int, int]] = [
+            (entry, "", None, "", "", 0, 0) for entry in reversed(fields)
         ]
         seen: set[object] = set()
         while stack:
-            entry, prefix, parent, kind, flags, depth = stack.pop()
+            entry, prefix, parent, value, kind, flags, depth = stack.pop()
             key = _key(entry)
             if key in seen:
                 continue
             seen.add(key)
-            if len(seen) > MAX_PDF_FORM_FIELDS:
-                raise FormUnreadableError(TOO_MANY_FIELDS)
             if depth > MAX_PDF_FIELD_DEPTH:
                 raise FormUnreadableError(FIELDS_TOO_DEEP)
             node = _dictionary(entry)
@@ -267,22 +280,47 @@ class _Form:
             flags = int(own_flags) if isinstance(own_flags, (int, float)) else flags
             name = prefix
             if "/T" in node:
-                title = _text_of(node["/T"])
-                name = f"{prefix}.{title}" if prefix else title
-                if len(name) > MAX_PDF_FIELD_NAME_CHARS:
+                value_chars += _length(node.get("/V"))
+                if value_chars > MAX_PDF_FIELD_VALUE_CHARS:
+                    raise FormUnreadableError(VALUES_TOO_LONG)
+                value = _text_of(node.get("/V"))
+                title = node["/T"]
+                if _length(title) + len(prefix) >= MAX_PDF_FIELD_NAME_CHARS:
                     raise FormUnreadableError(NAME_TOO_LONG)
+                name = f"{prefix}.{_text_of(title)}" if prefix else _text_of(title)
                 mapped = node.get("/TM")
-                form.values[_text_of(mapped) if mapped is not None else name] = _text_of(
-                    node.get("/V")
-                )
+                if mapped is not None and _length(mapped) >= MAX_PDF_FIELD_NAME_CHARS:
+                    raise FormUnreadableError(NAME_TOO_LONG)
+                form.values[_text_of(mapped) if mapped is not None else name] = value
                 parent = node
+            elif node.get("/Subtype") == "/Widget" and parent is None:
+                value_chars += _length(node.get("/V"))
+                if value_chars > MAX_PDF_FIELD_VALUE_CHARS:
+                    raise FormUnreadableError(VALUES_TOO_LONG)
+                value = _text_of(node.get("/V"))
             if node.get("/Subtype") == "/Widget":
-                form.widgets[key] = _Widget(owner=parent or node, kind=kind, flags=flags)
+                form.widgets[key] = _Widget(parent or node, kind, flags, value)
+            kids = _array(node.get("/Kids"))
+            found += len(kids)
+            if found > MAX_PDF_FORM_FIELDS:
+                raise FormUnreadableError(TOO_MANY_FIELDS)
             stack.extend(
-                (kid, name, parent, kind, flags, depth + 1)
-                for kid in reversed(_array(node.get("/Kids")))
+                (kid, name, parent, value, kind, flags, depth + 1) for kid in reversed(kids)
             )
         return form
+
+
+def _length(value: object) -> int:
+    """How long a value's text is, found without copying it (a stream's, decoded)."""
+    if isinstance(value, IndirectObject):
+        value = value.get_object()
+    if isinstance(value, (str, bytes)):
+        return len(value)
+    if isinstance(value, list):
+        return sum(_length(part) + 1 for part in value)
+    if isinstance(value, StreamObject):
+        return len(value.get_data())
+    return 16  # a name, a number: short
 
 
 def _first_pages(
@@ -296,12 +334,14 @@ def _first_pages(
     frames: list[tuple[Iterator[PdfObject], dict[str, PdfObject]]] = [(iter([root]), {})]
     seen: set[object] = set()
     found = 0
-    while frames and found < wanted and len(seen) < MAX_PDF_PAGE_TREE_NODES:
+    examined = 0
+    while frames and found < wanted and examined < MAX_PDF_PAGE_TREE_NODES:
         kids, inherited = frames[-1]
         entry = next(kids, None)
         if entry is None:
             frames.pop()
             continue
+        examined += 1
         key = _key(entry)
         node = _dictionary(entry)
         if node is None or key in seen:
@@ -350,7 +390,7 @@ def _page_for_reading(
             inlined.operations = _Inliner(reader, fonts, drawn, budget).inline(own.operations)
             data = inlined.get_data()
     values = ContentStream(None, reader, "bytes")
-    values.operations = _ValueDrawing(fonts).draw(page, form)
+    values.operations = _ValueDrawing(fonts, budget).draw(page, form)
     stream = DecodedStreamObject()
     stream.set_data(b"q\n" + data + b"\nQ\n" + values.get_data())
     reading[NameObject("/Contents")] = stream
@@ -388,31 +428,47 @@ class _Inliner:
         self.drawn = drawn
         self.budget = budget
         self.aliases = 0
+        # Each object inlined once, however often it is drawn: its operations and size (None
+        # when it cannot be inlined).
+        self.inlined: dict[object, tuple[list[tuple[list[object], bytes]], int] | None] = {}
 
     def inline(
         self, operations: list[tuple[list[object], bytes]]
     ) -> list[tuple[list[object], bytes]]:
         result: list[tuple[list[object], bytes]] = []
         for operands, operator in operations:
-            if operator == b"Do" and operands:
+            if operator != b"Do" or not operands:
+                result.append((operands, operator))
+                continue
+            reference = self.drawn.get(operands[0])
+            key = _key(reference)
+            if key not in self.inlined:
                 try:
-                    result += self._drawing(operands[0])
+                    self.inlined[key] = self._drawing(reference)
                 except (MemoryError, RecursionError, LimitReachedError):
                     raise
                 except Exception:  # an object that cannot be inlined is left out, not the file
-                    continue
+                    self.inlined[key] = None
+            inlined = self.inlined[key]
+            if inlined is None:
                 continue
-            result.append((operands, operator))
+            drawing, size = inlined
+            if drawing and self.budget.take(size):
+                result += drawing
+            else:
+                result.append((operands, operator))  # an image, or past the budget: as it was
         return result
 
-    def _drawing(self, name: object) -> list[tuple[list[object], bytes]]:
-        drawing = self.drawn.get(name)
-        drawing = drawing.get_object() if drawing is not None else None
+    def _drawing(self, reference: object) -> tuple[list[tuple[list[object], bytes]], int]:
+        """The drawn object's operations, ready to inline, and its size; no operations when
+        it is not a form XObject (an image: drawn as it was)."""
+        drawing = reference.get_object() if isinstance(reference, PdfObject) else None
         if not isinstance(drawing, StreamObject) or drawing.get("/Subtype") != "/Form":
-            return [([name], b"Do")]  # an image, or nothing: drawn as it was
+            return [], 0
         content = ContentStream(drawing, self.reader, "bytes")
-        if not self.budget.take(len(content.get_data())):
-            return [([name], b"Do")]
+        size = max(len(content.get_data()), 64)
+        if size > self.budget.left:
+            return [], 0  # never parsed: it could not be inlined anyway
         operations = content.operations
         own = _dictionary(drawing.get("/Resources")) or DictionaryObject()
         renamed = {
@@ -433,12 +489,13 @@ class _Inliner:
                 for operands, operator in operations
             ]
         matrix = _array(drawing.get("/Matrix")) or [1, 0, 0, 1, 0, 0]
-        return [
+        inlined = [
             ([], b"q"),
             ([FloatObject(number) for number in matrix], b"cm"),
             *operations,
             ([], b"Q"),
         ]
+        return inlined, size
 
     def _merge(
         self, own: DictionaryObject | None, into: DictionaryObject
@@ -463,13 +520,16 @@ class _ValueDrawing:
 
     SIZE = 10.0  # points
 
-    def __init__(self, fonts: DictionaryObject) -> None:
+    def __init__(self, fonts: DictionaryObject, budget: _ContentBudget) -> None:
         self.fonts = fonts
+        self.budget = budget
         self.codes: dict[str, int] = {}
         self.font: NameObject | None = None
         self.count = 0
+        self.shown: dict[int, list[str]] = {}  # each text or choice field's lines, once
 
     def draw(self, page: DictionaryObject, form: _Form) -> list[tuple[list[object], bytes]]:
+        """The values of the page's fields, while the content budget lasts."""
         operations: list[tuple[list[object], bytes]] = []
         if not form.widgets:
             return operations
@@ -483,14 +543,43 @@ class _ValueDrawing:
                 continue
             left, bottom = min(rect[0], rect[2]), min(rect[1], rect[3])
             top = max(rect[1], rect[3])
-            lines = _shown(widget, widget_of)
+            lines = self._shown(widget, widget_of)
             size = min(self.SIZE, max(top - bottom - 2, 4.0))
             multiline = widget_of.flags & _MULTILINE or len(lines) > 1
             y = top - size - 1 if multiline else bottom + (top - bottom - size) / 2 + 1
             for line in lines:
+                if not self.budget.take(len(line) + 64):
+                    return operations
                 operations += self._text(line, left + 2, y, size)
                 y -= size * 1.2
         return operations
+
+    def _shown(self, widget: DictionaryObject, widget_of: _Widget) -> list[str]:
+        """What the field shows in this box, as lines: its text, its choice's display text,
+        or an X when the box is ticked."""
+        if widget_of.kind == "/Btn":
+            if widget_of.flags & _PUSH_BUTTON:
+                return []
+            state = widget.get("/AS")
+            if state is None:
+                appearances = _dictionary(widget.get("/AP"))
+                normal = _dictionary(appearances.get("/N")) if appearances is not None else None
+                on = normal is not None and widget_of.value in normal
+                return ["X"] if widget_of.value not in ("", "/Off") and on else []
+            return ["X"] if str(state) != "/Off" else []
+        lines = self.shown.get(id(widget_of.owner))
+        if lines is None:
+            lines = [line for line in widget_of.value.splitlines() if line.strip()]
+            if widget_of.kind == "/Ch":
+                # A choice whose options carry export values shows their display text.
+                shown: dict[str, str] = {}
+                for option in _array(widget_of.owner.get("/Opt")):
+                    pair = option.get_object() if isinstance(option, PdfObject) else option
+                    if isinstance(pair, list) and len(pair) >= 2:
+                        shown[_text_of(pair[0])] = _text_of(pair[1])
+                lines = [shown.get(line, line) for line in lines]
+            self.shown[id(widget_of.owner)] = lines
+        return lines
 
     def _text(self, text: str, x: float, y: float, size: float) -> list[tuple[list[object], bytes]]:
         starting_font = self.font
@@ -564,33 +653,6 @@ class _ValueDrawing:
         assert isinstance(widths, ArrayObject)
         if " " in self.codes:
             widths[self.codes[" "]] = NumberObject(278)
-
-
-def _shown(widget: DictionaryObject, widget_of: _Widget) -> list[str]:
-    """What the field shows in this box, as lines: its text, its choice's display text, or
-    an X when the box is ticked."""
-    if widget_of.kind == "/Btn":
-        if widget_of.flags & _PUSH_BUTTON:
-            return []
-        state = widget.get("/AS")
-        if state is None:
-            state_wanted = _text_of(widget_of.owner.get("/V"))
-            appearances = _dictionary(widget.get("/AP"))
-            normal = _dictionary(appearances.get("/N")) if appearances is not None else None
-            on = normal is not None and state_wanted in normal
-            return ["X"] if state_wanted not in ("", "/Off") and on else []
-        return ["X"] if str(state) != "/Off" else []
-    value = widget_of.owner.get("/V")
-    if widget_of.kind == "/Ch":
-        # A choice whose options carry export values shows their display text.
-        shown: dict[str, str] = {}
-        for option in _array(widget_of.owner.get("/Opt")):
-            pair = option.get_object() if isinstance(option, PdfObject) else option
-            if isinstance(pair, list) and len(pair) >= 2:
-                shown[_text_of(pair[0])] = _text_of(pair[1])
-        chosen = _text_of(value).splitlines()
-        return [shown.get(choice, choice) for choice in chosen if choice]
-    return [line for line in _text_of(value).splitlines() if line.strip()]
 
 
 def _page_text(page: PageObject) -> str:

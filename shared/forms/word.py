@@ -508,7 +508,7 @@ def _block_lines(block: ElementTree.Element, budget: _Budget) -> list[str]:
                 budget.spend(len(row))
                 cells = [cell for cell in row if cell.tag == _TC]
                 paragraphs = [gathered.paragraphs_in.get(cell, ()) for cell in cells]
-                lines += _row_lines([[gathered.text(p) for p in cell] for cell in paragraphs])
+                lines += _row_lines([[gathered.text(p) for p in cell] for cell in paragraphs], budget)
                 for cell in cells:
                     lines += gathered.control_lines(cell)
         elif item.tag == _SDT:
@@ -538,13 +538,15 @@ def _simple_paragraph(paragraph: ElementTree.Element) -> str | None:
     return "".join(parts).strip()
 
 
-def _row_lines(cells: list[list[str]]) -> list[str]:
-    """Label and value cells side by side; a value over several lines continues indented."""
+def _row_lines(cells: list[list[str]], budget: _Budget) -> list[str]:
+    """Label and value cells side by side; a value over several lines continues indented
+    (the indent paid for before it is made: a long label times many lines is much text)."""
     lines = []
     for label, value in zip(cells[0::2], cells[1::2], strict=False):
         label_text = " ".join(part for part in label if part)
         value_lines = [part for part in value if part] or [""]
         lines.append(f"{label_text}\t{value_lines[0]}")
+        budget.spend((len(label_text) + 1) * (len(value_lines) - 1))
         # Indented to the value's column, so the text-form reader continues the value.
         lines += [" " * (len(label_text) + 1) + part for part in value_lines[1:]]
     if len(cells) % 2:
