@@ -35,7 +35,7 @@ from pypdf.generic import (
     TextStringObject,
 )
 
-from infrastructure.sample_documents import printed_form, renamed_form, text_pdf, word_form
+from infrastructure.sample_documents import printed_form, renamed_form, word_form
 from infrastructure.samples import consent_fields, referral_fields, referral_pdf
 from shared.forms import pdf, word
 from shared.forms.documents import read_attachment
@@ -716,6 +716,14 @@ def test_only_the_first_20_pages_of_a_long_pdf_are_read(monkeypatch: pytest.Monk
     assert len(read_pages) == 2 * pdf.MAX_PDF_PAGES_READ  # read twice: timed, then traced
 
 
+def test_206_printed_pages_drawing_objects_are_read_to_page_20_only() -> None:
+    # The old reader cloned and flattened every page before reading twenty.
+    forms = bounded(PDF, _long_printed(206))
+    assert isinstance(forms, list)
+    assert {form.kind for form in forms} == {FormKind.REFERRAL}
+    assert len(forms) == 7  # the referrals on pages 1-20 (three pages each)
+
+
 def test_a_form_after_page_20_is_never_read() -> None:
     content = many_pages(2_000, {21: ["Referral form", "NHS number: 943 476 5919"]})
     refused(PDF, content, "images only")
@@ -1134,7 +1142,7 @@ def hostile_documents() -> Iterator[tuple[str, str, Callable[[], bytes]]]:
     yield "docx: 300,000 empty paragraphs", DOCX, lambda: paragraphs(300_000)
     yield "docx: 3 million empty paragraphs", DOCX, lambda: paragraphs(3_000_000)
     yield "pdf: 50,000 pages", PDF, lambda: many_pages(50_000, {1: ["Dear DSR team,"]})
-    yield "pdf: 206 pages, a form on the first", PDF, lambda: _long_printed(206)
+    yield "pdf: 206 printed pages, drawn objects on each", PDF, lambda: _long_printed(206)
     yield "pdf: 50,000 form fields", PDF, lambda: many_fields(50_000)
     yield "pdf: content inflating to 100 MB", PDF, lambda: stream_bomb(100)
     yield "pdf: restriction-only (AES-256)", PDF, lambda: restricted(referral_pdf(), "AES-256")
@@ -1146,12 +1154,11 @@ def hostile_documents() -> Iterator[tuple[str, str, Callable[[], bytes]]]:
 
 
 def _long_printed(pages: int) -> bytes:
-    """A printed referral, then a care plan of many pages."""
-    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(printed_form(REFERRAL, referral_fields()))))
-    plan = [f"{n}. The support plan continues: visits, reviews and actions." for n in range(40)]
-    filler = PdfReader(io.BytesIO(text_pdf(["Care and support plan", *plan]))).pages[0]
+    """Printed referrals one after another: pages of their own, each drawing its objects."""
+    printed = printed_form(REFERRAL, referral_fields())
+    writer = PdfWriter()
     while len(writer.pages) < pages:
-        writer.add_page(filler)
+        writer.append(PdfReader(io.BytesIO(printed)))
     out = io.BytesIO()
     writer.write(out)
     return out.getvalue()
