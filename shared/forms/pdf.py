@@ -214,18 +214,47 @@ def _array(entry: object) -> ArrayObject:
 
 
 def _text_of(value: object) -> str:
-    """A field's value as text: a string, a name (`/Yes`), or the lines of a list's choices."""
-    if isinstance(value, IndirectObject):
-        value = value.get_object()
-    if value is None:
-        return ""
-    if isinstance(value, list):
-        return "\n".join(_text_of(part) for part in value)
-    if isinstance(value, StreamObject):  # a long text value may be kept as a stream
-        value = create_string_object(value.get_data())
-    if isinstance(value, ByteStringObject):
-        return bytes(value).decode("latin-1").strip()
-    return str(value).strip()
+    """A field's value as text: a string, a name (`/Yes`), or the lines of a list's choices
+    (a list inside a list read flat, without recursion)."""
+    parts: list[str] = []
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, IndirectObject):
+            item = item.get_object()
+        if isinstance(item, list):
+            pending.extend(reversed(item))
+        elif isinstance(item, StreamObject):  # a long text value may be kept as a stream
+            parts.append(str(create_string_object(item.get_data())).strip())
+        elif isinstance(item, ByteStringObject):
+            parts.append(bytes(item).decode("latin-1").strip())
+        elif item is not None:
+            parts.append(str(item).strip())
+    return "\n".join(parts)
+
+
+def _length(value: object) -> int:
+    """How long a value's text is, found without copying it (a stream's, decoded)."""
+    length = 0
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, IndirectObject):
+            item = item.get_object()
+        if isinstance(item, (str, bytes)):
+            length += len(item) + 1
+        elif isinstance(item, list):
+            pending.extend(item)
+        elif isinstance(item, StreamObject):
+            length += len(item.get_data()) + 1
+        else:
+            length += 16  # a name, a number: short
+    return length
+
+
+def _name(value: object) -> str:
+    """A name's text (`/Tx`, `/Off`); a long one (no name is) reads as none."""
+    return _text_of(value) if value is not None and _length(value) <= 128 else ""
 
 
 @dataclass
@@ -275,7 +304,7 @@ class _Form:
             if node is None:
                 continue
             own_kind = node.get("/FT")
-            kind = _text_of(own_kind) if own_kind is not None else kind
+            kind = _name(own_kind) if own_kind is not None else kind
             own_flags = node.get("/Ff")
             flags = int(own_flags) if isinstance(own_flags, (int, float)) else flags
             name = prefix
@@ -308,19 +337,6 @@ class _Form:
                 (kid, name, parent, value, kind, flags, depth + 1) for kid in reversed(kids)
             )
         return form
-
-
-def _length(value: object) -> int:
-    """How long a value's text is, found without copying it (a stream's, decoded)."""
-    if isinstance(value, IndirectObject):
-        value = value.get_object()
-    if isinstance(value, (str, bytes)):
-        return len(value)
-    if isinstance(value, list):
-        return sum(_length(part) + 1 for part in value)
-    if isinstance(value, StreamObject):
-        return len(value.get_data())
-    return 16  # a name, a number: short
 
 
 def _first_pages(
@@ -538,20 +554,36 @@ class _ValueDrawing:
             widget = _dictionary(entry) if widget_of is not None else None
             if widget is None or widget_of is None:
                 continue
-            rect = [float(number) for number in _array(widget.get("/Rect"))[:4]]
-            if len(rect) < 4:
+            try:
+                drawing = self._widget(widget, widget_of)
+            except (MemoryError, RecursionError, LimitReachedError):
+                raise
+            except Exception:  # a box that cannot be drawn (no usable /Rect): left out
                 continue
-            left, bottom = min(rect[0], rect[2]), min(rect[1], rect[3])
-            top = max(rect[1], rect[3])
-            lines = self._shown(widget, widget_of)
-            size = min(self.SIZE, max(top - bottom - 2, 4.0))
-            multiline = widget_of.flags & _MULTILINE or len(lines) > 1
-            y = top - size - 1 if multiline else bottom + (top - bottom - size) / 2 + 1
-            for line in lines:
-                if not self.budget.take(len(line) + 64):
-                    return operations
-                operations += self._text(line, left + 2, y, size)
-                y -= size * 1.2
+            if drawing is None:
+                break  # past the budget
+            operations += drawing
+        return operations
+
+    def _widget(
+        self, widget: DictionaryObject, widget_of: _Widget
+    ) -> list[tuple[list[object], bytes]] | None:
+        """The value drawn in this box; None once past the content budget."""
+        rect = [float(number) for number in _array(widget.get("/Rect"))[:4]]
+        if len(rect) < 4:
+            return []
+        left, bottom = min(rect[0], rect[2]), min(rect[1], rect[3])
+        top = max(rect[1], rect[3])
+        lines = self._shown(widget, widget_of)
+        size = min(self.SIZE, max(top - bottom - 2, 4.0))
+        multiline = widget_of.flags & _MULTILINE or len(lines) > 1
+        y = top - size - 1 if multiline else bottom + (top - bottom - size) / 2 + 1
+        operations: list[tuple[list[object], bytes]] = []
+        for line in lines:
+            if not self.budget.take(len(line) + 64):
+                return None
+            operations += self._text(line, left + 2, y, size)
+            y -= size * 1.2
         return operations
 
     def _shown(self, widget: DictionaryObject, widget_of: _Widget) -> list[str]:
@@ -566,20 +598,29 @@ class _ValueDrawing:
                 normal = _dictionary(appearances.get("/N")) if appearances is not None else None
                 on = normal is not None and widget_of.value in normal
                 return ["X"] if widget_of.value not in ("", "/Off") and on else []
-            return ["X"] if str(state) != "/Off" else []
+            return ["X"] if _name(state) not in ("", "/Off") else []
         lines = self.shown.get(id(widget_of.owner))
         if lines is None:
             lines = [line for line in widget_of.value.splitlines() if line.strip()]
             if widget_of.kind == "/Ch":
-                # A choice whose options carry export values shows their display text.
-                shown: dict[str, str] = {}
-                for option in _array(widget_of.owner.get("/Opt")):
-                    pair = option.get_object() if isinstance(option, PdfObject) else option
-                    if isinstance(pair, list) and len(pair) >= 2:
-                        shown[_text_of(pair[0])] = _text_of(pair[1])
-                lines = [shown.get(line, line) for line in lines]
+                lines = self._displayed(widget_of.owner, lines)
             self.shown[id(widget_of.owner)] = lines
         return lines
+
+    def _displayed(self, choice: DictionaryObject, chosen: list[str]) -> list[str]:
+        """A choice whose options carry export values shows their display text (options
+        looked through while the content budget lasts)."""
+        wanted = {len(value) for value in chosen}
+        shown: dict[str, str] = {}
+        for option in _array(choice.get("/Opt")):
+            if not self.budget.take(16):
+                break
+            pair = option.get_object() if isinstance(option, PdfObject) else option
+            if isinstance(pair, list) and len(pair) >= 2 and _length(pair[0]) - 1 in wanted:
+                export = _text_of(pair[0])
+                if export in chosen and export not in shown:
+                    shown[export] = _text_of(pair[1]) if _length(pair[1]) <= 1_000 else export
+        return [shown.get(value, value) for value in chosen]
 
     def _text(self, text: str, x: float, y: float, size: float) -> list[tuple[list[object], bytes]]:
         starting_font = self.font

@@ -901,7 +901,14 @@ def test_a_pdf_needing_a_password_to_open_is_refused() -> None:
 
 def test_a_form_with_a_list_box_of_export_values_is_read_by_its_labels() -> None:
     fields = referral_fields(child_given_name="Łucja Zoë")
-    [referral] = bounded(PDF, with_list_box(meaningless_names(REFERRAL, fields)))  # type: ignore[misc]
+    content = with_list_box(meaningless_names(REFERRAL, fields))
+    reader = PdfReader(io.BytesIO(content))
+    page = pdf._page_for_reading(
+        reader, reader.pages[0], {}, pdf._Form.read(reader), pdf._ContentBudget()
+    )
+    assert page is not None
+    assert "Health" in pdf._page_text(page)  # the choice's display text, not "H2"
+    [referral] = bounded(PDF, content)  # type: ignore[misc]
     assert referral.kind is FormKind.REFERRAL
     assert {name: referral.fields.get(name) for name in fields} == fields
 
@@ -1098,6 +1105,29 @@ def test_mutated_docx_zips_give_text_or_unreadable(
 @given(st.binary(max_size=2_000))
 def test_random_bytes_sent_as_word_give_text_or_unreadable(content: bytes) -> None:
     _only_text_or_unreadable(b"PK" + content)
+
+
+_PDF = printed_form(REFERRAL, referral_fields())
+
+
+@_SETTINGS
+@given(
+    st.lists(
+        st.tuples(st.integers(0, len(_PDF) - 1), st.binary(min_size=1, max_size=8)),
+        min_size=1,
+        max_size=6,
+    ),
+    st.integers(0, len(_PDF)),
+)
+def test_mutated_pdfs_give_forms_or_unreadable(changes: list[tuple[int, bytes]], keep: int) -> None:
+    content = bytearray(_PDF)
+    for at, replacement in changes:
+        content[at : at + len(replacement)] = replacement
+    for candidate in (bytes(content), bytes(content[: max(keep, 8)])):
+        started = time.perf_counter()
+        with contextlib.suppress(FormUnreadableError):
+            assert isinstance(read_file(PDF, candidate), list)
+        assert time.perf_counter() - started < SECONDS
 
 
 def hostile_documents() -> Iterator[tuple[str, str, Callable[[], bytes]]]:
