@@ -94,7 +94,7 @@ def bounds() -> None:
     from tests.unit.test_document_bounds import hostile_documents
 
     print()
-    print("Bounds: hostile documents, each read once untimed by tracing, once traced")
+    print("Bounds: hostile documents, each read twice: timed (untraced), then traced for its peak")
     print(f"  {'document':52} {'size':>9} {'time':>8} {'peak':>9} {'of 512 MB':>9}  result")
     for name, content_type, make in hostile_documents():
         content = make()
