@@ -76,6 +76,9 @@ def _file(found: FoundForms, form: RawForm) -> None:
 
 
 _DAMAGED = "is a damaged file that cannot be opened"
+# Each child's forms are decided, recorded and answered on their own: one email opens at
+# most this many cases.
+MAX_CHILDREN_PER_EMAIL = 10
 
 
 def find_forms(mail: InboundMail, settings: Settings) -> FoundForms:
@@ -208,6 +211,18 @@ class IntakeDecider:
 
         found = find_forms(mail, self.settings)
         children = by_child(found) if not found.reasons and not found.case_forms else [found]
+        if len(children) > MAX_CHILDREN_PER_EMAIL:
+            return self._reject(
+                mail,
+                [
+                    Reason(
+                        code=ReasonCode.FIELD_INVALID,
+                        message=f"The email holds forms for {len(children)} children; at most "
+                        f"{MAX_CHILDREN_PER_EMAIL} are read from one email. Please send them "
+                        "in several emails.",
+                    )
+                ],
+            )
         if len(children) > 1:
             decision = self._decide_each_child(mail, message_id, children)
         else:
@@ -291,11 +306,14 @@ class IntakeDecider:
         return decision
 
     def _quarantine(self, mail: InboundMail, message_id: str, reasons: list[Reason]) -> Decision:
-        return Decision(
-            outcome=Outcome.QUARANTINED,
-            reasons=reasons,
-            effects=list(self.notices.quarantine_alert(mail.sender, reasons, message_id)),
+        # An automatic reply is recorded without an alert: an out-of-office reply to the
+        # alert would otherwise come back, be quarantined, and be alerted again.
+        alert = (
+            []
+            if mail.automatic
+            else self.notices.quarantine_alert(mail.sender, reasons, message_id)
         )
+        return Decision(outcome=Outcome.QUARANTINED, reasons=reasons, effects=list(alert))
 
     def _decide_case_form(self, mail: InboundMail, message_id: str, form: RawForm) -> Decision:
         """A review outcome or withdrawal: only from the team, proved so, then applied to its

@@ -37,6 +37,8 @@ class SesMailer:
         message["From"] = self.from_address
         message["To"] = ", ".join(email.to)
         message["Subject"] = email.subject
+        # RFC 3834: automatic mail; out-of-office responders do not answer it, so no loop.
+        message["Auto-Submitted"] = "auto-generated"
         message.set_content(email.body)
         for attachment in email.attachments:
             maintype, _, subtype = attachment.content_type.partition("/")

@@ -33,7 +33,11 @@ def _long_fields() -> frozenset[str]:
     )
 
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# Control characters, and the bidirectional controls that can make an email show text in
+# another order than it holds (a different NHS number, say).
+_CONTROL = re.compile(
+    r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]"
+)
 
 
 def _clean(value: str) -> str:

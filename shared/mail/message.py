@@ -43,6 +43,10 @@ DEFAULT_MAX_PART_BYTES = 10 * 1024 * 1024  # the MaxAttachmentBytes default
 MAX_MIME_HEADER_CHARS = 4096
 _MIME_HEADER = re.compile(rb"^content-(?:type|disposition)[ \t]*:", re.IGNORECASE | re.MULTILINE)
 _HEADER_END = re.compile(rb"\n(?![ \t])")
+# Lines that open a MIME part ("--boundary"): the parser's cost grows with the parts, so an
+# email with more than this many is not parsed at all.
+MAX_MIME_PARTS = 2000
+_SPACED_FROM = re.compile(rb"^from[ \t]+:", re.IGNORECASE | re.MULTILINE)
 _FEED_CHUNK = 64 * 1024
 _CONTAINER = re.compile(rb"boundary\s*=|message/(?:rfc822|global)", re.IGNORECASE)
 
@@ -110,6 +114,8 @@ class InboundMail(BaseModel):
     original_sender_found: bool = True
     # What is wrong with the email itself (its From, its structure): it is then quarantined.
     problems: tuple[Reason, ...] = ()
+    # An automatic reply or a delivery report: recorded, never answered.
+    automatic: bool = False
 
     @property
     def authenticated_address(self) -> str:
@@ -277,6 +283,15 @@ def parse_mail(
                 ),
             ),
         )
+    if raw.count(b"\n--") > MAX_MIME_PARTS:
+        return InboundMail(
+            sender="",
+            header_message_id=fallback_id,
+            verdicts=MailVerdicts(),
+            problems=(
+                _unreadable(f"The email has more than {MAX_MIME_PARTS} parts, so it is not read."),
+            ),
+        )
     if _has_long_mime_header(raw):
         return InboundMail(
             sender="",
@@ -334,6 +349,9 @@ def _read(raw: bytes, trusted_forwarders: tuple[str, ...], max_part_bytes: int) 
     )
     try:
         sender = sender_of(header_values(message, "From"))
+        if _SPACED_FROM.search(_header_block(raw)):
+            # `From :` is obsolete syntax for a second From that some readers honour.
+            raise SenderError("The email has a second From header written as `From :`.")
     except SenderError as error:
         sender = ""
         problems.append(Reason(code=ReasonCode.SENDER_NOT_ALLOWED, message=str(error)))
@@ -365,4 +383,29 @@ def _read(raw: bytes, trusted_forwarders: tuple[str, ...], max_part_bytes: int) 
         forwarded_by=forwarded_by,
         original_sender_found=original_found,
         problems=tuple(problems),
+        automatic=_is_automatic(message),
+    )
+
+
+def _header_block(raw: bytes) -> bytes:
+    """The top-level headers, as they came (up to the first empty line)."""
+    end = min(
+        (found for found in (raw.find(b"\n\n"), raw.find(b"\r\n\r\n")) if found >= 0),
+        default=len(raw),
+    )
+    return raw[:end]
+
+
+def _is_automatic(message: Message) -> bool:
+    """An out-of-office reply, an auto-responder's answer or a delivery report (RFC 3834,
+    RFC 3464): answering one could start a loop of replies."""
+    auto_submitted = (_first(message, "Auto-Submitted") or "no").strip().lower()
+    precedence = (_first(message, "Precedence") or "").strip().lower()
+    return (
+        not auto_submitted.startswith("no")
+        or precedence in ("auto_reply", "bulk", "junk", "list")
+        or _first(message, "X-Autoreply") is not None
+        or _first(message, "X-Autorespond") is not None
+        or message.get_content_type() == "multipart/report"
+        or (_first(message, "Return-Path") or "").strip() == "<>"
     )

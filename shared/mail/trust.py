@@ -72,6 +72,32 @@ def _authentication_reasons(mail: InboundMail) -> list[Reason]:
     return reasons
 
 
+def _scan_reasons(mail: InboundMail) -> list[Reason]:
+    """SES scans every email it receives (the receipt rule asks it to): a missing verdict
+    means the scan did not happen, which is not a pass."""
+    verdicts = mail.verdicts
+    reasons = []
+    if verdicts.virus != "PASS":
+        reasons.append(
+            Reason(
+                code=ReasonCode.VIRUS,
+                message="The virus scan did not pass."
+                if verdicts.virus
+                else "The email has no virus scan verdict.",
+            )
+        )
+    if verdicts.spam not in ("PASS", "GRAY"):
+        reasons.append(
+            Reason(
+                code=ReasonCode.SPAM,
+                message="The spam check failed."
+                if verdicts.spam
+                else "The email has no spam check verdict.",
+            )
+        )
+    return reasons
+
+
 def trust_reasons(mail: InboundMail, settings: Settings) -> list[Reason]:
     """Every reason not to trust this email. Untrusted mail is quarantined, never answered."""
     reasons: list[Reason] = list(mail.problems)
@@ -95,13 +121,16 @@ def trust_reasons(mail: InboundMail, settings: Settings) -> list[Reason]:
                 "it is not answered, so no loop of replies starts.",
             )
         )
-    verdicts = mail.verdicts
-    if verdicts.virus is not None and verdicts.virus != "PASS":
-        reasons.append(Reason(code=ReasonCode.VIRUS, message="The virus scan did not pass."))
-    if verdicts.spam == "FAIL":
-        reasons.append(Reason(code=ReasonCode.SPAM, message="The spam check failed."))
+    if mail.automatic:
+        reasons.append(
+            Reason(
+                code=ReasonCode.SENDER_NOT_ALLOWED,
+                message="The email is an automatic reply or a delivery report; it is not "
+                "answered, so no loop of replies starts.",
+            )
+        )
     if not mail.problems:
-        reasons += _authentication_reasons(mail)
+        reasons += _scan_reasons(mail) + _authentication_reasons(mail)
     if mail.forwarded_by and not is_authenticated(mail, settings):
         reasons.append(
             Reason(

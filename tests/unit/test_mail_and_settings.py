@@ -45,6 +45,8 @@ def test_only_the_topmost_authentication_results_count() -> None:
     message = EmailMessage()
     message["Authentication-Results"] = "amazonses.com; spf=pass; dkim=pass; dmarc=pass header.from=nhs.net"
     message["Authentication-Results"] = "upstream.example; spf=fail; dkim=fail; dmarc=fail"
+    message["X-SES-Spam-Verdict"] = "PASS"
+    message["X-SES-Virus-Verdict"] = "PASS"
     message["From"] = "a@nhs.net"
     message.set_content("x")
     assert trust_reasons(parse_mail(bytes(message)), Settings()) == []
