@@ -12,7 +12,7 @@ from shared.case import Case, CaseStatus, ConsentRecord
 from shared.dates import DateFormatError, parse_uk_date
 from shared.forms.consent import validate_consent
 from shared.forms.fields import FormKind, RawForm
-from shared.forms.reader import MAX_LONG_ANSWER_CHARS, MAX_ANSWER_CHARS
+from shared.forms.reader import MAX_ANSWER_CHARS, MAX_LONG_ANSWER_CHARS
 from shared.forms.referral import validate_referral
 from shared.identifiers import is_valid_nhs_number
 from shared.notices import child_details
