@@ -9,7 +9,6 @@ RecursionError) escapes `read_attachment`. The readers bound their own work (see
 from __future__ import annotations
 
 from shared.forms.fields import FormUnreadableError, RawForm
-from shared.forms.pdf import read_pdf_forms
 from shared.forms.text_form import read_text_forms
 from shared.forms.word import is_word_package, word_text
 from shared.mail import Attachment
@@ -50,6 +49,8 @@ def read_attachment(attachment: Attachment) -> list[RawForm]:
 
 def _read(attachment: Attachment) -> list[RawForm]:
     if attachment.looks_like_pdf:
+        from shared.forms.pdf import read_pdf_forms  # pypdf loads for the first PDF only
+
         return read_pdf_forms(attachment.content, attachment.source)
     if _is_word(attachment):
         return read_text_forms(word_text(attachment.content), attachment.source)
