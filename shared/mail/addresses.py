@@ -46,18 +46,35 @@ def plain_address(text: str) -> str | None:
     return text.lower()
 
 
+# Defects of the display name only, common in real mail (Outlook quotes encoded names).
+_HARMLESS_DEFECTS = (
+    "encoded word inside quoted string",
+    "missing trailing whitespace after encoded-word",
+    "missing whitespace before encoded word",
+)
+
+
+def _harmless(defect: Exception) -> bool:
+    return isinstance(defect, ObsoleteHeaderDefect) or str(defect) in _HARMLESS_DEFECTS
+
+
+def _unicode(value: str) -> str:
+    """A header as it came, its raw bytes read as UTF-8 (RFC 6532: `From: Zoë <...>`)."""
+    return value.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
 def sender_of(from_values: list[str]) -> str:
     """The one sender named by the email's From header(s), or SenderError."""
     if len(from_values) != 1:
         raise SenderError(f"The email has {len(from_values)} From headers; exactly one is needed.")
-    value = from_values[0]
+    value = _unicode(from_values[0])
     if len(value) > MAX_FROM_HEADER_CHARS:
         raise SenderError("The email's From header is too long to be a sender's address.")
     try:
         header = _REGISTRY("From", value)
         assert isinstance(header, AddressHeader)
         groups = header.groups
-        defects = [d for d in header.defects if not isinstance(d, ObsoleteHeaderDefect)]
+        defects = [d for d in header.defects if not _harmless(d)]
     except Exception as error:  # the header parser raises ValueError, IndexError ...
         raise SenderError("The email's From header cannot be read.") from error
     if defects:

@@ -46,6 +46,9 @@ def test_exactly_one_from_header() -> None:
         ('"Patel, Sam (BROMLEY CAMHS)" <sam.patel@nhs.net>', "sam.patel@nhs.net"),
         ("Dr. Sam Patel <sam.patel@nhs.net>", "sam.patel@nhs.net"),  # obsolete but common
         ("sam.patel@nhs.net", "sam.patel@nhs.net"),
+        ('"Zoë Smith" <zoe.smith@nhs.net>', "zoe.smith@nhs.net"),  # RFC 6532 UTF-8
+        ('"Zo\udcc3\udcab Smith" <zoe.smith@nhs.net>', "zoe.smith@nhs.net"),  # raw bytes
+        ('"=?UTF-8?Q?Zo=C3=AB_Smith?=" <zoe.smith@nhs.net>', "zoe.smith@nhs.net"),  # Outlook
     ],
 )
 def test_ordinary_senders_are_read(from_header: str, address: str) -> None:
