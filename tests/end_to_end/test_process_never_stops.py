@@ -23,11 +23,11 @@ def test_an_exception_in_one_email_is_its_null_line_and_the_next_is_processed(
         real_run()
 
     monkeypatch.setattr(stack, "run_pipeline", failing_once)
-    person = child(301)
+    person = child(911)
     first = pipeline.process("broken.eml", email(("r.pdf", referral_pdf(**person))))
     assert first["outcome"] is None and first["error"] == "KeyError while processing the email"
     second = pipeline.process(
         "pair.eml",
-        email(("r.pdf", referral_pdf(**child(302))), ("c.pdf", consent_pdf(**child(302)))),
+        email(("r.pdf", referral_pdf(**child(912))), ("c.pdf", consent_pdf(**child(912)))),
     )
     assert second["outcome"] is not None

@@ -45,7 +45,7 @@ from templates.forms.layout import REFERRAL
 
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 PDF = "application/pdf"
-SECONDS = 5.0  # generous: each read here takes well under a second
+SECONDS = 15.0  # generous: each read here takes well under a second alone, more on a loaded CI machine
 MEGABYTES = 150  # likewise: the function has 512 MB, and reads up to ten attachments
 
 
@@ -969,7 +969,7 @@ def test_memory_and_recursion_errors_become_unreadable(monkeypatch: pytest.Monke
     def too_deep(content: bytes) -> str:
         raise RecursionError
 
-    monkeypatch.setattr("shared.forms.documents.read_pdf_forms", out_of_memory)
+    monkeypatch.setattr("shared.forms.pdf.read_pdf_forms", out_of_memory)
     monkeypatch.setattr("shared.forms.documents.word_text", too_deep)
     with pytest.raises(FormUnreadableError, match=r"^is a PDF too large to read$") as caught:
         read_file(PDF, b"%PDF-1.7")
