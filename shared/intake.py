@@ -22,6 +22,7 @@ from shared.forms.case_forms import validate_review, validate_withdrawal
 from shared.forms.consent import Consent, identity_mismatches, validate_consent
 from shared.forms.documents import read_attachment
 from shared.forms.fields import FormKind, FormUnreadableError, RawForm
+from shared.forms.reader import clean_answer
 from shared.forms.referral import Referral, validate_referral
 from shared.forms.text_form import read_text_forms
 from shared.identifiers import normalise_nhs_number
@@ -64,6 +65,9 @@ class FoundForms:
     reasons: list[Reason] = field(default_factory=list)
     # Files that may be forms but could not be read, by position: coordinators get a copy.
     unreadable: dict[int, Reason] = field(default_factory=dict)
+    # Review outcome or withdrawal forms inside a forwarded message or quoted text: someone
+    # else's words, never acted on.
+    passed_on_case_forms: int = 0
 
 
 def _file(found: FoundForms, form: RawForm) -> None:
@@ -76,6 +80,31 @@ def _file(found: FoundForms, form: RawForm) -> None:
 
 
 _DAMAGED = "is a damaged file that cannot be opened"
+_CASE_FORMS = (FormKind.REVIEW, FormKind.WITHDRAWAL)
+
+
+def _read_body(mail: InboundMail, found: FoundForms) -> None:
+    """Forms typed into the email. A review outcome or withdrawal form counts only in what
+    the sender wrote themselves, above any forward or reply and outside `>` quotes."""
+    try:
+        body_forms = read_text_forms(mail.body_text, "the email body")
+        case_forms = [form for form in body_forms if form.kind in _CASE_FORMS]
+        own_forms = (
+            [
+                form
+                for form in read_text_forms(mail.own_text, "the email body")
+                if form.kind in _CASE_FORMS
+            ]
+            if case_forms
+            else []
+        )
+    except Exception:  # a text the reader could not cope with: no form found in it
+        return
+    found.passed_on_case_forms += len(case_forms) - len(own_forms)
+    for form in [*(f for f in body_forms if f.kind not in _CASE_FORMS), *own_forms]:
+        _file(found, form)
+
+
 # Each child's forms are decided, recorded and answered on their own: one email opens at
 # most this many cases.
 MAX_CHILDREN_PER_EMAIL = 10
@@ -116,17 +145,15 @@ def find_forms(mail: InboundMail, settings: Settings) -> FoundForms:
             )
             continue
         for form in forms:
-            _file(found, form)
+            if form.kind in _CASE_FORMS and attachment.inside_message:
+                found.passed_on_case_forms += 1
+            else:
+                _file(found, form)
     if found.reasons:
         return found
     if not found.referrals and not found.consents and not found.case_forms:
         # No form attached: perhaps it was typed into the email itself.
-        try:
-            body_forms = read_text_forms(mail.body_text, "the email body")
-        except Exception:  # a text the reader could not cope with: no form found in it
-            body_forms = []
-        for form in body_forms:
-            _file(found, form)
+        _read_body(mail, found)
     if not found.referrals and not found.consents and not found.case_forms:
         if found.unreadable:
             found.reasons.extend(found.unreadable.values())
@@ -153,11 +180,12 @@ def find_forms(mail: InboundMail, settings: Settings) -> FoundForms:
 
 def _child_key(form: RawForm) -> str:
     """Who a form is about: the NHS number's digits, else the name and date of birth."""
-    digits = normalise_nhs_number(form.fields.get("child_nhs_number", ""))
+    # Cleaned as the checks clean it: an invisible mark in one copy is still the same child.
+    digits = normalise_nhs_number(clean_answer(form.fields.get("child_nhs_number", "")))
     if digits:
         return digits
     return "|".join(
-        " ".join(form.fields.get(name, "").lower().split())
+        " ".join(clean_answer(form.fields.get(name, "")).lower().split())
         for name in ("child_given_name", "child_family_name", "child_date_of_birth")
     )
 
@@ -210,6 +238,20 @@ class IntakeDecider:
             return Decision(outcome=Outcome.DUPLICATE)
 
         found = find_forms(mail, self.settings)
+        if found.passed_on_case_forms:
+            return self._quarantine(
+                mail,
+                message_id,
+                [
+                    Reason(
+                        code=ReasonCode.SENDER_NOT_ALLOWED,
+                        message="The email passes on a review outcome or withdrawal form from "
+                        "a forwarded or quoted message. Such forms are taken only from the "
+                        "coordinator or panel member who sends them, attached to or typed "
+                        "in their own email. A coordinator should check it.",
+                    )
+                ],
+            )
         children = by_child(found) if not found.reasons and not found.case_forms else [found]
         if len(children) > MAX_CHILDREN_PER_EMAIL:
             return self._reject(
@@ -556,7 +598,9 @@ class IntakeDecider:
                 existing,
                 message_id,
             ),
-            *self.notices.acknowledgement(
+            # The case held may be another referrer's, and the sender may only know the NHS
+            # number: they are told it is held, never what it holds.
+            *self.notices.reference_only(
                 "already_on_register", mail.sender, existing, situation=situation
             ),
         ]

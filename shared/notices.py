@@ -104,8 +104,15 @@ class Notices:
         return effects
 
     def acknowledgement(self, name: str, to: str, case: Case, **values: str) -> list[EmailEffect]:
+        """The sender's answer, with the child's details at secure addresses."""
         values = {"case_reference": case.case_id, **values}
         return self._render(name, EmailPurpose.ACKNOWLEDGEMENT, [to], values, case)
+
+    def reference_only(self, name: str, to: str, case: Case, **values: str) -> list[EmailEffect]:
+        """The sender's answer about a case that may not be theirs: its reference, never
+        what it holds."""
+        values = {"case_reference": case.case_id, **values}
+        return self._render(name, EmailPurpose.ACKNOWLEDGEMENT, [to], values, None)
 
     def coordinator_notification(
         self, headline: str, outcome: str, case: Case, message_id: str, today: date | None = None

@@ -40,7 +40,7 @@ _CONTROL = re.compile(
 )
 
 
-def _clean(value: str) -> str:
+def clean_answer(value: str) -> str:
     """Valid Unicode without control characters (a stray NUL or a lone surrogate would
     break the record or the emails made from it)."""
     return valid_text(_CONTROL.sub("", value))
@@ -70,7 +70,7 @@ class FieldReader:
         )
 
     def text(self, field: str, *, required: bool = False) -> str | None:
-        value = _clean(self.form.fields.get(field, "")).strip()
+        value = clean_answer(self.form.fields.get(field, "")).strip()
         if not value:
             if required:
                 self.problem(

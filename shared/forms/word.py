@@ -508,7 +508,9 @@ def _block_lines(block: ElementTree.Element, budget: _Budget) -> list[str]:
                 budget.spend(len(row))
                 cells = [cell for cell in row if cell.tag == _TC]
                 paragraphs = [gathered.paragraphs_in.get(cell, ()) for cell in cells]
-                lines += _row_lines([[gathered.text(p) for p in cell] for cell in paragraphs], budget)
+                lines += _row_lines(
+                    [[gathered.text(p) for p in cell] for cell in paragraphs], budget
+                )
                 for cell in cells:
                     lines += gathered.control_lines(cell)
         elif item.tag == _SDT:

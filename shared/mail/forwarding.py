@@ -41,6 +41,24 @@ def attached_original(message: Message) -> Message | None:
     return inner if isinstance(inner, Message) else None
 
 
+_REPLY_MARKER = re.compile(r"[ >]*on .{1,200} wrote: ?", re.IGNORECASE)
+
+
+def own_text(body: str) -> str:
+    """The body above its first forward or reply marker, without lines quoted with `>`:
+    what the sender wrote, not what they pass on."""
+    own = []
+    for line in body.splitlines():
+        short = len(line) <= MAX_MARKER_LINE_CHARS
+        if short and (
+            _FORWARD_MARKER.fullmatch(line.rstrip()) or _REPLY_MARKER.fullmatch(line.rstrip())
+        ):
+            break
+        if not line.lstrip().startswith(">"):
+            own.append(line)
+    return "\n".join(own)
+
+
 def inline_original_sender(body: str) -> str | None:
     """The sender on the first inline forward in `body`: the `From:` line of the header
     block under the first marker line. None when there is no marker or no plain address."""

@@ -23,6 +23,7 @@ from shared.mail.forwarding import (
     attached_original,
     attached_original_sender,
     inline_original_sender,
+    own_text,
 )
 from shared.outcome import Reason, ReasonCode
 
@@ -41,8 +42,10 @@ DEFAULT_MAX_PART_BYTES = 10 * 1024 * 1024  # the MaxAttachmentBytes default
 # The parameters of a Content-Type or Content-Disposition are read by the standard library
 # in time that grows with the square of their length: longer ones are not read at all.
 MAX_MIME_HEADER_CHARS = 4096
-_MIME_HEADER = re.compile(rb"^content-(?:type|disposition)[ \t]*:", re.IGNORECASE | re.MULTILINE)
-_HEADER_END = re.compile(rb"\n(?![ \t])")
+# The parser ends a line at CR, LF or CRLF, so these do too.
+_MIME_HEADER = re.compile(rb"(?:\A|[\r\n])content-(?:type|disposition)[ \t]*:", re.IGNORECASE)
+_HEADER_END = re.compile(rb"[\r\n](?![ \t\n])")
+_PART_START = re.compile(rb"[\r\n]--")
 # Lines that open a MIME part ("--boundary"): the parser's cost grows with the parts, so an
 # email with more than this many is not parsed at all.
 MAX_MIME_PARTS = 2000
@@ -60,6 +63,8 @@ class Attachment(BaseModel):
     # The decoded size; larger than `content` when the file was over the size limit and was
     # therefore never decoded (`content` is then empty).
     size: int = 0
+    # Found inside an attached (forwarded) message rather than in the sender's own email.
+    inside_message: bool = False
 
     @property
     def oversized(self) -> bool:
@@ -108,6 +113,13 @@ class InboundMail(BaseModel):
     attachments: tuple[Attachment, ...] = ()
     file_count: int = 0  # files in the email; only the first MAX_FILES_KEPT are in attachments
     body_text: str = ""  # the plain-text body (forms are sometimes typed into it)
+
+    @property
+    def own_text(self) -> str:
+        """What the sender wrote themselves: the body above any forward or reply marker,
+        without lines quoted with `>`."""
+        return own_text(self.body_text)
+
     # The trusted forwarder (the DSR shared mailbox) the email came through, when it did;
     # `sender` is then the original referrer, found in the forwarded message.
     forwarded_by: str | None = None
@@ -141,21 +153,25 @@ def valid_text(text: str) -> str:
     return text.encode("utf-8", "replace").decode("utf-8")
 
 
-def _walk(message: Message) -> Iterator[Message]:
-    """Every part, in order, without recursion, within the depth limit."""
-    stack: list[tuple[Message, int]] = [(message, 0)]
+def _walk(message: Message) -> Iterator[tuple[Message, bool]]:
+    """Every part, in order, without recursion, within the depth limit; with whether it lies
+    inside an attached message (a forward), not in the sender's own email."""
+    stack: list[tuple[Message, int, bool]] = [(message, 0, False)]
     while stack:
-        part, depth = stack.pop()
+        part, depth, inside = stack.pop()
         if depth > MAX_MIME_DEPTH:
             raise _TooComplex(
                 f"The email is nested more than {MAX_MIME_DEPTH} levels deep, so it is not read."
             )
-        yield part
+        yield part, inside
         if part.is_multipart():
             children = part.get_payload()
+            below = inside or part.get_content_maintype() == "message"
             if isinstance(children, list):
                 stack += [
-                    (child, depth + 1) for child in reversed(children) if isinstance(child, Message)
+                    (child, depth + 1, below)
+                    for child in reversed(children)
+                    if isinstance(child, Message)
                 ]
 
 
@@ -193,10 +209,8 @@ def _attached_files(message: Message, max_part_bytes: int) -> tuple[list[Attachm
     limit, or past the first MAX_FILES_KEPT, are not decoded."""
     files: list[Attachment] = []
     count = 0
-    for part in _walk(message):
-        if part.is_multipart():
-            continue
-        if not _is_file(part):
+    for part, inside_message in _walk(message):
+        if part.is_multipart() or not _is_file(part):
             continue
         count += 1
         if len(files) >= MAX_FILES_KEPT:
@@ -210,6 +224,7 @@ def _attached_files(message: Message, max_part_bytes: int) -> tuple[list[Attachm
                     content_type=_declared_type(part),
                     content=content,
                     size=len(content) if content else size,
+                    inside_message=inside_message,
                 )
             )
     return files, count
@@ -238,7 +253,7 @@ def _body_text(message: Message, max_part_bytes: int) -> str:
     stack = [message]
     while stack:
         part = stack.pop()
-        if part.get_content_type() == "message/rfc822":
+        if part.get_content_maintype() == "message":
             continue  # a forwarded message's text is its own
         if part.is_multipart():
             children = part.get_payload()
@@ -272,7 +287,7 @@ def parse_mail(
     """The email as the intake judges it. Never raises: an email that cannot be read has
     `problems`, and is quarantined."""
     fallback_id = "sha256:" + hashlib.sha256(raw).hexdigest()
-    if len(_CONTAINER.findall(raw)) > MAX_MIME_CONTAINERS:
+    if _count(_CONTAINER, raw, MAX_MIME_CONTAINERS + 1) > MAX_MIME_CONTAINERS:
         return InboundMail(
             sender="",
             header_message_id=fallback_id,
@@ -283,7 +298,7 @@ def parse_mail(
                 ),
             ),
         )
-    if raw.count(b"\n--") > MAX_MIME_PARTS:
+    if _count(_PART_START, raw, MAX_MIME_PARTS + 1) > MAX_MIME_PARTS:
         return InboundMail(
             sender="",
             header_message_id=fallback_id,
@@ -313,6 +328,16 @@ def parse_mail(
     return InboundMail(
         sender="", header_message_id=fallback_id, verdicts=MailVerdicts(), problems=(problem,)
     )
+
+
+def _count(pattern: re.Pattern[bytes], raw: bytes, enough: int) -> int:
+    """How many times `pattern` occurs, counting no further than `enough`."""
+    count = 0
+    for _ in pattern.finditer(raw):
+        count += 1
+        if count >= enough:
+            break
+    return count
 
 
 def _has_long_mime_header(raw: bytes) -> bool:
