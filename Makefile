@@ -58,6 +58,9 @@ package: validate
 		(cd .aws-sam/build/$$function && AWS_DEFAULT_REGION=eu-west-2 PYTHONPATH=../SharedLayer/python \
 			../../../$(LAMBDA_VENV)/bin/python -c "import app; print('$$function imports on', __import__('sys').version.split()[0])") || exit 1; \
 	done
+	# The IntakeFunction loads the intake with its first email: import that too.
+	cd .aws-sam/build/IntakeFunction && AWS_DEFAULT_REGION=eu-west-2 PYTHONPATH=../SharedLayer/python \
+		../../../$(LAMBDA_VENV)/bin/python -c "import app, shared.intake_service, shared.adapters.register_table, shared.adapters.identity, shared.forms.pdf, shared.forms.word; print('the intake imports')"
 
 # Regenerate the fillable PDF forms (reportlab is a generation-only dependency).
 forms: $(INSTALLED)
