@@ -286,48 +286,35 @@ def parse_mail(
 ) -> InboundMail:
     """The email as the intake judges it. Never raises: an email that cannot be read has
     `problems`, and is quarantined."""
-    fallback_id = "sha256:" + hashlib.sha256(raw).hexdigest()
-    if _count(_CONTAINER, raw, MAX_MIME_CONTAINERS + 1) > MAX_MIME_CONTAINERS:
-        return InboundMail(
-            sender="",
-            header_message_id=fallback_id,
-            verdicts=MailVerdicts(),
-            problems=(
-                _unreadable(
-                    f"The email has more than {MAX_MIME_CONTAINERS} nested parts, so it is not read."
-                ),
-            ),
-        )
-    if _count(_PART_START, raw, MAX_MIME_PARTS + 1) > MAX_MIME_PARTS:
-        return InboundMail(
-            sender="",
-            header_message_id=fallback_id,
-            verdicts=MailVerdicts(),
-            problems=(
-                _unreadable(f"The email has more than {MAX_MIME_PARTS} parts, so it is not read."),
-            ),
-        )
-    if _has_long_mime_header(raw):
-        return InboundMail(
-            sender="",
-            header_message_id=fallback_id,
-            verdicts=MailVerdicts(),
-            problems=(
-                _unreadable(
-                    "The email has a Content-Type or Content-Disposition header longer than "
-                    f"{MAX_MIME_HEADER_CHARS} characters, so it is not read."
-                ),
-            ),
-        )
     try:
-        return _read(raw, trusted_forwarders, max_part_bytes)
+        refusal = _too_complex_to_parse(raw)
+        if refusal is None:
+            return _read(raw, trusted_forwarders, max_part_bytes)
     except _TooComplex as error:
-        problem = _unreadable(str(error))
+        refusal = str(error)
     except Exception:  # the standard library's parser on input nobody foresaw
-        problem = _unreadable("The email's structure could not be read.")
+        refusal = "The email's structure could not be read."
     return InboundMail(
-        sender="", header_message_id=fallback_id, verdicts=MailVerdicts(), problems=(problem,)
+        sender="",
+        header_message_id="sha256:" + hashlib.sha256(raw).hexdigest(),
+        verdicts=MailVerdicts(),
+        problems=(_unreadable(refusal),),
     )
+
+
+def _too_complex_to_parse(raw: bytes) -> str | None:
+    """Why the parser is not even started on this email (its cost would grow faster than
+    the email), or None. Judged from the bytes, in linear time."""
+    if _count(_CONTAINER, raw, MAX_MIME_CONTAINERS + 1) > MAX_MIME_CONTAINERS:
+        return f"The email has more than {MAX_MIME_CONTAINERS} nested parts, so it is not read."
+    if _count(_PART_START, raw, MAX_MIME_PARTS + 1) > MAX_MIME_PARTS:
+        return f"The email has more than {MAX_MIME_PARTS} parts, so it is not read."
+    if _has_long_mime_header(raw):
+        return (
+            "The email has a Content-Type or Content-Disposition header longer than "
+            f"{MAX_MIME_HEADER_CHARS} characters, so it is not read."
+        )
+    return None
 
 
 def _count(pattern: re.Pattern[bytes], raw: bytes, enough: int) -> int:

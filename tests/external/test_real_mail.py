@@ -38,7 +38,7 @@ from shared.outcome import Outcome
 from shared.settings import Settings
 from tests.conftest import PlainHasher
 from tests.end_to_end.test_process_command import dsr_intake
-from tests.external.fakes import MailStore, RecordingRegister
+from tests.fakes import MemoryMailStore, RecordingRegister
 
 MAIL = Path(__file__).parent / "mail"
 # What sits beside the emails: the sources and their licences.
@@ -61,7 +61,7 @@ _STAGES = (
     ("shared/forms/", "documents"),
     ("shared/intake_service.py", "intake service"),
     ("shared/", "decide"),
-    ("tests/external/fakes.py", "record"),
+    ("tests/fakes.py", "record"),
 )
 
 
@@ -93,11 +93,13 @@ def _intake(raw: bytes, settings: Settings, name: str) -> Outcome:
     its effects can be carried out."""
     message_id = hashlib.sha256(name.encode()).hexdigest()[:40]  # as SES names it
     register = RecordingRegister()
-    service = IntakeService(settings, MailStore(raw), register, PlainHasher())
+    store = MemoryMailStore()
+    key = store.put(message_id, raw)
+    service = IntakeService(settings, store, register, PlainHasher())
     tracemalloc.start()
     started = time.perf_counter()
     try:
-        result = service.process(f"inbound/{message_id}")
+        result = service.process(key)
     except Exception as error:  # the point: none may escape
         pytest.fail(f"{type(error).__name__} raised in {_stage(error)}", pytrace=False)
     finally:
@@ -109,19 +111,18 @@ def _intake(raw: bytes, settings: Settings, name: str) -> Outcome:
     assert not result.redelivered
     assert register.submission(message_id) == result.submission
     outcome = result.submission.outcome
-    for effects in register.outbox.values():
-        for effect in effects:
-            if isinstance(effect, EmailEffect):
-                assert all(_PLAIN_ADDRESS.fullmatch(to) for to in effect.to), (
-                    f"{outcome}: a {effect.purpose} email to an address that is not plain"
+    for effect in register.effects_of(message_id):
+        if isinstance(effect, EmailEffect):
+            assert all(_PLAIN_ADDRESS.fullmatch(to) for to in effect.to), (
+                f"{outcome}: a {effect.purpose} email to an address that is not plain"
+            )
+            assert "\r" not in effect.subject and "\n" not in effect.subject, (
+                f"{outcome}: a {effect.purpose} email's subject has a line break"
+            )
+            if outcome is Outcome.QUARANTINED:  # nobody outside the team is answered
+                assert set(effect.to) <= set(settings.coordinator_addresses), (
+                    f"quarantined, yet a {effect.purpose} email goes outside the team"
                 )
-                assert "\r" not in effect.subject and "\n" not in effect.subject, (
-                    f"{outcome}: a {effect.purpose} email's subject has a line break"
-                )
-                if outcome is Outcome.QUARANTINED:  # nobody outside the team is answered
-                    assert set(effect.to) <= set(settings.coordinator_addresses), (
-                        f"quarantined, yet a {effect.purpose} email goes outside the team"
-                    )
     return outcome
 
 

@@ -23,8 +23,8 @@ from shared.outcome import Outcome
 from shared.settings import Settings, domain_matches
 from tests.conftest import NOW, PlainHasher
 from tests.end_to_end.personal_data import leaks
+from tests.fakes import MemoryMailStore, RecordingRegister
 from tests.hostile.builders import SETTINGS
-from tests.hostile.fakes import MemoryMailStore, RecordingRegister
 
 SECONDS = 10.0  # generous: a loaded 2-core machine never comes near
 MEGABYTES = 300.0

@@ -11,9 +11,9 @@ import pytest
 from shared.case import Decision, EmailEffect, EmailPurpose, Submission
 from shared.errors import AlreadyRecordedError
 from shared.outcome import Outcome
+from tests.fakes import ItemRejectedError, RecordingRegister
 from tests.hostile.builders import SETTINGS_WITH_COUNCIL
 from tests.hostile.desk import Measured, Processed, bounded, captured_output, check_invariants
-from tests.hostile.fakes import ItemRejectedError, RecordingRegister
 
 NOW = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 
