@@ -3,7 +3,7 @@ and the effects to deliver. Pure: the register and the identity hasher are passe
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Protocol
 
@@ -20,12 +20,9 @@ from shared.case import (
 from shared.case_updates import CaseFormDecider
 from shared.forms.case_forms import validate_review, validate_withdrawal
 from shared.forms.consent import Consent, identity_mismatches, validate_consent
-from shared.forms.documents import read_attachment
-from shared.forms.fields import FormKind, FormUnreadableError, RawForm
-from shared.forms.reader import clean_answer
+from shared.forms.fields import FormKind, RawForm
+from shared.forms.found import MAX_CHILDREN_PER_EMAIL, FoundForms, by_child, find_forms, sources
 from shared.forms.referral import Referral, validate_referral
-from shared.forms.text_form import read_text_forms
-from shared.identifiers import normalise_nhs_number
 from shared.mail import InboundMail, is_team_sender, trust_reasons
 from shared.notices import Notices
 from shared.outcome import Outcome, Reason, ReasonCode
@@ -55,154 +52,6 @@ class IntakeContext:
     @property
     def today(self) -> date:
         return self.now.date()
-
-
-@dataclass
-class FoundForms:
-    referrals: list[RawForm] = field(default_factory=list)
-    consents: list[RawForm] = field(default_factory=list)
-    case_forms: list[RawForm] = field(default_factory=list)  # review outcome and withdrawal
-    reasons: list[Reason] = field(default_factory=list)
-    # Files that may be forms but could not be read, by position: coordinators get a copy.
-    unreadable: dict[int, Reason] = field(default_factory=dict)
-    # Review outcome or withdrawal forms inside a forwarded message or quoted text: someone
-    # else's words, never acted on.
-    passed_on_case_forms: int = 0
-
-
-def _file(found: FoundForms, form: RawForm) -> None:
-    if form.kind is FormKind.REFERRAL:
-        found.referrals.append(form)
-    elif form.kind is FormKind.CONSENT:
-        found.consents.append(form)
-    else:
-        found.case_forms.append(form)
-
-
-_DAMAGED = "is a damaged file that cannot be opened"
-_CASE_FORMS = (FormKind.REVIEW, FormKind.WITHDRAWAL)
-
-
-def _read_body(mail: InboundMail, found: FoundForms) -> None:
-    """Forms typed into the email. A review outcome or withdrawal form counts only in what
-    the sender wrote themselves, above any forward or reply and outside `>` quotes."""
-    try:
-        body_forms = read_text_forms(mail.body_text, "the email body")
-        case_forms = [form for form in body_forms if form.kind in _CASE_FORMS]
-        own_forms = (
-            [
-                form
-                for form in read_text_forms(mail.own_text, "the email body")
-                if form.kind in _CASE_FORMS
-            ]
-            if case_forms
-            else []
-        )
-    except Exception:  # a text the reader could not cope with: no form found in it
-        return
-    found.passed_on_case_forms += len(case_forms) - len(own_forms)
-    for form in [*(f for f in body_forms if f.kind not in _CASE_FORMS), *own_forms]:
-        _file(found, form)
-
-
-# Each child's forms are decided, recorded and answered on their own: one email opens at
-# most this many cases.
-MAX_CHILDREN_PER_EMAIL = 10
-
-
-def find_forms(mail: InboundMail, settings: Settings) -> FoundForms:
-    """The DSR forms among the attachments, or the reasons there are none to read."""
-    found = FoundForms()
-    files = max(mail.file_count, len(mail.attachments))
-    if files > settings.max_attachments:
-        found.reasons.append(
-            Reason(
-                code=ReasonCode.ATTACHMENT_TOO_LARGE,
-                message=f"The email has {files} attachments; at most "
-                f"{settings.max_attachments} are accepted. Please send the referral and consent forms only.",
-            )
-        )
-        return found
-    for attachment in mail.attachments:
-        if max(attachment.size, len(attachment.content)) > settings.max_attachment_bytes:
-            found.reasons.append(
-                Reason(
-                    code=ReasonCode.ATTACHMENT_TOO_LARGE,
-                    message=f"{attachment.source.capitalize()} is larger than the "
-                    f"{settings.max_attachment_bytes // (1024 * 1024)} MB limit.",
-                )
-            )
-            continue
-        try:
-            forms = read_attachment(attachment)
-        except Exception as error:  # whatever a reading library raises: this file only
-            what = str(error) if isinstance(error, FormUnreadableError) else _DAMAGED
-            found.unreadable[attachment.position] = Reason(
-                code=ReasonCode.FORM_UNREADABLE,
-                message=f"{attachment.source.capitalize()} {what}, so it cannot be read "
-                "automatically. Please send the completed fillable PDF form (or the Word "
-                "form itself) instead, not a scan, a photo or a protected copy.",
-            )
-            continue
-        for form in forms:
-            if form.kind in _CASE_FORMS and attachment.inside_message:
-                found.passed_on_case_forms += 1
-            else:
-                _file(found, form)
-    if found.reasons:
-        return found
-    if not found.referrals and not found.consents and not found.case_forms:
-        # No form attached: perhaps it was typed into the email itself.
-        _read_body(mail, found)
-    if not found.referrals and not found.consents and not found.case_forms:
-        if found.unreadable:
-            found.reasons.extend(found.unreadable.values())
-        else:
-            found.reasons.append(
-                Reason(
-                    code=ReasonCode.NO_FORM_FOUND,
-                    message="No DSR form was found in the email. Please attach the completed DSR "
-                    "referral form (DSR-REFERRAL-1) and consent form (DSR-CONSENT-1) as fillable "
-                    "PDFs; coordinators send the review outcome (DSR-REVIEW-1) or withdrawal "
-                    "(DSR-WITHDRAWAL-1) form.",
-                )
-            )
-    if found.case_forms and (found.referrals or found.consents or len(found.case_forms) > 1):
-        found.reasons.append(
-            Reason(
-                code=ReasonCode.FIELD_INVALID,
-                message="A review outcome or withdrawal form must come in an email of its own, one "
-                "case per email. Please send each form separately.",
-            )
-        )
-    return found
-
-
-def _child_key(form: RawForm) -> str:
-    """Who a form is about: the NHS number's digits, else the name and date of birth."""
-    # Cleaned as the checks clean it: an invisible mark in one copy is still the same child.
-    digits = normalise_nhs_number(clean_answer(form.fields.get("child_nhs_number", "")))
-    if digits:
-        return digits
-    return "|".join(
-        " ".join(clean_answer(form.fields.get(name, "")).lower().split())
-        for name in ("child_given_name", "child_family_name", "child_date_of_birth")
-    )
-
-
-def by_child(found: FoundForms) -> list[FoundForms]:
-    """The referral and consent forms grouped by child, in the order they came. One referral
-    with one consent stay together whatever they say (a mismatch is then reported)."""
-    if len(found.referrals) <= 1 and len(found.consents) <= 1:
-        return [found]
-    groups: dict[str, FoundForms] = {}
-    for form in [*found.referrals, *found.consents]:
-        _file(groups.setdefault(_child_key(form), FoundForms()), form)
-    return list(groups.values())
-
-
-def _sources(found: FoundForms) -> str:
-    return " and ".join(dict.fromkeys(form.source for form in [*found.referrals, *found.consents]))
 
 
 # Which outcome an email with several children's forms is recorded with: the first of these
@@ -289,7 +138,7 @@ class IntakeDecider:
             part = self._decide_forms(mail, part_submission_id(message_id, number), child)
             if part.outcome is Outcome.REJECTED:
                 # The sender must see which of their forms each answer is about.
-                where = _sources(child)
+                where = sources(child)
                 part.reasons = [
                     reason.model_copy(update={"message": f"({where}) {reason.message}"})
                     for reason in part.reasons
