@@ -3,7 +3,7 @@
 Whatever a file holds, reading it ends in forms, none, or a FormUnreadableError that says what
 the file is: nothing a library raises on a damaged or hostile file (and no MemoryError or
 RecursionError) escapes `read_attachment`. The readers bound their own work (see the limits in
-`pdf.py` and `word.py`).
+`pdf*.py` and `word*.py`).
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ from functools import cache
 from shared.dates import DateFormatError, parse_uk_date
 from shared.forms.fields import RawForm, is_ticked
 from shared.identifiers import is_valid_nhs_number, normalise_nhs_number
-from shared.mail.message import valid_text
+from shared.mail.inbound import valid_text
 from shared.outcome import Reason, ReasonCode
 from templates.forms.layout import LAYOUTS, printed_label
 

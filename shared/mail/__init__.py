@@ -2,7 +2,8 @@
 SES's verdicts (`authentication`), forwarded mail (`forwarding`) and trust (`trust`)."""
 
 from shared.mail.authentication import MailVerdicts
-from shared.mail.message import Attachment, InboundMail, parse_mail, valid_text
+from shared.mail.inbound import Attachment, InboundMail, valid_text
+from shared.mail.message import parse_mail
 from shared.mail.trust import is_authenticated, is_team_sender, trust_reasons
 
 __all__ = [

@@ -8,7 +8,7 @@ never through a forward.
 
 from __future__ import annotations
 
-from shared.mail.message import InboundMail
+from shared.mail.inbound import InboundMail
 from shared.outcome import Reason, ReasonCode
 from shared.settings import Settings, domain_matches, domain_of
 

@@ -1,0 +1,105 @@
+"""An email as the intake judges it (`InboundMail`) and the files it carries (`Attachment`):
+plain values that `shared.mail.message` reads out of the raw MIME."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict
+
+from shared.mail.authentication import MailVerdicts
+from shared.mail.forwarding import own_text
+from shared.outcome import Reason
+
+_PDF_MAGIC = b"%PDF-"
+_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # legacy Office files (.doc, .xls)
+_IMAGE_MAGIC = (b"\xff\xd8\xff", b"\x89PNG", b"II*\x00", b"MM\x00*", b"GIF8")  # JPEG PNG TIFF GIF
+
+
+class Attachment(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    position: int
+    content_type: str
+    content: bytes
+    # The decoded size; larger than `content` when the file was over the size limit and was
+    # therefore never decoded (`content` is then empty).
+    size: int = 0
+    # Found inside an attached (forwarded) message rather than in the sender's own email.
+    inside_message: bool = False
+
+    @property
+    def oversized(self) -> bool:
+        return self.size > len(self.content)
+
+    @property
+    def looks_like_pdf(self) -> bool:
+        return self.content_type == "application/pdf" or self.content.lstrip()[:5] == _PDF_MAGIC
+
+    @property
+    def unreadable_kind(self) -> str | None:
+        """What this attachment is when it may hold a form we cannot read, else None.
+
+        Judged from the bytes and the declared type, never the filename."""
+        head = self.content[:8]
+        if self.content_type.startswith("image/") or head.startswith(_IMAGE_MAGIC):
+            return "an image (a scan or a photo of a form)"
+        if head.startswith(_OLE_MAGIC) or self.content_type == "application/msword":
+            return "a legacy Word (.doc) document"
+        if head.startswith(b"PK") and b"vbaProject.bin" in self.content:
+            return "a Word document with macros"
+        return None
+
+    @property
+    def is_word_document(self) -> bool:
+        """A .docx without macros (a zip holding word/document.xml)."""
+        return (
+            self.content[:2] == b"PK"
+            and b"word/document.xml" in self.content
+            and b"vbaProject.bin" not in self.content
+        )
+
+    @property
+    def source(self) -> str:
+        # Filenames often name the child ("J Smith referral.pdf"), so attachments are
+        # identified by their position and type only.
+        return f"attachment {self.position} ({self.content_type})"
+
+
+class InboundMail(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    sender: str  # the From address, lower case ("" when there is no one sender)
+    header_message_id: str  # the Message-ID header, or a hash of the raw email without one
+    verdicts: MailVerdicts
+    attachments: tuple[Attachment, ...] = ()
+    file_count: int = 0  # files in the email; only the first MAX_FILES_KEPT are in attachments
+    body_text: str = ""  # the plain-text body (forms are sometimes typed into it)
+
+    @property
+    def own_text(self) -> str:
+        """What the sender wrote themselves: the body above any forward or reply marker,
+        without lines quoted with `>`."""
+        return own_text(self.body_text)
+
+    # The trusted forwarder (the DSR shared mailbox) the email came through, when it did;
+    # `sender` is then the original referrer, found in the forwarded message.
+    forwarded_by: str | None = None
+    original_sender_found: bool = True
+    # What is wrong with the email itself (its From, its structure): it is then quarantined.
+    problems: tuple[Reason, ...] = ()
+    # An automatic reply or a delivery report: recorded, never answered.
+    automatic: bool = False
+
+    @property
+    def authenticated_address(self) -> str:
+        """The address SES's verdicts are about: the forwarder's, for a forwarded email."""
+        return self.forwarded_by or self.sender
+
+    @property
+    def duplicate_key(self) -> str:
+        """The same email sent again has the same sender and Message-ID."""
+        return f"{self.sender}\n{self.header_message_id}"
+
+
+def valid_text(text: str) -> str:
+    """`text` as valid Unicode: lone surrogates (from a bad UTF-7 body, say) replaced."""
+    return text.encode("utf-8", "replace").decode("utf-8")
