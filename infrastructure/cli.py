@@ -100,10 +100,16 @@ def cmd_process(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+# Ten years: every schedule a case can have falls due in far less (and each day costs time).
+MAX_ADVANCE_DAYS = 3660
+
+
 def cmd_advance(args: argparse.Namespace) -> int:
-    if args.days <= 0:
+    if not 0 < args.days <= MAX_ADVANCE_DAYS:
         print(
-            "dsr-intake: --days must be more than 0 (the clock only moves forward)", file=sys.stderr
+            f"dsr-intake: --days must be more than 0 and at most {MAX_ADVANCE_DAYS} "
+            "(the clock only moves forward, ten years at a time at most)",
+            file=sys.stderr,
         )
         return 2
     with LocalSession(args.state, args.parameters, echo_logs=args.verbose) as session:
@@ -123,6 +129,13 @@ def cmd_digest(args: argparse.Namespace) -> int:
     from shared.panel_pack import PanelPackService, panel_pack_csv, render_panel_pack
     from shared.settings import Settings
 
+    if args.csv and (Path(args.csv).is_dir() or not Path(args.csv).resolve().parent.is_dir()):
+        # Said before the pack is sent, not after.
+        print(
+            f"dsr-intake: cannot use {args.csv}: --csv needs a file in a folder that exists",
+            file=sys.stderr,
+        )
+        return 2
     with LocalSession(args.state, args.parameters, echo_logs=args.verbose) as session:
         response, emails = session.digest()
         now = session.stack.now()
@@ -443,6 +456,10 @@ def main(argv: list[str] | None = None) -> int:
         result: int = args.run(args)
     except LocalStackError as error:
         print(f"dsr-intake: {error}", file=sys.stderr)
+        return 2
+    except OSError as error:  # a folder where a file should be, a missing folder, no rights
+        where = f" {error.filename}" if error.filename else ""
+        print(f"dsr-intake: cannot use{where}: {error.strerror or error}", file=sys.stderr)
         return 2
     return result
 

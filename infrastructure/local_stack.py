@@ -99,6 +99,8 @@ def _quiet_local_aws() -> None:
     logging.getLogger("moto.cloudformation.parsing").setLevel(logging.CRITICAL)
     logging.getLogger("moto.awslambda").setLevel(logging.CRITICAL)
     warnings.filterwarnings("ignore", message="Tried to parse AWS::")
+    # A function that published no metric in an invocation: expected, not news.
+    warnings.filterwarnings("ignore", message="No application metrics to publish")
 
 
 def check_parameters(values: dict[str, str], declared: dict[str, Any]) -> None:
@@ -121,6 +123,16 @@ def check_parameters(values: dict[str, str], declared: dict[str, Any]) -> None:
             raise LocalStackError(f"{name} does not match {rules['AllowedPattern']}")
         if "AllowedValues" in rules and value not in [str(v) for v in rules["AllowedValues"]]:
             raise LocalStackError(f"{name} must be one of {rules['AllowedValues']}")
+    # CloudFormation cannot compare one parameter with another; the functions' settings do
+    # (they refuse to start), and here the command says so before anything is built.
+    effective = {
+        name: str(values.get(name, rules.get("Default", ""))) for name, rules in declared.items()
+    }
+    minimum, maximum = effective.get("MinimumAge", "0"), effective.get("MaximumAge", "17")
+    if minimum and maximum and float(minimum) > float(maximum):
+        raise LocalStackError(
+            f"MinimumAge ({minimum}) must not be more than MaximumAge ({maximum})"
+        )
 
 
 def load_template() -> dict[str, Any]:

@@ -7,7 +7,7 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from shared.rating import Rating
 
@@ -64,6 +64,15 @@ class Settings(BaseModel):
     reminder_function_arn: str = "arn:aws:lambda:eu-west-2:123456789012:function:dsr-reminder"
     reminder_dlq_arn: str = "arn:aws:sqs:eu-west-2:123456789012:dsr-reminder-dlq"
     identity_key_id: str = "alias/dsr-identity"
+
+    @model_validator(mode="after")
+    def _ages_in_order(self) -> Settings:
+        if self.minimum_age > self.maximum_age:
+            raise ValueError(
+                f"MinimumAge ({self.minimum_age}) must not be more than MaximumAge "
+                f"({self.maximum_age})"
+            )
+        return self
 
     @field_validator(*_LISTS, mode="before")
     @classmethod

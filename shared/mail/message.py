@@ -48,7 +48,7 @@ _FEED_CHUNK = 64 * 1024
 _CONTAINER = re.compile(rb"boundary\s*=|message/(?:rfc822|global)", re.IGNORECASE)
 
 
-class _TooComplex(ValueError):
+class _Unreadable(ValueError):
     pass
 
 
@@ -63,7 +63,7 @@ def _walk(message: Message) -> Iterator[tuple[Message, bool]]:
     while stack:
         part, depth, inside = stack.pop()
         if depth > MAX_MIME_DEPTH:
-            raise _TooComplex(
+            raise _Unreadable(
                 f"The email is nested more than {MAX_MIME_DEPTH} levels deep, so it is not read."
             )
         yield part, inside
@@ -193,7 +193,7 @@ def parse_mail(
         refusal = _too_complex_to_parse(raw)
         if refusal is None:
             return _read(raw, trusted_forwarders, max_part_bytes)
-    except _TooComplex as error:
+    except _Unreadable as error:
         refusal = str(error)
     except Exception:  # the standard library's parser on input nobody foresaw
         refusal = "The email's structure could not be read."
@@ -254,8 +254,16 @@ def _parsed(raw: bytes) -> Message:
     return message
 
 
+# An email has some of these; a file without any (a PDF, a letter) is not an email at all.
+_EMAIL_HEADERS = frozenset(
+    {"from", "to", "date", "subject", "message-id", "received", "mime-version", "return-path"}
+)
+
+
 def _read(raw: bytes, trusted_forwarders: tuple[str, ...], max_part_bytes: int) -> InboundMail:
     message = _parsed(raw)
+    if not _EMAIL_HEADERS & {name.lower() for name in message.keys()}:
+        raise _Unreadable("The file is not an email: it has none of an email's headers.")
     problems: list[Reason] = []
     verdicts = read_verdicts(
         _first(message, "Authentication-Results"),

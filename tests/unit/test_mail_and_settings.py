@@ -43,7 +43,9 @@ def test_mime_is_read_with_ses_verdicts() -> None:
 
 def test_only_the_topmost_authentication_results_count() -> None:
     message = EmailMessage()
-    message["Authentication-Results"] = "amazonses.com; spf=pass; dkim=pass; dmarc=pass header.from=nhs.net"
+    message["Authentication-Results"] = (
+        "amazonses.com; spf=pass; dkim=pass; dmarc=pass header.from=nhs.net"
+    )
     message["Authentication-Results"] = "upstream.example; spf=fail; dkim=fail; dmarc=fail"
     message["X-SES-Spam-Verdict"] = "PASS"
     message["X-SES-Virus-Verdict"] = "PASS"
@@ -64,9 +66,13 @@ def test_coordinators_are_trusted_senders_even_outside_the_domains() -> None:
 
 
 def test_spf_soft_fail_counts_only_without_dmarc() -> None:
-    forwarded = parse_mail(email(("r.pdf", b"%PDF"), auth="spf=softfail; dkim=pass; dmarc=pass header.from=nhs.net"))
+    forwarded = parse_mail(
+        email(("r.pdf", b"%PDF"), auth="spf=softfail; dkim=pass; dmarc=pass header.from=nhs.net")
+    )
     assert trust_reasons(forwarded, Settings()) == []
-    spoofed = parse_mail(email(("r.pdf", b"%PDF"), auth="spf=softfail; dkim=none; dmarc=none header.from=nhs.net"))
+    spoofed = parse_mail(
+        email(("r.pdf", b"%PDF"), auth="spf=softfail; dkim=none; dmarc=none header.from=nhs.net")
+    )
     assert [r.code.value for r in trust_reasons(spoofed, Settings())] == ["MAIL_AUTH_FAILED"]
 
 
@@ -93,3 +99,13 @@ def test_files_are_found_however_the_client_nests_them() -> None:
     text_only.set_content("no files here")
     text_only.add_alternative("<p>no files here</p>", subtype="html")
     assert parse_mail(bytes(text_only)).attachments == ()
+
+
+def test_ages_out_of_order_are_refused() -> None:
+    import pytest
+    from pydantic import ValidationError
+
+    with pytest.raises(
+        ValidationError, match=r"MinimumAge \(16\) must not be more than MaximumAge \(10\)"
+    ):
+        Settings(minimum_age=16, maximum_age=10)
