@@ -262,7 +262,7 @@ _EMAIL_HEADERS = frozenset(
 
 def _read(raw: bytes, trusted_forwarders: tuple[str, ...], max_part_bytes: int) -> InboundMail:
     message = _parsed(raw)
-    if not _EMAIL_HEADERS & {name.lower() for name in message.keys()}:
+    if not _EMAIL_HEADERS & {name.lower() for name, _ in message.raw_items()}:
         raise _Unreadable("The file is not an email: it has none of an email's headers.")
     problems: list[Reason] = []
     verdicts = read_verdicts(
