@@ -15,8 +15,8 @@ from shared.forms.consent import Consent
 from shared.forms.referral import Child, Referral
 from shared.outcome import Outcome, Reason
 from shared.rating import Rating
+from shared.settings import ADULT_REGISTER_AGE
 
-TRANSITION_AGE = 18  # the age a young person moves to the adult register
 KEYWORKER_RATINGS = frozenset({Rating.RED, Rating.AMBER, Rating.BLUE})
 KEYWORKER_AGES = range(0, 26)  # the keyworker programme is for ages 0 to 25
 _REFERENCE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O or 1/I to misread
@@ -124,10 +124,10 @@ class Case(BaseModel):
             return self.referral.child
         return self.consent.child if self.consent is not None else None
 
-    @property
-    def eighteenth_birthday(self) -> date | None:
+    def transition_day(self, age: int = ADULT_REGISTER_AGE) -> date | None:
+        """The birthday on which the young person leaves the register (`Settings.transition_age`)."""
         child = self.child
-        return birthday(child.date_of_birth, TRANSITION_AGE) if child else None
+        return birthday(child.date_of_birth, age) if child else None
 
     def keyworker_eligible(self, today: date) -> bool:
         """Red, Amber and Blue cases aged 0 to 25 are eligible for the keyworker programme."""

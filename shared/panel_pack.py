@@ -18,7 +18,7 @@ from shared.case import AuditEntry, Case, CaseChange, CaseStatus
 from shared.dates import add_months
 from shared.notices import Notices
 from shared.rating import Rating
-from shared.settings import Settings
+from shared.settings import ADULT_REGISTER_AGE, Settings
 
 REVIEWS_AHEAD = timedelta(days=30)
 BIRTHDAYS_AHEAD_MONTHS = 6
@@ -43,7 +43,8 @@ class PanelPack:
     removed_cases: list[PackLine] = field(default_factory=list)
     reviews_due: list[PackLine] = field(default_factory=list)
     overdue_reviews: list[PackLine] = field(default_factory=list)
-    turning_18: list[PackLine] = field(default_factory=list)
+    leaving: list[PackLine] = field(default_factory=list)  # birthdays that end the case
+    transition_age: int = ADULT_REGISTER_AGE
     pending: list[PackLine] = field(default_factory=list)
     keyworker_eligible: list[PackLine] = field(default_factory=list)
     emails_by_outcome: dict[str, int] = field(default_factory=dict)
@@ -61,12 +62,18 @@ def _line(case: Case, on: date | None = None, note: str = "") -> PackLine:
     return PackLine(case.case_id, _name(case), rating, on, note)
 
 
-def build_panel_pack(cases: list[Case], audit: list[AuditEntry], today: date) -> PanelPack:
+def build_panel_pack(
+    cases: list[Case],
+    audit: list[AuditEntry],
+    today: date,
+    transition_age: int = ADULT_REGISTER_AGE,
+) -> PanelPack:
     start = add_months(today, -1)
     active = [case for case in cases if case.status is CaseStatus.ACTIVE]
     pack = PanelPack(
         period_start=start,
         period_end=today,
+        transition_age=transition_age,
         counts_by_rating={
             rating.value: sum(case.rating is rating for case in active) for rating in Rating
         },
@@ -108,14 +115,14 @@ def build_panel_pack(cases: list[Case], audit: list[AuditEntry], today: date) ->
             pack.overdue_reviews.append(_line(case, due, f"{(today - due).days} days overdue"))
         elif due is not None and due <= today + REVIEWS_AHEAD:
             pack.reviews_due.append(_line(case, due))
-        eighteen = case.eighteenth_birthday
-        if eighteen and today <= eighteen <= add_months(today, BIRTHDAYS_AHEAD_MONTHS):
-            pack.turning_18.append(_line(case, eighteen))
+        leaves = case.transition_day(transition_age)
+        if leaves and today <= leaves <= add_months(today, BIRTHDAYS_AHEAD_MONTHS):
+            pack.leaving.append(_line(case, leaves))
         if case.keyworker_eligible(today):
             pack.keyworker_eligible.append(_line(case))
     for key in ("new_cases", "changed_cases", "removed_cases", "reviews_due", "overdue_reviews"):
         getattr(pack, key).sort(key=lambda line: (line.on or today, line.case_id))
-    pack.turning_18.sort(key=lambda line: (line.on or today, line.case_id))
+    pack.leaving.sort(key=lambda line: (line.on or today, line.case_id))
     outcomes = Counter(line.outcome for line in audit if line.outcome)
     pack.emails_by_outcome = dict(sorted(outcomes.items()))
     for outcome, target in (
@@ -155,7 +162,11 @@ def render_panel_pack(pack: PanelPack, *, with_names: bool) -> str:
         *section("Left the register this month", pack.removed_cases),
         *section("Reviews due in the next 30 days", pack.reviews_due),
         *section("Overdue reviews", pack.overdue_reviews),
-        *section("18th birthdays in the next 6 months", pack.turning_18, month_only=True),
+        *section(
+            f"Leaving the register (turning {pack.transition_age}) in the next 6 months",
+            pack.leaving,
+            month_only=True,
+        ),
         *section("Pending: waiting for the other form (lapses on)", pack.pending),
         *section(
             "Eligible for the keyworker programme (Red, Amber, Blue; 0-25)", pack.keyworker_eligible
@@ -183,7 +194,7 @@ CSV_COLUMNS = (
     "last_review",
     "next_review",
     "review_overdue",
-    "eighteenth_birthday",
+    "leaves_register_on",
     "consent_basis",
     "consent_date",
     "pending_lapses_on",
@@ -211,7 +222,7 @@ class _InertWriter:
         self.writer.writerow([inert_cell(cell) for cell in cells])
 
 
-def panel_pack_csv(cases: list[Case], today: date) -> str:
+def panel_pack_csv(cases: list[Case], today: date, transition_age: int = ADULT_REGISTER_AGE) -> str:
     """One row per open case, names and identifiers included: for secure recipients only."""
     out = io.StringIO()
     writer = _InertWriter(out)
@@ -236,7 +247,7 @@ def panel_pack_csv(cases: list[Case], today: date) -> str:
                 last_review.isoformat() if last_review else "",
                 due.isoformat() if due else "",
                 "yes" if due is not None and due < today else "no",
-                (case.eighteenth_birthday or "") and str(case.eighteenth_birthday),
+                str(case.transition_day(transition_age) or ""),
                 case.consent.basis.value if case.consent else "",
                 case.consent.consent_date.isoformat() if case.consent else "",
                 case.pending_expires_at.date().isoformat() if case.pending_expires_at else "",
@@ -262,7 +273,10 @@ class PanelPackService:
         today = now.date()
         since = datetime.combine(add_months(today, -1), datetime.min.time(), now.tzinfo)
         cases = self.register.cases()
-        return build_panel_pack(cases, self.register.audit_entries(since, now), today), cases
+        pack = build_panel_pack(
+            cases, self.register.audit_entries(since, now), today, self.settings.transition_age
+        )
+        return pack, cases
 
     def change(self, now: datetime) -> CaseChange:
         pack, cases = self.build(now)
@@ -270,7 +284,7 @@ class PanelPackService:
         effects = Notices(self.settings).panel_pack(
             render_panel_pack(pack, with_names=False),
             render_panel_pack(pack, with_names=True),
-            panel_pack_csv(cases, today),
+            panel_pack_csv(cases, today, self.settings.transition_age),
             today,
         )
         return CaseChange(

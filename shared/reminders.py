@@ -95,7 +95,7 @@ def _active_checkpoints(case: Case, settings: Settings) -> list[Checkpoint]:
                 first_by,
             )
         )
-    eighteen = case.eighteenth_birthday
+    eighteen = case.transition_day(settings.transition_age)
     if eighteen is not None:
         alert_on = add_months(eighteen, -settings.transition_alert_months)
         points.append(
@@ -192,11 +192,15 @@ class ReminderDecider:
                     )
                 )
             case CheckpointKind.TRANSITION_ALERT:
-                return list(notices.reminder("transition_alert", case, today, birthday_on=uk))
+                age = str(self.settings.transition_age)
+                return list(
+                    notices.reminder("transition_alert", case, today, birthday_on=uk, age=age)
+                )
             case CheckpointKind.TRANSITION:
                 case.status = CaseStatus.CLOSED
                 case.closure = Closure(reason=ClosureReason.TRANSITION_AT_18, on=point.on)
-                return list(notices.reminder("transition", case, today, birthday_on=uk))
+                age = str(self.settings.transition_age)
+                return list(notices.reminder("transition", case, today, birthday_on=uk, age=age))
             case CheckpointKind.CONSENT_RECONFIRMATION:
                 given = case.consent.consent_date if case.consent else today
                 return list(

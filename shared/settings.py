@@ -11,6 +11,9 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from shared.rating import Rating
 
+# The age the adult register takes over: a register for "under 18s" ends here.
+ADULT_REGISTER_AGE = 18
+
 _LISTS = (
     "allowed_sender_domains",
     "secure_domains",
@@ -52,7 +55,7 @@ class Settings(BaseModel):
     pending_expiry_days: int = Field(default=28, ge=1)
     review_grace_days: int = Field(default=7, ge=1)  # a due review unrecorded this long is overdue
     first_review_days: int = Field(default=28, ge=1)  # a new case's first panel review, at most
-    transition_alert_months: int = Field(default=6, ge=1, le=24)  # notice before an 18th birthday
+    transition_alert_months: int = Field(default=6, ge=1, le=24)  # notice before transition_age
     consent_reconfirmation_months: int = Field(default=12, ge=1, le=60)
     max_attachments: int = Field(default=10, ge=1)
     max_attachment_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
@@ -80,6 +83,12 @@ class Settings(BaseModel):
         if isinstance(value, str):
             return tuple(part.strip().lower() for part in value.split(",") if part.strip())
         return value
+
+    @property
+    def transition_age(self) -> int:
+        """The age a young person leaves the register: 18, or, for a register that runs past
+        18 (`MaximumAge` 25, say), the birthday after the oldest eligible age."""
+        return max(ADULT_REGISTER_AGE, self.maximum_age + 1)
 
     def review_interval_days(self, rating: Rating) -> int:
         return {

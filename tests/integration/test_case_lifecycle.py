@@ -265,7 +265,7 @@ def test_a_case_closes_at_18_after_a_transition_alert(
     before = len(sent_emails())
     stack.advance(1)
     alerts = [e.subject for e in sent_emails()[before:] if accepted.case_id in e.subject]
-    assert any("18th birthday" in subject for subject in alerts)
+    assert any("turns 18 on" in subject for subject in alerts)
     stack.advance(25)
     case = register.case(accepted.case_id)
     assert case is not None and case.status is CaseStatus.CLOSED

@@ -337,24 +337,39 @@ def test_withdrawal_needs_who_and_when(desk: Desk) -> None:
 
 
 # ----- reminder checkpoints -----
+def test_a_register_running_past_18_closes_a_case_the_birthday_after_its_oldest_age(
+    settings: Settings,
+) -> None:
+    register_to_25 = settings.model_copy(update={"maximum_age": 25})
+    assert settings.transition_age == 18 and register_to_25.transition_age == 26
+    desk = Desk(register_to_25)
+    person = {**child(28), "child_date_of_birth": uk(years_ago(19, days=100))}
+    case = on_register(desk, person, "Amber")
+    assert case.status is CaseStatus.ACTIVE
+    points = {point.kind: point.on for point in checkpoints(case, register_to_25)}
+    born = case.child.date_of_birth  # type: ignore[union-attr]
+    assert points[CheckpointKind.TRANSITION] == birthday(born, 26)
+    assert points[CheckpointKind.TRANSITION] > NOW.date()  # not closed "at 18" at once
+
+
 def test_checkpoints_of_a_new_case(desk: Desk, settings: Settings) -> None:
     person = {**child(27), "child_date_of_birth": uk(years_ago(17, days=100))}
     case = on_register(desk, person, "Red")
-    assert case.eighteenth_birthday is not None and case.consent is not None
+    assert case.transition_day() is not None and case.consent is not None
     points = {point.kind: point.on for point in checkpoints(case, settings)}
     today = NOW.date()
     assert points == {
         CheckpointKind.REVIEW_DUE: today + timedelta(days=14),
         CheckpointKind.REVIEW_OVERDUE: today + timedelta(days=14),  # about that due date
         CheckpointKind.FIRST_REVIEW_OVERDUE: today + timedelta(days=settings.first_review_days),
-        CheckpointKind.TRANSITION_ALERT: case.eighteenth_birthday,
-        CheckpointKind.TRANSITION: case.eighteenth_birthday,
+        CheckpointKind.TRANSITION_ALERT: case.transition_day(),
+        CheckpointKind.TRANSITION: case.transition_day(),
         CheckpointKind.CONSENT_RECONFIRMATION: add_months(case.consent.consent_date, 12),
     }
     alert = next(
         p for p in checkpoints(case, settings) if p.kind is CheckpointKind.TRANSITION_ALERT
     )
-    assert alert.at.date() == add_months(case.eighteenth_birthday, -6)
+    assert alert.at.date() == add_months(case.transition_day(), -6)  # type: ignore[arg-type]
     overdue = next(
         p for p in checkpoints(case, settings) if p.kind is CheckpointKind.REVIEW_OVERDUE
     )
