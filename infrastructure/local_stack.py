@@ -46,6 +46,7 @@ LOCAL_PARAMETERS = {
     "CoordinatorAddresses": "dsr.coordinator@nhs.net,dsr.lead@nhs.net",
     # The area's NHSmail shared mailbox, which forwards referrers' emails to the intake.
     "TrustedForwarders": "dsr.mailbox@nhs.net",
+    "PanelAddresses": "panel.member@nhs.net",
 }
 
 

@@ -18,7 +18,7 @@ _LISTS = (
     "allowed_sender_domains",
     "secure_domains",
     "coordinator_addresses",
-    "panel_domains",
+    "panel_addresses",
     "panel_pack_addresses",
     "trusted_forwarders",
     "dkim_aligned_domains",
@@ -34,8 +34,9 @@ class Settings(BaseModel):
     allowed_sender_domains: tuple[str, ...] = ("nhs.net", "*.nhs.uk", "*.gov.uk", "*.sch.uk")
     secure_domains: tuple[str, ...] = ("nhs.net",)
     coordinator_addresses: tuple[str, ...] = ("dsr.coordinator@nhs.net",)
-    # Review outcome and withdrawal forms are taken from the coordinators and these domains.
-    panel_domains: tuple[str, ...] = ("nhs.net",)
+    # Review outcome and withdrawal forms are taken from the coordinators and these panel
+    # members, named one by one: a withdrawal erases a case, so never a whole domain.
+    panel_addresses: tuple[str, ...] = ()
     lead_address: str = "dsr.lead@nhs.net"  # overdue reviews are escalated here
     panel_pack_addresses: tuple[str, ...] = ()  # besides the coordinators
     # Addresses that forward referrers' emails to us (the DSR's NHSmail shared mailbox): their

@@ -69,5 +69,6 @@ class PlainHasher:
 def settings() -> Settings:
     return Settings(
         coordinator_addresses=("dsr.coordinator@nhs.net", "dsr.admin@bromley.gov.uk"),
+        panel_addresses=("panel.gp@nhs.net", "panel.member@nhs.net"),
         inbox_address="bromley.dsr@nhs.net",
     )

@@ -34,9 +34,7 @@ def is_authenticated(mail: InboundMail, settings: Settings) -> bool:
 def is_team_sender(mail: InboundMail, settings: Settings) -> bool:
     """A coordinator or panel member, proved so: the only senders whose review outcome and
     withdrawal forms are taken."""
-    named = mail.sender in settings.coordinator_addresses or domain_matches(
-        mail.sender, settings.panel_domains
-    )
+    named = mail.sender in settings.coordinator_addresses or mail.sender in settings.panel_addresses
     return named and mail.forwarded_by is None and is_authenticated(mail, settings)
 
 

@@ -35,7 +35,7 @@ ATTACKER_DOMAIN = "evil.example"
 
 SETTINGS = Settings(
     coordinator_addresses=(COORDINATOR,),
-    panel_domains=("nhs.net",),
+    panel_addresses=("panel.gp@nhs.net",),
     inbox_address=INBOX,
     trusted_forwarders=(FORWARDER,),
 )

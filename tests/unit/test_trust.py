@@ -93,3 +93,25 @@ def test_a_quarantined_email_does_not_reserve_its_message_id(settings: Settings)
     # The same Message-ID from someone else is their own email, not a copy of this one.
     other = desk.receive(email(*forms, message_id="<same@nhs.net>", sender="kim.lee@nhs.net"))
     assert [reason.code for reason in other.reasons] == [ReasonCode.ALREADY_ON_REGISTER]
+
+
+def test_only_named_panel_members_are_the_team_never_a_whole_domain(settings: Settings) -> None:
+    assert is_team_sender(parse_mail(email(sender="panel.gp@nhs.net")), settings)
+    # Any other NHSmail user passes DMARC for nhs.net too: that proves who they are, not
+    # that they may erase a child's case.
+    assert not is_team_sender(parse_mail(email(sender="any.clinician@nhs.net")), settings)
+    desk = Desk(settings)
+    person = child(73)
+    accepted = desk.receive(
+        email(("r.pdf", referral_pdf(**person)), ("c.pdf", consent_pdf(**person)))
+    )
+    assert accepted.case is not None
+    from infrastructure.samples import withdrawal_pdf
+
+    withdrawal = desk.receive(
+        email(
+            ("w.pdf", withdrawal_pdf(person, accepted.case.case_id)), sender="any.clinician@nhs.net"
+        )
+    )
+    assert withdrawal.outcome is Outcome.QUARANTINED
+    assert desk.register.case(accepted.case.case_id) is not None
