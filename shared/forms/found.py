@@ -42,7 +42,7 @@ _DAMAGED = "is a damaged file that cannot be opened"
 _CASE_FORMS = (FormKind.REVIEW, FormKind.WITHDRAWAL)
 
 
-def _read_body(mail: InboundMail, found: FoundForms) -> None:
+def _read_body(mail: InboundMail, found: FoundForms, held: set[FormKind]) -> None:
     """Forms typed into the email. A review outcome or withdrawal form counts only in what
     the sender wrote themselves, above any forward or reply and outside `>` quotes."""
     try:
@@ -61,7 +61,12 @@ def _read_body(mail: InboundMail, found: FoundForms) -> None:
         return
     found.passed_on_case_forms += len(case_forms) - len(own_forms)
     for form in [*(f for f in body_forms if f.kind not in _CASE_FORMS), *own_forms]:
-        _file(found, form)
+        if form.kind not in held:
+            _file(found, form)
+
+
+def _all(found: FoundForms) -> list[RawForm]:
+    return [*found.referrals, *found.consents, *found.case_forms]
 
 
 # Each child's forms are decided, recorded and answered on their own: one email opens at
@@ -110,9 +115,9 @@ def find_forms(mail: InboundMail, settings: Settings) -> FoundForms:
                 _file(found, form)
     if found.reasons:
         return found
-    if not found.referrals and not found.consents and not found.case_forms:
-        # No form attached: perhaps it was typed into the email itself.
-        _read_body(mail, found)
+    # A form typed into the email itself is read beside the attached ones (a typed referral
+    # with an attached consent), never in place of a kind of form they already hold.
+    _read_body(mail, found, held={form.kind for form in _all(found)})
     if not found.referrals and not found.consents and not found.case_forms:
         if found.unreadable:
             found.reasons.extend(found.unreadable.values())

@@ -154,3 +154,33 @@ def test_an_unreadable_extra_beside_valid_forms_does_not_block_them(desk: Desk) 
         )
     )
     assert decision.outcome is Outcome.ACCEPTED
+
+
+def test_a_typed_referral_is_read_beside_an_attached_consent(desk: Desk) -> None:
+    from email import message_from_bytes, policy
+
+    from infrastructure.samples import consent_pdf
+
+    referral_only = TYPED.split("Consent form")[0]
+    message = message_from_bytes(body_email(referral_only), policy=policy.default)
+    message.add_attachment(
+        consent_pdf(**PERSON), maintype="application", subtype="pdf", filename="c.pdf"
+    )
+    decision = desk.receive(bytes(message))
+    assert decision.outcome is Outcome.ACCEPTED, decision.reasons
+
+
+def test_a_typed_form_never_replaces_an_attached_one(desk: Desk) -> None:
+    from email import message_from_bytes, policy
+
+    from infrastructure.samples import consent_pdf, referral_pdf
+
+    # The body's referral names another NHS number: the attached referral is the one read.
+    other = TYPED.split("Consent form")[0].replace(PERSON["child_nhs_number"], "401 023 2137")
+    message = message_from_bytes(body_email(other), policy=policy.default)
+    for name, pdf in (("r.pdf", referral_pdf(**PERSON)), ("c.pdf", consent_pdf(**PERSON))):
+        message.add_attachment(pdf, maintype="application", subtype="pdf", filename=name)
+    decision = desk.receive(bytes(message))
+    assert decision.outcome is Outcome.ACCEPTED, decision.reasons
+    assert decision.case is not None and decision.case.referral is not None
+    assert decision.case.referral.referrer_email == "sam.patel@nhs.net"  # the PDF's, not Kim's
