@@ -12,6 +12,15 @@ class Rating(StrEnum):
     GREEN = "Green"  # risks currently managed in the community
 
     @classmethod
+    def choices(cls) -> dict[str, str]:
+        """How a form may write each rating: its name, or the letter a drop-down stores
+        (`A` for Amber)."""
+        return {
+            **{rating.value.lower(): rating.value for rating in cls},
+            **{rating.value[0].lower(): rating.value for rating in cls},
+        }
+
+    @classmethod
     def parse(cls, text: str) -> Rating | None:
         cleaned = text.strip().lower()
         for rating in cls:

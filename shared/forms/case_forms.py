@@ -95,7 +95,7 @@ def validate_review(form: RawForm, today: date) -> tuple[ReviewOutcome | None, l
     discharge_date = reader.date_value("discharge_date")
     rating_text = reader.choice(
         "rag_rating",
-        {rating.value.lower(): rating.value for rating in Rating},
+        Rating.choices(),
         required=not removing and discharge_date is None,
         leading_word=True,
     )

@@ -162,10 +162,12 @@ class FieldReader:
         value = self.text(field, required=required)
         if value is None:
             return None
-        key = "_".join(value.lower().replace("-", " ").split())
+        key = "_".join(re.sub(r"[^a-z0-9]+", " ", value.lower()).split())
         if key in options:
             return options[key]
-        words = re.findall(r"[a-z]+", value.lower())
+        # A one-letter code (`A` for Amber) counts only as the whole answer, never as a word
+        # in a sentence ("a worry").
+        words = [word for word in re.findall(r"[a-z]+", value.lower()) if len(word) > 1]
         named = {options[word] for word in words if word in options}
         if leading_word and words and words[0] in options and len(named) == 1:
             return options[words[0]]

@@ -156,7 +156,7 @@ def validate_referral(
 
     rating = reader.choice(
         "suggested_rag",
-        {rating.value.lower(): rating.value for rating in Rating},
+        Rating.choices(),
         leading_word=True,
     )
     reason_for_referral = reader.text("reason_for_referral", required=True)

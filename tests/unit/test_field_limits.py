@@ -136,3 +136,26 @@ def test_csv_cells_and_email_lines_are_inert() -> None:
     assert [line for line in details if line.startswith("NHS number:")] == [
         f"NHS number: {referral.child.nhs_number}"
     ]
+
+
+@pytest.mark.parametrize(
+    ("written", "rating"),
+    [("A", "Amber"), ("r", "Red"), ("Green - a mild case", "Green"), ("Red (crisis)", "Red")],
+)
+def test_a_rating_may_be_a_drop_downs_letter_but_a_letter_is_never_a_word(
+    written: str, rating: str
+) -> None:
+    referral, problems = validate_referral(_referral(suggested_rag=written), NOW.date(), Settings())
+    assert referral is not None, problems
+    assert referral.suggested_rating.value == rating
+    assert ("FIELD_INVALID", "suggested_rag") in _codes(_referral(suggested_rag="A or G"))
+
+
+@pytest.mark.parametrize("written", ["PR", "Parent/carer", "Person with parental responsibility"])
+def test_consent_basis_synonyms(written: str) -> None:
+    consent, problems = validate_consent(
+        RawForm(kind=FormKind.CONSENT, fields=consent_fields(consent_basis=written), source="t"),
+        NOW.date(),
+    )
+    assert consent is not None, problems
+    assert consent.basis.value == "parental_responsibility"

@@ -222,7 +222,7 @@ def test_a_rating_with_a_gloss_reads_as_its_first_word(written: str, rating: Rat
     assert reasons == [] and result is not None and result.suggested_rating is rating
 
 
-@pytest.mark.parametrize("written", ["Red/Amber", "between amber and red", "urgent", "R"])
+@pytest.mark.parametrize("written", ["Red/Amber", "between amber and red", "urgent", "R or A"])
 def test_an_ambiguous_rating_is_refused(written: str) -> None:
     _, reasons = validate_referral(referral(suggested_rag=written), TODAY, Settings())
     assert ("FIELD_INVALID", "suggested_rag") in codes(reasons)
