@@ -39,7 +39,7 @@ SETTINGS = Settings(
     inbox_address=INBOX,
     trusted_forwarders=(FORWARDER,),
 )
-# The same, with a coordinator outside the secure and panel domains: answers to it must
+# The same, with a coordinator outside the secure and nhs.net domains: answers to it must
 # never carry personal data, and its address alone (not its domain) is what lets it in.
 COUNCIL_COORDINATOR = "dsr.admin@bromley.gov.uk"
 SETTINGS_WITH_COUNCIL = SETTINGS.model_copy(

@@ -272,7 +272,7 @@ def test_reply_to_and_return_path_never_change_who_is_answered(seeded: Seeded) -
     assert COORDINATOR in processed.recipients
 
 
-# ----- a coordinator outside the panel domains: its exact address is what lets it in -----
+# ----- a coordinator outside the allowed domains: its exact address is what lets it in -----
 def test_control_the_council_coordinator_may_withdraw(seeded_council: Seeded) -> None:
     processed = seeded_council.desk.receive(genuine_withdrawal(COUNCIL_COORDINATOR))
     assert processed.outcome is Outcome.WITHDRAWN, processed.submission.reasons
