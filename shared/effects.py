@@ -74,7 +74,7 @@ class EffectDelivery:
         files = self.mail.original_files(email.originals.message_id, email.originals.positions)
         if not files:
             note = "\n(The files are no longer held: the email was erased or has expired.)\n"
-        elif sum(len(file.content) for file in files) > MAX_ORIGINALS_BYTES:
+        elif sum(file.full_size for file in files) > MAX_ORIGINALS_BYTES:
             files = []
             note = (
                 "\n(The files are too large to attach: an admin can fetch the raw email from the "

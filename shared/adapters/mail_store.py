@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from shared.case import email_of
+from shared.effects import MAX_ORIGINALS_BYTES
 from shared.mail import Attachment, parse_mail
 
 INBOUND_PREFIX = "inbound/"
@@ -29,7 +30,10 @@ class RawMailStore:
             raw = self.read(raw_mail_key(message_id))
         except self.s3.exceptions.NoSuchKey:
             return []  # erased on withdrawal, or expired
-        return [file for file in parse_mail(raw).attachments if file.position in positions]
+        # Read up to the limit of what may be attached, not the intake's smaller limit; a
+        # larger file keeps its size and is not decoded (the effect then says so).
+        files = parse_mail(raw, max_part_bytes=MAX_ORIGINALS_BYTES).attachments
+        return [file for file in files if file.position in positions]
 
     def erase(self, case_id: str, event_ids: list[str]) -> int:
         """Delete the case's raw emails and derived objects; returns how many were held."""

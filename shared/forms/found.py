@@ -88,7 +88,7 @@ def find_forms(mail: InboundMail, settings: Settings) -> FoundForms:
         )
         return found
     for attachment in mail.attachments:
-        if max(attachment.size, len(attachment.content)) > settings.max_attachment_bytes:
+        if attachment.full_size > settings.max_attachment_bytes:
             found.reasons.append(
                 Reason(
                     code=ReasonCode.ATTACHMENT_TOO_LARGE,
@@ -118,7 +118,7 @@ def find_forms(mail: InboundMail, settings: Settings) -> FoundForms:
     # A form typed into the email itself is read beside the attached ones (a typed referral
     # with an attached consent), never in place of a kind of form they already hold.
     _read_body(mail, found, held={form.kind for form in _all(found)})
-    if not found.referrals and not found.consents and not found.case_forms:
+    if not _all(found):
         if found.unreadable:
             found.reasons.extend(found.unreadable.values())
         else:

@@ -27,8 +27,9 @@ class Attachment(BaseModel):
     inside_message: bool = False
 
     @property
-    def oversized(self) -> bool:
-        return self.size > len(self.content)
+    def full_size(self) -> int:
+        """The file's decoded size, whether or not it was decoded."""
+        return max(self.size, len(self.content))
 
     @property
     def looks_like_pdf(self) -> bool:
