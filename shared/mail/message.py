@@ -153,16 +153,11 @@ def _is_file(part: Message) -> bool:
 def _body_text(message: Message, max_part_bytes: int) -> str:
     """The message's own plain text: its first text/plain part that is not a file, outside
     any attached message."""
-    stack = [message]
-    while stack:
-        part = stack.pop()
-        if part.get_content_maintype() == "message":
-            continue  # a forwarded message's text is its own
-        if part.is_multipart():
-            children = part.get_payload()
-            if isinstance(children, list):
-                stack += [child for child in reversed(children) if isinstance(child, Message)]
-        elif part.get_content_type() == "text/plain" and not _is_file(part):
+    for part, inside_message in _walk(message):
+        # A forwarded message's text is its own.
+        if inside_message or part.is_multipart():
+            continue
+        if part.get_content_type() == "text/plain" and not _is_file(part):
             return "" if _decoded_size(part) > max_part_bytes else part_text(part)
     return ""
 
