@@ -45,7 +45,9 @@ def main() -> None:
         f"functions.intake.app {statistics.median(handler) * 1000:.0f} ms (medians of {RUNS})"
     )
     verdict = "PASS" if ratio <= TARGET else "FAIL"
-    print(f"intake handler cold import = {ratio:.2f} x import boto3 (target <= {TARGET}): {verdict}")
+    print(
+        f"intake handler cold import = {ratio:.2f} x import boto3 (target <= {TARGET}): {verdict}"
+    )
 
 
 if __name__ == "__main__":

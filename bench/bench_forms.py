@@ -17,38 +17,22 @@ import sys
 import time
 import tracemalloc
 from collections.abc import Callable
-from datetime import UTC, datetime
 from pathlib import Path
 
 from pypdf import PdfReader
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # for tests.unit's builders
 
+from empty_register import empty_decider
+
 from infrastructure.samples import consent_pdf, email, referral_pdf
 from shared.forms.documents import read_attachment
 from shared.forms.fields import FormUnreadableError
-from shared.intake import IntakeContext, IntakeDecider
 from shared.mail import Attachment, parse_mail
 from shared.settings import Settings
 
 TARGET_RATIO = 2.0
 FUNCTION_MEMORY_MB = 512  # template.yaml: Globals.Function.MemorySize
-
-
-class _EmptyRegister:
-    def case_for_person(self, person_key: str) -> None:
-        return None
-
-    def case(self, case_id: str) -> None:
-        return None
-
-    def first_submission_with_header(self, header_message_id: str) -> None:
-        return None
-
-
-class _Hasher:
-    def person_key(self, nhs_number: str) -> str:
-        return nhs_number[::-1]
 
 
 def per_call(action: Callable[[], object], rounds: int) -> float:
@@ -66,9 +50,7 @@ def per_call(action: Callable[[], object], rounds: int) -> float:
 def speed(rounds: int = 30) -> bool:
     referral, consent = referral_pdf(), consent_pdf()
     raw = email(("referral.pdf", referral), ("consent.pdf", consent))
-    decider = IntakeDecider(
-        IntakeContext(Settings(), datetime.now(UTC)), _EmptyRegister(), _Hasher()
-    )
+    decider = empty_decider(Settings())
 
     def pypdf_alone() -> None:
         for content in (referral, consent):

@@ -20,7 +20,6 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -99,23 +98,10 @@ def _shapes() -> dict[str, Callable[[], bytes]]:
 
 def _one(path: str) -> None:
     """In the child: read and decide the email in `path`; print CPU seconds and peak KB."""
-    from shared.intake import IntakeContext, IntakeDecider
+    from empty_register import empty_decider
+
     from shared.mail import parse_mail
     from shared.settings import Settings
-
-    class _EmptyRegister:
-        def case_for_person(self, person_key: str) -> None:
-            return None
-
-        def case(self, case_id: str) -> None:
-            return None
-
-        def first_submission_with_header(self, key: str) -> None:
-            return None
-
-    class _Hasher:
-        def person_key(self, nhs_number: str) -> str:
-            return nhs_number[::-1]
 
     settings = Settings(trusted_forwarders=("dsr.mailbox@nhs.net",))
     raw = Path(path).read_bytes()
@@ -123,9 +109,7 @@ def _one(path: str) -> None:
     mail = parse_mail(
         raw, settings.trusted_forwarders, max_part_bytes=settings.max_attachment_bytes
     )
-    decision = IntakeDecider(
-        IntakeContext(settings, datetime.now(UTC)), _EmptyRegister(), _Hasher()
-    ).decide(mail, "bench")
+    decision = empty_decider(settings).decide(mail, "bench")
     cpu = time.process_time() - started
     # VmHWM, the peak of this process's own memory (ru_maxrss would carry the parent's over
     # the exec that started this process).

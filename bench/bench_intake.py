@@ -9,28 +9,12 @@ from __future__ import annotations
 
 import time
 import tracemalloc
-from datetime import UTC, datetime
+
+from empty_register import empty_decider
 
 from infrastructure.samples import consent_pdf, email, referral_pdf
-from shared.intake import IntakeContext, IntakeDecider
 from shared.mail import parse_mail
 from shared.settings import Settings
-
-
-class _EmptyRegister:
-    def case_for_person(self, person_key: str) -> None:
-        return None
-
-    def case(self, case_id: str) -> None:
-        return None
-
-    def first_submission_with_header(self, header_message_id: str) -> None:
-        return None
-
-
-class _Hasher:
-    def person_key(self, nhs_number: str) -> str:
-        return nhs_number[::-1]
 
 
 def main(rounds: int = 50) -> None:
@@ -47,9 +31,7 @@ def main(rounds: int = 50) -> None:
 
 
 def measure(kind: str, raw: bytes, rounds: int) -> None:
-    decider = IntakeDecider(
-        IntakeContext(Settings(), datetime.now(UTC)), _EmptyRegister(), _Hasher()
-    )
+    decider = empty_decider(Settings())
     tracemalloc.start()
     started = time.perf_counter()
     for number in range(rounds):
