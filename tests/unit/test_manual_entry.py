@@ -115,3 +115,25 @@ def test_the_copy_attaches_what_is_still_held_and_fits(
     [(sent, files)] = mailer.sent
     assert len(files) == attached and done == f"email:manual_entry:files={attached}"
     assert (note in sent.body) if note else sent.body == "body\n"
+
+
+def test_an_original_larger_than_the_intakes_limit_is_still_attached_whole() -> None:
+    """The intake reads files up to MaxAttachmentBytes (10 MB by default); the coordinators'
+    copy may carry up to MAX_ORIGINALS_BYTES, so it is read to that limit."""
+    import io
+
+    from infrastructure.samples import email
+    from shared.adapters.mail_store import RawMailStore
+
+    big = b"\xff\xd8\xff" + b"j" * (12 * 1024 * 1024)  # a 12 MB photo of a form
+    raw = email(("scan.jpg", big, "image/jpeg"))
+
+    class _Bucket:
+        class exceptions:
+            NoSuchKey = KeyError
+
+        def get_object(self, Bucket: str, Key: str) -> dict[str, io.BytesIO]:
+            return {"Body": io.BytesIO(raw)}
+
+    [original] = RawMailStore(_Bucket(), "mail").original_files("m1", (1,))
+    assert original.content == big and original.full_size == len(big)
