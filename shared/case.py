@@ -161,6 +161,7 @@ class EmailPurpose(StrEnum):
     REMINDER = "reminder"
     PANEL_PACK = "panel_pack"
     MANUAL_ENTRY = "manual_entry"
+    SEND_UNCERTAIN = "send_uncertain"  # to the coordinators: an email that may not have gone
 
 
 class EmailAttachment(BaseModel):
@@ -241,6 +242,28 @@ class Decision(BaseModel):
     @property
     def case_id(self) -> str | None:
         return self.case.case_id if self.case else self.related_case_id
+
+
+@dataclass
+class RegisterReads:
+    """What a decision read of the register: each case's version, and the people it found no
+    case for. The decision is recorded only if all of it is still so (else decided again)."""
+
+    case_versions: dict[str, int]
+    absent_people: set[str]
+
+    def excluding(self, written: Decision) -> RegisterReads:
+        """The checks a decision's own writes do not already make (one item, one action)."""
+        case = written.case
+        people = {written.forget_person_key, case.person_key if case else None}
+        return RegisterReads(
+            {
+                case_id: version
+                for case_id, version in self.case_versions.items()
+                if not (case and case.case_id == case_id)
+            },
+            {person for person in self.absent_people if person not in people},
+        )
 
 
 class EffectSummary(BaseModel):

@@ -18,3 +18,8 @@ class DeliveryError(DsrIntakeError):
 
 class AlreadyRecordedError(DsrIntakeError):
     """This SES message id already has its outcome: the queue delivered it again."""
+
+
+class MailNotSentError(DeliveryError):
+    """The mail service answered that it did not send the email (refused, throttled): safe to
+    try again. Any other failure of a send leaves its outcome unknown."""

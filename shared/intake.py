@@ -67,6 +67,11 @@ _ATTENTION = [
 ]
 
 
+def summary_outcome(part_outcomes: list[Outcome]) -> Outcome:
+    """An email with several children's forms: the part outcome that most needs attention."""
+    return min(part_outcomes, key=_ATTENTION.index)
+
+
 class IntakeDecider:
     """Decides what one trusted-or-not email means for the register."""
 
@@ -145,8 +150,7 @@ class IntakeDecider:
                 ]
                 part.effects = list(self.notices.rejection(mail.sender, part.reasons))
             parts.append(part)
-        outcome = min((part.outcome for part in parts), key=_ATTENTION.index)
-        return Decision(outcome=outcome, parts=parts)
+        return Decision(outcome=summary_outcome([part.outcome for part in parts]), parts=parts)
 
     def _decide_forms(self, mail: InboundMail, message_id: str, found: FoundForms) -> Decision:
         if found.case_forms and not found.reasons:

@@ -6,7 +6,7 @@ domains get the child's details, everyone else the case reference only.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from functools import cache
 from importlib import resources
 from string import Template
@@ -225,6 +225,27 @@ class Notices:
         secure = tuple(sorted({a for a in addresses if self.is_secure(a)}))
         others = tuple(sorted({a for a in addresses if not self.is_secure(a)}))
         return [group for group in (secure, others) if group]
+
+    def send_uncertain(
+        self, email: EmailEffect, case_id: str | None, attempted_at: datetime, outbox_id: str
+    ) -> list[EmailEffect]:
+        """To the coordinators: an email whose send could not be confirmed, so it was not
+        sent again (SES has no idempotency token; sending blind could send it twice)."""
+        values = {
+            "purpose": email.purpose.value.replace("_", " "),
+            "recipients": ", ".join(email.to),
+            "subject": _one_line(email.subject),
+            "case_reference": case_id or "no case",
+            "attempted_at": attempted_at.strftime("%d/%m/%Y %H:%M"),
+            "outbox_id": outbox_id,
+        }
+        return self._render(
+            "send_uncertain",
+            EmailPurpose.SEND_UNCERTAIN,
+            list(self.settings.coordinator_addresses),
+            values,
+            None,
+        )
 
     def quarantine_alert(
         self, sender: str, reasons: list[Reason], message_id: str

@@ -148,6 +148,9 @@ class ReminderDecider:
             # One email per kind, however many of its checkpoints fell due (e.g. after an outage).
             points = [point for point in due if point.kind is kind]
             updated.reminders_sent += [point.key for point in points]
+            if kind is CheckpointKind.REVIEW_OVERDUE:
+                # Escalations missed in an outage are one email now, not one a minute.
+                updated.reminders_sent += self._overdue_steps_passed(points[-1].on)
             acted.append(kind.value)
             effects += self._act(updated, points[-1])
             if updated.status is CaseStatus.CLOSED:
@@ -162,6 +165,11 @@ class ReminderDecider:
             case=updated,
             effects=effects,
         )
+
+    def _overdue_steps_passed(self, due: date) -> list[str]:
+        step = timedelta(days=self.settings.review_grace_days)
+        passed = (self.now.date() - due) // step
+        return [f"review_overdue:{due + step * n}" for n in range(1, passed + 1)]
 
     def _act(self, case: Case, point: Checkpoint) -> list[Effect]:
         today = self.now.date()
@@ -220,18 +228,34 @@ class ReminderRegister(Protocol):
     def record_change(self, change: CaseChange, now: datetime) -> None: ...
 
 
+class ScheduleSetter(Protocol):
+    def sync(self, case_id: str) -> str: ...
+
+
 class ReminderService:
-    """A case's schedule fired: act on what is due and record it, once."""
+    """A case's schedule fired: act on what is due and record it, once; then leave the case's
+    schedule at its true next checkpoint, whatever happened (nothing due, a repeated or
+    stale firing, a case closed meanwhile), so no open case is ever left without one."""
 
     def __init__(
-        self, settings: Settings, register: ReminderRegister, clock: Callable[[], datetime]
+        self,
+        settings: Settings,
+        register: ReminderRegister,
+        clock: Callable[[], datetime],
+        schedules: ScheduleSetter,
     ) -> None:
         self.settings = settings
         self.register = register
         self.clock = clock
+        self.schedules = schedules
 
     def run(self, case_id: str) -> str:
         """What happened, for the log (checkpoint kinds, never personal data)."""
+        done = self._act(case_id)
+        self.schedules.sync(case_id)
+        return done
+
+    def _act(self, case_id: str) -> str:
         case = self.register.case(case_id)
         if case is None:
             return "case no longer held"

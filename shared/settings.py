@@ -60,6 +60,8 @@ class Settings(BaseModel):
     consent_reconfirmation_months: int = Field(default=12, ge=1, le=60)
     max_attachments: int = Field(default=10, ge=1)
     max_attachment_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
+    # An outbox item the stream has not delivered within this many minutes is the sweeper's.
+    outbox_sweep_after_minutes: int = Field(default=15, ge=5)
     # Resource names, set by the template; unused by the pure core.
     table_name: str = "dsr-register"
     raw_mail_bucket: str = "dsr-raw-mail"
@@ -68,6 +70,7 @@ class Settings(BaseModel):
     reminder_function_arn: str = "arn:aws:lambda:eu-west-2:123456789012:function:dsr-reminder"
     reminder_dlq_arn: str = "arn:aws:sqs:eu-west-2:123456789012:dsr-reminder-dlq"
     identity_key_id: str = "alias/dsr-identity"
+    configuration_set: str = ""  # SES configuration set: TLS required, bounces reported
 
     @model_validator(mode="after")
     def _ages_in_order(self) -> Settings:

@@ -27,6 +27,7 @@ from shared.case import (
     Decision,
     Effect,
     EffectSummary,
+    RegisterReads,
     Submission,
     part_submission_id,
 )
@@ -141,7 +142,12 @@ class RecordingRegister:
         return Submission.model_validate_json(text) if text else None
 
     def record(
-        self, message_id: str, header_message_id: str | None, decision: Decision, now: datetime
+        self,
+        message_id: str,
+        header_message_id: str | None,
+        decision: Decision,
+        now: datetime,
+        reads: RegisterReads | None = None,
     ) -> Submission:
         submission = Submission(
             message_id=message_id,
@@ -173,9 +179,10 @@ class RecordingRegister:
         header = header_message_id.strip() if header_message_id else None
         # Only trusted mail reserves its duplicate key (sender and Message-ID): a quarantined
         # forgery must not make the genuine email a silent duplicate.
-        reserve_header = bool(header) and decision.outcome not in (
-            Outcome.DUPLICATE,
-            Outcome.QUARANTINED,
+        reserve_header = (
+            bool(header)
+            and decision.outcome is not Outcome.QUARANTINED
+            and (decision.outcome is not Outcome.DUPLICATE or decision.related_case_id is not None)
         )
         if reserve_header:
             assert header is not None
@@ -209,6 +216,17 @@ class RecordingRegister:
             person = self.people.get(forget)
             if person is None or person.case_id != (decision.case_id or ""):
                 raise ConcurrentChangeError(f"person changed while recording {message_id}")
+        if reads is not None:
+            checked = reads.excluding(decision)
+            for case_id, version in checked.case_versions.items():
+                stored = self.case_items.get(case_id)
+                if stored is None or stored[0] != version:
+                    raise ConcurrentChangeError(f"case {case_id} changed since it was read")
+                writes.append(_Write(f"check case {case_id}", {"PK": f"CASE#{case_id}"}))
+            for person_key in checked.absent_people:
+                if person_key in self.people:
+                    raise ConcurrentChangeError("a case was opened for a person read as new")
+                writes.append(_Write("check person", {"PK": f"PERSON#{person_key}"}))
         effects_json = [_json(effect, f"outbox {message_id}") for effect in decision.effects]
         for number, text in enumerate(effects_json):
             writes.append(

@@ -1,9 +1,11 @@
 """ReminderFunction: fired by a case's EventBridge schedule. Acts on what has fallen due -
 review due, overdue (to the DSR lead), no first review, 18th birthday coming or reached,
-consent to reconfirm, a pending case lapsed - and moves the schedule on (shared.reminders).
+consent to reconfirm, a pending case lapsed - and always leaves the case's schedule at its
+next checkpoint (shared.reminders, shared.schedules).
 
-Emails go through the outbox like every other effect; a failure raises, so Scheduler
-retries and finally parks the event in the reminder DLQ (alarmed).
+Emails go through the outbox like every other effect; a failure raises, so Lambda retries
+the asynchronous invocation and finally sends it to its on-failure destination, the
+schedule DLQ (alarmed; `dsr-intake ops redrive schedule`).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shared.adapters import client
+from shared.adapters.delivery import schedule_sync
 from shared.adapters.register_table import RegisterTable
 from shared.clock import CLOCK
 from shared.events import ReminderEvent
@@ -29,9 +32,8 @@ metrics = Metrics(namespace="DSRIntake", service="dsr-reminder")
 @cache
 def reminder_service() -> ReminderService:
     settings = Settings.from_environment()
-    return ReminderService(
-        settings, RegisterTable(client("dynamodb"), settings.table_name), CLOCK.now
-    )
+    register = RegisterTable(client("dynamodb"), settings.table_name)
+    return ReminderService(settings, register, CLOCK.now, schedule_sync(settings, register))
 
 
 @metrics.log_metrics

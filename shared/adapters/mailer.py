@@ -8,21 +8,54 @@ from email.message import EmailMessage
 from email.policy import SMTP
 from typing import Any
 
+from botocore.exceptions import ClientError
+
 from shared.case import EmailEffect
+from shared.errors import MailNotSentError
 from shared.mail import Attachment
 
 
 class SesMailer:
-    def __init__(self, ses: Any, from_address: str) -> None:
+    def __init__(self, ses: Any, from_address: str, configuration_set: str = "") -> None:
         self.ses = ses
         self.from_address = from_address
+        self.configuration_set = configuration_set
 
-    def send(self, email: EmailEffect, files: Sequence[Attachment] = ()) -> str:
+    def send(
+        self,
+        email: EmailEffect,
+        files: Sequence[Attachment] = (),
+        case_reference: str | None = None,
+    ) -> str:
+        """Send once. SES answering with an error means it did not send (MailNotSentError);
+        any other failure (a lost connection, a timeout) propagates: the outcome is unknown."""
+        try:
+            return self._send(email, files, case_reference)
+        except ClientError as error:
+            code = error.response.get("Error", {}).get("Code", "unknown")
+            raise MailNotSentError(f"the mail service refused the email: {code}") from None
+
+    def _options(self, email: EmailEffect, case_reference: str | None) -> dict[str, Any]:
+        # Tags come back with bounce and complaint events: the case, never the person.
+        tags = [{"Name": "purpose", "Value": email.purpose.value}]
+        if case_reference:
+            tags.append({"Name": "case", "Value": case_reference})
+        options: dict[str, Any] = {
+            "FromEmailAddress": self.from_address,
+            "Destination": {"ToAddresses": list(email.to)},
+            "EmailTags": tags,
+        }
+        if self.configuration_set:
+            options["ConfigurationSetName"] = self.configuration_set
+        return options
+
+    def _send(
+        self, email: EmailEffect, files: Sequence[Attachment], case_reference: str | None
+    ) -> str:
         if email.attachments or files:
-            return self._send_raw(email, files)
+            return self._send_raw(email, files, case_reference)
         response = self.ses.send_email(
-            FromEmailAddress=self.from_address,
-            Destination={"ToAddresses": list(email.to)},
+            **self._options(email, case_reference),
             Content={
                 "Simple": {
                     "Subject": {"Data": email.subject, "Charset": "UTF-8"},
@@ -32,7 +65,9 @@ class SesMailer:
         )
         return str(response["MessageId"])
 
-    def _send_raw(self, email: EmailEffect, files: Sequence[Attachment]) -> str:
+    def _send_raw(
+        self, email: EmailEffect, files: Sequence[Attachment], case_reference: str | None
+    ) -> str:
         message = EmailMessage(policy=SMTP)
         message["From"] = self.from_address
         message["To"] = ", ".join(email.to)
@@ -59,8 +94,7 @@ class SesMailer:
                 filename=f"original-attachment-{file.position}{extension}",
             )
         response = self.ses.send_email(
-            FromEmailAddress=self.from_address,
-            Destination={"ToAddresses": list(email.to)},
+            **self._options(email, case_reference),
             Content={"Raw": {"Data": message.as_bytes()}},
         )
         return str(response["MessageId"])

@@ -8,6 +8,7 @@
 | header     | HEADER#<sha256>         | HEADER               |
 | audit      | AUDIT#<yyyy-mm>         | <time>#<event id>    |
 | outbox     | OUTBOX#<event id>       | EFFECT#<nn>          |
+| alert      | OUTBOX#<event id>~alert | EFFECT#<nn>          |
 | case event | CASEEVENT#<case id>     | EVENT#<event id>     |
 | event      | EVENT#<event id>        | EVENT                |
 
@@ -15,10 +16,13 @@ An event is an email (its SES message id) or a change not caused by an email (a 
 the panel pack). Every state change for one event is ONE transaction with conditions, so a
 redelivered or stale event can neither create a second case nor overwrite a newer state.
 Case events list every event about a case, so withdrawal can erase all of them.
+Undelivered outbox items carry `outbox_queue`/`outbox_since`, the keys of the sparse index
+`OutboxByAge` the sweeper reads; an email being sent carries `sending_since`.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 from collections.abc import Iterator
 from datetime import datetime, timedelta
@@ -32,16 +36,20 @@ from shared.case import (
     Decision,
     Effect,
     EffectSummary,
+    EmailEffect,
+    RegisterReads,
     Submission,
+    email_of,
     part_submission_id,
 )
+from shared.effects import EFFECT, OutboxEntry
 from shared.errors import AlreadyRecordedError, ConcurrentChangeError
 from shared.outcome import Outcome
 
 OUTBOX_PREFIX = "OUTBOX#"
-IDEMPOTENCY_PK = "IDEMPOTENCY#effects"
+OUTBOX_INDEX = "OutboxByAge"
+OUTBOX_QUEUE = "OUTBOX"
 TTL_ATTRIBUTE = "expires_at"
-OUTBOX_RETENTION = timedelta(days=30)
 EVENT_GUARD_RETENTION = timedelta(days=35)
 
 
@@ -59,6 +67,15 @@ def _key(pk: str, sk: str) -> dict[str, dict[str, str]]:
 
 def _epoch(moment: datetime) -> int:
     return int(moment.timestamp())
+
+
+def _outbox_key(outbox_id: str) -> dict[str, dict[str, str]]:
+    pk, _, sk = outbox_id.partition("|")
+    return _key(pk, sk)
+
+
+def _moment(attribute: dict[str, str] | None) -> datetime | None:
+    return datetime.fromisoformat(attribute["S"]) if attribute and "S" in attribute else None
 
 
 def header_key(header_message_id: str) -> str:
@@ -146,9 +163,15 @@ class RegisterTable:
         return sorted(cases, key=lambda case: case.created_at)
 
     def record(
-        self, message_id: str, header_message_id: str | None, decision: Decision, now: datetime
+        self,
+        message_id: str,
+        header_message_id: str | None,
+        decision: Decision,
+        now: datetime,
+        reads: RegisterReads | None = None,
     ) -> Submission:
-        """Store the outcome, the case, an audit event and the outbox, all or nothing."""
+        """Store the outcome, the case, an audit event and the outbox, all or nothing - and
+        only while what the decision read (`reads`) is still so."""
         submission = Submission(
             message_id=message_id,
             outcome=decision.outcome,
@@ -177,8 +200,12 @@ class RegisterTable:
             ),
         ]
         # Only trusted mail reserves its sender and Message-ID: a quarantined forgery must not
-        # make the genuine email, sent later, a silent duplicate.
-        if header_message_id and decision.outcome not in (Outcome.DUPLICATE, Outcome.QUARANTINED):
+        # make the genuine email, sent later, a silent duplicate. A copy of an email already
+        # recorded (a DUPLICATE about no case) finds it reserved already.
+        reserves = decision.outcome is not Outcome.QUARANTINED and (
+            decision.outcome is not Outcome.DUPLICATE or decision.related_case_id is not None
+        )
+        if header_message_id and reserves:
             writes.append(
                 self._put(
                     {**_key(header_key(header_message_id), "HEADER"), "message_id": _s(message_id)},
@@ -192,8 +219,34 @@ class RegisterTable:
         if decision.case_id:
             writes.append(self._case_event(decision.case_id, message_id, "email"))
         writes += self._outbox_writes(message_id, decision.effects, decision.case_id, now)
+        if reads is not None:
+            writes += self._read_checks(reads.excluding(decision))
         self._transact(writes, message_id)
         return submission
+
+    def _read_checks(self, reads: RegisterReads) -> list[dict[str, Any]]:
+        checks: list[dict[str, Any]] = [
+            {
+                "ConditionCheck": {
+                    "TableName": self.table_name,
+                    "Key": _key(f"CASE#{case_id}", "CASE"),
+                    "ConditionExpression": "version = :read",
+                    "ExpressionAttributeValues": {":read": _n(version)},
+                }
+            }
+            for case_id, version in sorted(reads.case_versions.items())
+        ]
+        checks += [
+            {
+                "ConditionCheck": {
+                    "TableName": self.table_name,
+                    "Key": _key(f"PERSON#{person_key}", "PERSON"),
+                    "ConditionExpression": "attribute_not_exists(PK)",
+                }
+            }
+            for person_key in sorted(reads.absent_people)
+        ]
+        return checks
 
     def record_change(self, change: CaseChange, now: datetime) -> None:
         """Store a change not caused by an email (reminder, panel pack) with its effects, once."""
@@ -240,7 +293,8 @@ class RegisterTable:
                     **_key(f"{OUTBOX_PREFIX}{event_id}", f"EFFECT#{number:02d}"),
                     "effect": _s(effect.model_dump_json()),
                     **({"case_id": _s(case_id)} if case_id else {}),
-                    TTL_ATTRIBUTE: _n(_epoch(now + OUTBOX_RETENTION)),
+                    "outbox_queue": _s(OUTBOX_QUEUE),
+                    "outbox_since": _s(now.isoformat()),
                 },
                 "attribute_not_exists(PK)",
             )
@@ -262,12 +316,16 @@ class RegisterTable:
 
     # ----- erasure (consent withdrawn) and outbox clean-up -----
     def _query_keys(self, pk: str) -> Iterator[dict[str, Any]]:
+        for item in self._query_items(pk):
+            yield {"PK": item["PK"], "SK": item["SK"]}
+
+    def _query_items(self, pk: str) -> Iterator[dict[str, Any]]:
         paginator = self.dynamodb.get_paginator("query")
         for page in paginator.paginate(
             TableName=self.table_name,
             KeyConditionExpression="PK = :pk",
             ExpressionAttributeValues={":pk": _s(pk)},
-            ProjectionExpression="PK, SK",
+            ConsistentRead=True,
         ):
             yield from page["Items"]
 
@@ -278,10 +336,13 @@ class RegisterTable:
             for item in self._query_keys(f"CASEEVENT#{case_id}")
         ]
 
-    def erase_case_events(self, case_id: str) -> int:
-        """Delete the outbox items of the case's events, then the list of events itself."""
+    def erase_case_events(self, case_id: str, keep_event: str | None = None) -> int:
+        """Delete the outbox items of the case's events (but `keep_event`'s: the erasing
+        withdrawal's own answers), then the list of events itself."""
         deleted = 0
         for event_id in self.case_events(case_id):
+            if event_id == keep_event:
+                continue
             for item in self._query_keys(f"{OUTBOX_PREFIX}{event_id}"):
                 self.dynamodb.delete_item(TableName=self.table_name, Key=item)
                 deleted += 1
@@ -291,8 +352,103 @@ class RegisterTable:
 
     def delete_outbox_item(self, outbox_id: str) -> None:
         """A delivered effect's stored copy (its email may hold personal data) is not kept."""
-        pk, _, sk = outbox_id.partition("|")
-        self.dynamodb.delete_item(TableName=self.table_name, Key=_key(pk, sk))
+        self.dynamodb.delete_item(TableName=self.table_name, Key=_outbox_key(outbox_id))
+
+    # ----- the outbox, as the EffectsFunction and the sweeper deliver it -----
+    def outbox_entry(self, outbox_id: str) -> OutboxEntry | None:
+        item = self._get(*outbox_id.partition("|")[::2])
+        if item is None or "effect" not in item:
+            return None
+        return OutboxEntry(
+            outbox_id=outbox_id,
+            effect=EFFECT.validate_json(item["effect"]["S"]),
+            case_id=item["case_id"]["S"] if "case_id" in item else None,
+            queued_at=_moment(item.get("outbox_since")),
+            sending_since=_moment(item.get("sending_since")),
+        )
+
+    def mark_sending(self, outbox_id: str, now: datetime) -> bool:
+        try:
+            self.dynamodb.update_item(
+                TableName=self.table_name,
+                Key=_outbox_key(outbox_id),
+                UpdateExpression="SET sending_since = :now",
+                ConditionExpression="attribute_exists(PK) AND attribute_not_exists(sending_since)",
+                ExpressionAttributeValues={":now": _s(now.isoformat())},
+            )
+        except self.dynamodb.exceptions.ConditionalCheckFailedException:
+            return False
+        return True
+
+    def release_sending(self, outbox_id: str) -> None:
+        with contextlib.suppress(self.dynamodb.exceptions.ConditionalCheckFailedException):
+            self.dynamodb.update_item(
+                TableName=self.table_name,
+                Key=_outbox_key(outbox_id),
+                UpdateExpression="REMOVE sending_since",
+                ConditionExpression="attribute_exists(PK)",
+            )
+
+    def replace_with_alert(
+        self, entry: OutboxEntry, alerts: list[EmailEffect], now: datetime
+    ) -> bool:
+        """The item left "sending" goes; the coordinators' alerts take its place, once."""
+        event_id = f"{entry.event_id}~alert{entry.outbox_id.partition('|')[2]}"
+        writes: list[dict[str, Any]] = [
+            {
+                "Delete": {
+                    "TableName": self.table_name,
+                    "Key": _outbox_key(entry.outbox_id),
+                    "ConditionExpression": "attribute_exists(sending_since)",
+                }
+            },
+            *self._outbox_writes(event_id, list(alerts), entry.case_id, now),
+        ]
+        if entry.case_id:
+            # Listed with the case, so an erasure removes an alert not yet sent.
+            writes.append(self._case_event(entry.case_id, event_id, "alert"))
+        try:
+            self.dynamodb.transact_write_items(TransactItems=writes)
+        except self.dynamodb.exceptions.TransactionCanceledException:
+            return False
+        return True
+
+    def undelivered_outbox(self, queued_before: datetime) -> list[str]:
+        """Outbox items queued before this moment and still undelivered, oldest first."""
+        found = []
+        paginator = self.dynamodb.get_paginator("query")
+        for page in paginator.paginate(
+            TableName=self.table_name,
+            IndexName=OUTBOX_INDEX,
+            KeyConditionExpression="outbox_queue = :queue AND outbox_since < :before",
+            ExpressionAttributeValues={
+                ":queue": _s(OUTBOX_QUEUE),
+                ":before": _s(queued_before.isoformat()),
+            },
+        ):
+            found += [f"{item['PK']['S']}|{item['SK']['S']}" for item in page["Items"]]
+        return found
+
+    def oldest_undelivered(self) -> datetime | None:
+        response = self.dynamodb.query(
+            TableName=self.table_name,
+            IndexName=OUTBOX_INDEX,
+            KeyConditionExpression="outbox_queue = :queue",
+            ExpressionAttributeValues={":queue": _s(OUTBOX_QUEUE)},
+            Limit=1,
+        )
+        items = response.get("Items", [])
+        return _moment(items[0].get("outbox_since")) if items else None
+
+    def unrecorded_emails(self, case_id: str) -> list[str]:
+        emails = []
+        for item in self._query_items(f"CASEEVENT#{case_id}"):
+            if item.get("kind", {}).get("S") != "email":
+                continue
+            message_id = email_of(item["SK"]["S"].removeprefix("EVENT#"))
+            if self._get(f"SUBMISSION#{message_id}", "SUBMISSION") is None:
+                emails.append(message_id)
+        return list(dict.fromkeys(emails))
 
     def _put(
         self,
@@ -347,9 +503,9 @@ class RegisterTable:
         return [case_write, person_write]
 
 
-def outbox_item(new_image: dict[str, Any]) -> tuple[str, str] | None:
-    """(outbox id, effect JSON) from a stream record's new image; None if not an outbox item."""
-    pk = new_image.get("PK", {}).get("S", "")
+def outbox_id_of(keys: dict[str, Any]) -> str | None:
+    """The outbox id ("<PK>|<SK>") of a stream record's keys; None if not an outbox item."""
+    pk = keys.get("PK", {}).get("S", "")
     if not pk.startswith(OUTBOX_PREFIX):
         return None
-    return f"{pk}|{new_image['SK']['S']}", new_image["effect"]["S"]
+    return f"{pk}|{keys['SK']['S']}"

@@ -4,13 +4,25 @@ from __future__ import annotations
 
 import contextlib
 import json
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
+
+SCHEDULE_PREFIX = "review-"
 
 
 def schedule_name(case_id: str) -> str:
     # Case ids are random references, so the name carries no personal data.
-    return f"review-{case_id}"
+    return f"{SCHEDULE_PREFIX}{case_id}"
+
+
+def fires_at(expression: str) -> datetime | None:
+    """When an `at(yyyy-mm-ddThh:mm:ss)` expression (UTC, as set here) fires."""
+    if not (expression.startswith("at(") and expression.endswith(")")):
+        return None
+    try:
+        return datetime.fromisoformat(expression[3:-1]).replace(tzinfo=UTC)
+    except ValueError:
+        return None
 
 
 class ReviewScheduler:
@@ -28,7 +40,7 @@ class ReviewScheduler:
         request = {
             "Name": schedule_name(case_id),
             "GroupName": self.group,
-            "ScheduleExpression": f"at({at.strftime('%Y-%m-%dT%H:%M:%S')})",
+            "ScheduleExpression": f"at({at.astimezone(UTC).strftime('%Y-%m-%dT%H:%M:%S')})",
             "ScheduleExpressionTimezone": "UTC",
             "FlexibleTimeWindow": {"Mode": "OFF"},
             "ActionAfterCompletion": "NONE",
@@ -59,3 +71,19 @@ class ReviewScheduler:
         except self.scheduler.exceptions.ResourceNotFoundException:
             return None
         return str(schedule["ScheduleExpression"])
+
+    def scheduled_reviews(self) -> dict[str, datetime]:
+        """Every case's schedule in the group (not the group's timers): case id -> when."""
+        held: dict[str, datetime] = {}
+        paginator = self.scheduler.get_paginator("list_schedules")
+        for page in paginator.paginate(GroupName=self.group, NamePrefix=SCHEDULE_PREFIX):
+            for summary in page["Schedules"]:
+                case_id = summary["Name"].removeprefix(SCHEDULE_PREFIX)
+                expression = self.next_review(case_id)
+                at = fires_at(expression) if expression else None
+                if at is not None:
+                    held[case_id] = at
+                elif expression is not None:
+                    # Not a schedule this code would set: repaired like a stale one.
+                    held[case_id] = datetime.min.replace(tzinfo=UTC)
+        return held

@@ -4,6 +4,7 @@ only), and the effect that sends it copes with an erased or oversized original."
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import UTC, datetime
 
 import pytest
 
@@ -12,9 +13,14 @@ from infrastructure.samples import child, email
 from shared.case import EmailEffect, EmailPurpose, OriginalFiles
 from shared.effects import MAX_ORIGINALS_BYTES, EffectDelivery
 from shared.mail import Attachment
+from shared.notices import Notices
 from shared.outcome import Outcome
+from shared.schedules import ScheduleSync
 from shared.settings import Settings
+from tests.outbox_fakes import FakeMailer, FakeMailEraser, MemoryOutbox, MemoryScheduler
 from tests.unit.test_decisions import Desk
+
+NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -55,31 +61,6 @@ def test_untrusted_mail_is_quarantined_without_a_copy(desk: Desk) -> None:
     assert manual_entries(decision.effects) == []
 
 
-class FakeMail:
-    def __init__(self, files: list[Attachment]) -> None:
-        self.files = files
-
-    def original_files(self, message_id: str, positions: tuple[int, ...]) -> list[Attachment]:
-        return [file for file in self.files if file.position in positions]
-
-    def erase(self, case_id: str, event_ids: list[str]) -> int:
-        return 0
-
-
-class FakeMailer:
-    def __init__(self) -> None:
-        self.sent: list[tuple[EmailEffect, Sequence[Attachment]]] = []
-
-    def send(self, email: EmailEffect, files: Sequence[Attachment] = ()) -> str:
-        self.sent.append((email, files))
-        return "id"
-
-
-class Unused:
-    def __getattr__(self, name: str) -> object:
-        raise AssertionError(f"{name} should not be called")
-
-
 EFFECT = EmailEffect(
     purpose=EmailPurpose.MANUAL_ENTRY,
     to=("dsr.coordinator@nhs.net",),
@@ -111,8 +92,19 @@ def test_the_copy_attaches_what_is_still_held_and_fits(
     held: list[Attachment], attached: int, note: str | None
 ) -> None:
     mailer = FakeMailer()
-    done = EffectDelivery(mailer, Unused(), FakeMail(held), Unused()).deliver(EFFECT)  # type: ignore[arg-type]
+    outbox = MemoryOutbox()
+    [outbox_id] = outbox.add("m", [EFFECT], None, NOW)
+    delivery = EffectDelivery(
+        outbox,
+        mailer,
+        ScheduleSync(outbox, MemoryScheduler(), Settings(), lambda: NOW),
+        FakeMailEraser(held),
+        Notices(Settings()),
+        lambda: NOW,
+    )
+    done = delivery.deliver(outbox_id)
     [(sent, files)] = mailer.sent
+    assert outbox.items == {}
     assert len(files) == attached and done == f"email:manual_entry:files={attached}"
     assert (note in sent.body) if note else sent.body == "body\n"
 

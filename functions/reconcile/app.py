@@ -1,0 +1,31 @@
+"""ReconcileFunction: once a day, checks that every open case has exactly one schedule, at
+its next checkpoint, and repairs any that is missing, stale or left over (shared.schedules)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from shared.adapters import client
+from shared.adapters.delivery import review_scheduler
+from shared.adapters.register_table import RegisterTable
+from shared.clock import CLOCK
+from shared.schedules import reconcile
+from shared.settings import Settings
+
+logger = Logger(service="dsr-reconcile")
+metrics = Metrics(namespace="DSRIntake", service="dsr-reconcile")
+
+
+@metrics.log_metrics
+@logger.inject_lambda_context
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    settings = Settings.from_environment()
+    register = RegisterTable(client("dynamodb"), settings.table_name)
+    found = reconcile(register.cases(), review_scheduler(settings), settings, CLOCK.now())
+    logger.info("schedules reconciled", summary=found.summary())
+    metrics.add_metric(name="SchedulesRepaired", unit=MetricUnit.Count, value=found.repaired)
+    return {"summary": found.summary(), "repaired": found.repaired}

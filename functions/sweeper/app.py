@@ -1,0 +1,55 @@
+"""OutboxSweeperFunction: every few minutes, delivers what the stream left in the outbox
+(retries exhausted, an outage longer than the stream keeps records) and reports the age of
+the oldest undelivered item, which is alarmed."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from functools import cache
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from shared.adapters import client
+from shared.adapters.delivery import effect_delivery
+from shared.adapters.register_table import RegisterTable
+from shared.clock import CLOCK
+from shared.effects import EffectDelivery, sweep_outbox
+from shared.settings import Settings
+
+logger = Logger(service="dsr-sweeper")
+metrics = Metrics(namespace="DSRIntake", service="dsr-sweeper")
+
+
+@cache
+def _wiring() -> tuple[Settings, RegisterTable, EffectDelivery]:
+    settings = Settings.from_environment()
+    register = RegisterTable(client("dynamodb"), settings.table_name)
+    return settings, register, effect_delivery(settings, register)
+
+
+@metrics.log_metrics
+@logger.inject_lambda_context
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    settings, register, delivery = _wiring()
+    sweep = sweep_outbox(
+        register,
+        delivery,
+        CLOCK.now(),
+        timedelta(minutes=settings.outbox_sweep_after_minutes),
+        time_left=lambda: context.get_remaining_time_in_millis() / 1000,
+        on_failure=lambda outbox_id, error: logger.error(
+            "outbox item failed", outbox_id=outbox_id, error=type(error).__name__
+        ),
+    )
+    logger.info("outbox swept", summary=sweep.summary())
+    metrics.add_metric(
+        name="OldestUndeliveredOutboxSeconds",
+        unit=MetricUnit.Seconds,
+        value=sweep.oldest_age_seconds,
+    )
+    if sweep.uncertain:
+        metrics.add_metric(name="EmailsUncertain", unit=MetricUnit.Count, value=sweep.uncertain)
+    return {"summary": sweep.summary(), "oldest_age_seconds": sweep.oldest_age_seconds}
