@@ -273,6 +273,7 @@ def _read(raw: bytes, trusted_forwarders: tuple[str, ...], max_part_bytes: int) 
     except SenderError as error:
         sender = ""
         problems.append(Reason(code=ReasonCode.SENDER_NOT_ALLOWED, message=str(error)))
+    automatic_sender = sender  # who sent this email itself, before any forward is unwrapped
     body_text = _body_text(message, max_part_bytes)
     forwarded_by: str | None = None
     original_found = True
@@ -301,7 +302,7 @@ def _read(raw: bytes, trusted_forwarders: tuple[str, ...], max_part_bytes: int) 
         forwarded_by=forwarded_by,
         original_sender_found=original_found,
         problems=tuple(problems),
-        automatic=_is_automatic(message),
+        automatic=_is_automatic(message, automatic_sender),
     )
 
 
@@ -314,16 +315,51 @@ def _header_block(raw: bytes) -> bytes:
     return raw[:end]
 
 
-def _is_automatic(message: Message) -> bool:
+# Mailboxes that only ever send delivery reports (RFC 5321: the postmaster; MAILER-DAEMON by
+# long custom): their mail is a bounce, never a person's email.
+_REPORTING_MAILBOXES = frozenset({"mailer-daemon", "postmaster"})
+_COMMENT = re.compile(r"\([^()]*\)")
+_FROM_MAILBOX = re.compile(r"(?:^|[<\s\"'])(mailer-daemon|postmaster)@", re.IGNORECASE)
+
+
+def _token(value: str | None) -> str | None:
+    """A header's first word, lower-case, without comments or parameters (`Auto-Submitted:
+    auto-replied (vacation); x=1` is `auto-replied`); None when there is no such header."""
+    if value is None:
+        return None
+    without_comments = _COMMENT.sub(" ", value[:MAX_MIME_HEADER_CHARS])
+    words = without_comments.split(";", 1)[0].split()
+    return words[0].lower() if words else ""
+
+
+def _from_reporting_mailbox(message: Message, sender: str) -> bool:
+    """From MAILER-DAEMON or postmaster (at any domain); judged from the raw From header too,
+    as a bounce's From is not always one we accept as a sender."""
+    if sender and sender.partition("@")[0].lower() in _REPORTING_MAILBOXES:
+        return True
+    return any(
+        _FROM_MAILBOX.search(value[:MAX_MIME_HEADER_CHARS])
+        for value in header_values(message, "From")
+    )
+
+
+def _is_automatic(message: Message, sender: str = "") -> bool:
     """An out-of-office reply, an auto-responder's answer or a delivery report (RFC 3834,
-    RFC 3464): answering one could start a loop of replies."""
-    auto_submitted = (_first(message, "Auto-Submitted") or "no").strip().lower()
-    precedence = (_first(message, "Precedence") or "").strip().lower()
+    RFC 3464): answering one could start a loop of replies. `Auto-Submitted` anything but
+    `no`, `Precedence` auto_reply/bulk/junk/list, `X-Autoreply` or `X-Autorespond`, a
+    `multipart/report` (a delivery or read report), an empty `Return-Path` (the null sender
+    of a bounce), or a From of MAILER-DAEMON or postmaster."""
+    auto_submitted = _token(_first(message, "Auto-Submitted"))
+    return_path = _first(message, "Return-Path")
     return (
-        not auto_submitted.startswith("no")
-        or precedence in ("auto_reply", "bulk", "junk", "list")
+        (auto_submitted is not None and auto_submitted != "no")
+        or _token(_first(message, "Precedence")) in ("auto_reply", "bulk", "junk", "list")
         or _first(message, "X-Autoreply") is not None
         or _first(message, "X-Autorespond") is not None
         or message.get_content_type() == "multipart/report"
-        or (_first(message, "Return-Path") or "").strip() == "<>"
+        or (
+            return_path is not None
+            and "".join(_COMMENT.sub("", return_path[:MAX_MIME_HEADER_CHARS]).split()) in ("<>", "")
+        )
+        or _from_reporting_mailbox(message, sender)
     )

@@ -74,3 +74,24 @@ def test_an_ordinary_reply_is_still_answered(desk: Desk) -> None:
     processed = desk.receive(raw)
     assert processed.outcome is Outcome.REJECTED
     assert REFERRER in processed.recipients
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        (from_line("MAILER-DAEMON@nhs.net", "Mail Delivery System"),),
+        (from_line("postmaster@nhs.net", "Postmaster"),),
+        (from_line(REFERRER, "Dr Sam Patel"), "Precedence: bulk"),
+        (from_line(REFERRER, "Dr Sam Patel"), "Return-Path: <>"),
+        (from_line(REFERRER, "Dr Sam Patel"), "X-Autorespond: yes"),
+    ],
+    ids=["MAILER-DAEMON", "postmaster", "precedence bulk", "null return path", "x-autorespond"],
+)
+def test_a_bounce_or_bulk_mail_is_recorded_silently(desk: Desk, headers: tuple[str, ...]) -> None:
+    """Quarantined with no answer and no alert: an alert's own bounce would come back."""
+    raw = raw_email(
+        headers, body=message(subject="Undeliverable: DSR referral accepted", body=OUR_REJECTION)
+    )
+    processed = desk.receive(raw)
+    assert processed.outcome is Outcome.QUARANTINED
+    assert processed.emails == []
