@@ -6,6 +6,7 @@
     dsr-intake digest [--csv FILE]              send and print the panel pack now
     dsr-intake reset                            forget the local register
     dsr-intake samples DIR                      write sample emails as .eml files
+    dsr-intake ops ACTION [--stack NAME]        answer the alarms (see `dsr-intake ops -h`)
 
 process, advance and digest share a local register kept between commands (in .dsr-local,
 or --state DIR); all but samples and reset take --parameter Name=Value for any template
@@ -369,6 +370,70 @@ def _everything_stored(stack: LocalStack) -> list[str]:
     return texts
 
 
+def cmd_ops(args: argparse.Namespace) -> int:
+    from infrastructure import ops
+
+    def run(target: ops.Target) -> list[str]:
+        match args.action:
+            case "status":
+                return ops.status(target)
+            case "redrive":
+                done = ops.redrive_intake if args.queue == "intake" else ops.redrive_schedule
+                return [done(target)]
+            case "reprocess":
+                return [ops.reprocess(target, args.message_id)]
+            case "deliver-outbox":
+                return [ops.deliver_outbox(target)]
+            case _:
+                return [ops.reconcile_schedules(target)]
+
+    try:
+        if args.stack:
+            lines = run(ops.DeployedStack(args.stack))
+        else:
+            with LocalSession(args.state, args.parameters) as session:
+                target = ops.LocalTarget(session.stack)
+                lines = run(target)
+                target.run_intake()  # locally, a redriven or reprocessed email runs now
+    except ops.OpsError as error:
+        print(f"dsr-intake ops: {error}", file=sys.stderr)
+        return 2
+    print("\n".join(lines))
+    return 0
+
+
+def _add_ops(commands: Any) -> None:
+    from infrastructure import ops
+
+    parser = commands.add_parser(
+        "ops",
+        help="answer the alarms: status, redrive, reprocess, deliver-outbox, reconcile",
+        description=ops.__doc__.split("\n\n", 1)[1] if ops.__doc__ else None,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    actions = parser.add_subparsers(dest="action", required=True)
+    for name, text in (
+        ("status", "queue and DLQ depths, the oldest undelivered outbox item, schedules, alarms"),
+        ("deliver-outbox", "deliver every undelivered outbox item now"),
+        ("reconcile", "check and repair every open case's reminder schedule"),
+    ):
+        actions.add_parser(name, help=text)
+    redrive = actions.add_parser("redrive", help="put a DLQ's messages back to work")
+    redrive.add_argument("queue", choices=["intake", "schedule"])
+    again = actions.add_parser("reprocess", help="run a stored email with no outcome again")
+    again.add_argument("message_id", metavar="MESSAGE_ID")
+    for action in actions.choices.values():
+        action.add_argument(
+            "--stack",
+            metavar="NAME",
+            help="a deployed stack (the usual AWS credentials and "
+            "region); without it, the embedded local stack",
+        )
+        _add_parameters(action)
+        _add_state(action)
+        action.set_defaults(run=cmd_ops)
+
+
 def _parameter(text: str) -> tuple[str, str]:
     name, separator, value = text.partition("=")
     if not separator or not name:
@@ -447,6 +512,7 @@ def main(argv: list[str] | None = None) -> int:
     forget = commands.add_parser("reset", help="forget the local register")
     _add_state(forget)
     forget.set_defaults(run=cmd_reset)
+    _add_ops(commands)
     samples = commands.add_parser("samples", help="write sample emails as .eml files")
     samples.add_argument("directory")
     samples.set_defaults(run=cmd_samples)

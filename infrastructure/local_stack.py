@@ -38,7 +38,14 @@ HANDLERS = {
     "EffectsFunction": "effects",
     "ReminderFunction": "reminder",
     "DigestFunction": "digest",
+    "OutboxSweeperFunction": "sweeper",
+    "ReconcileFunction": "reconcile",
+    "MailEventsFunction": "mail_events",
 }
+# Timers `advance` does not fire: here the pipeline always runs to its end, so the sweeper
+# and the reconciliation would find nothing (every 5 minutes of a simulated year is 100,000
+# firings); `dsr-intake ops deliver-outbox` and `ops reconcile` run them on demand.
+OPERATIONS_FUNCTIONS = frozenset({"OutboxSweeperFunction", "ReconcileFunction"})
 
 LOCAL_PARAMETERS = {
     "StageName": "local",
@@ -619,6 +626,10 @@ class LocalStack:
                         )
                     except UnsupportedScheduleError as error:
                         raise LocalStackError(f"schedule {summary['Name']}: {error}") from None
+                    if self._logical_id_of_function(detail["Target"]["Arn"]) in (
+                        OPERATIONS_FUNCTIONS
+                    ):
+                        continue
                     due += [
                         (moment, summary["Name"], detail["Target"])
                         for moment in times

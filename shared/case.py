@@ -162,6 +162,7 @@ class EmailPurpose(StrEnum):
     PANEL_PACK = "panel_pack"
     MANUAL_ENTRY = "manual_entry"
     SEND_UNCERTAIN = "send_uncertain"  # to the coordinators: an email that may not have gone
+    MAIL_PROBLEM = "mail_problem"  # to the coordinators: an answer bounced or was refused
 
 
 class EmailAttachment(BaseModel):

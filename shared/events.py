@@ -10,3 +10,15 @@ class ReminderEvent(BaseModel):
     """What a case's EventBridge schedule sends the ReminderFunction."""
 
     case_id: str = Field(pattern=r"^DSR-[A-Z0-9]{8}$")
+
+
+class SweepRequest(BaseModel):
+    """The sweeper's timer sends `{}`; an admin's `ops deliver-outbox` asks for 0 minutes."""
+
+    older_than_minutes: int | None = Field(default=None, ge=0)
+
+
+class ReconcileRequest(BaseModel):
+    """The daily timer sends `{}` (repair); `ops status` asks `{"repair": false}`."""
+
+    repair: bool = True

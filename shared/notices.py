@@ -231,21 +231,43 @@ class Notices:
     ) -> list[EmailEffect]:
         """To the coordinators: an email whose send could not be confirmed, so it was not
         sent again (SES has no idempotency token; sending blind could send it twice)."""
-        values = {
-            "purpose": email.purpose.value.replace("_", " "),
-            "recipients": ", ".join(email.to),
-            "subject": _one_line(email.subject),
-            "case_reference": case_id or "no case",
-            "attempted_at": attempted_at.strftime("%d/%m/%Y %H:%M"),
-            "outbox_id": outbox_id,
-        }
-        return self._render(
-            "send_uncertain",
-            EmailPurpose.SEND_UNCERTAIN,
-            list(self.settings.coordinator_addresses),
-            values,
-            None,
-        )
+        effects = []
+        for address in self.settings.coordinator_addresses:
+            # Addresses and subjects may identify people: only secure recipients see them.
+            secure = self.is_secure(address)
+            withheld = "(withheld: not a secure address)"
+            values = {
+                "purpose": email.purpose.value.replace("_", " "),
+                "recipients": ", ".join(email.to) if secure else withheld,
+                "subject": _one_line(email.subject) if secure else withheld,
+                "case_reference": case_id or "no case",
+                "attempted_at": attempted_at.strftime("%d/%m/%Y %H:%M"),
+                "outbox_id": outbox_id,
+            }
+            effects += self._render(
+                "send_uncertain", EmailPurpose.SEND_UNCERTAIN, [address], values, None
+            )
+        return effects
+
+    def mail_problem(
+        self, problem: str, email_purpose: str, case_id: str | None, recipients: list[str],
+        on: datetime,
+    ) -> list[EmailEffect]:  # fmt: skip
+        """To the coordinators: an answer we sent bounced, was refused or complained of."""
+        effects = []
+        for address in self.settings.coordinator_addresses:
+            secure = self.is_secure(address)
+            values = {
+                "problem": problem,
+                "purpose": email_purpose.replace("_", " "),
+                "recipients": ", ".join(recipients) if secure else "(withheld: not a secure address)",
+                "case_reference": case_id or "no case",
+                "on": on.strftime("%d/%m/%Y %H:%M"),
+            }
+            effects += self._render(
+                "mail_problem", EmailPurpose.MAIL_PROBLEM, [address], values, None
+            )
+        return effects
 
     def quarantine_alert(
         self, sender: str, reasons: list[Reason], message_id: str

@@ -13,6 +13,7 @@ from shared.adapters import client
 from shared.adapters.delivery import review_scheduler
 from shared.adapters.register_table import RegisterTable
 from shared.clock import CLOCK
+from shared.events import ReconcileRequest
 from shared.schedules import reconcile
 from shared.settings import Settings
 
@@ -25,7 +26,12 @@ metrics = Metrics(namespace="DSRIntake", service="dsr-reconcile")
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     settings = Settings.from_environment()
     register = RegisterTable(client("dynamodb"), settings.table_name)
-    found = reconcile(register.cases(), review_scheduler(settings), settings, CLOCK.now())
+    # `dsr-intake ops status` asks without repairing.
+    repair = ReconcileRequest.model_validate(event).repair
+    found = reconcile(
+        register.cases(), review_scheduler(settings), settings, CLOCK.now(), repair=repair
+    )
     logger.info("schedules reconciled", summary=found.summary())
-    metrics.add_metric(name="SchedulesRepaired", unit=MetricUnit.Count, value=found.repaired)
-    return {"summary": found.summary(), "repaired": found.repaired}
+    if repair:
+        metrics.add_metric(name="SchedulesRepaired", unit=MetricUnit.Count, value=found.repaired)
+    return {"summary": found.summary(), "wrong": found.repaired, "repaired": repair}

@@ -17,6 +17,7 @@ from shared.adapters.delivery import effect_delivery
 from shared.adapters.register_table import RegisterTable
 from shared.clock import CLOCK
 from shared.effects import EffectDelivery, sweep_outbox
+from shared.events import SweepRequest
 from shared.settings import Settings
 
 logger = Logger(service="dsr-sweeper")
@@ -34,11 +35,15 @@ def _wiring() -> tuple[Settings, RegisterTable, EffectDelivery]:
 @logger.inject_lambda_context
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     settings, register, delivery = _wiring()
+    # `dsr-intake ops deliver-outbox` asks for everything undelivered, however recent.
+    minutes = SweepRequest.model_validate(event).older_than_minutes
     sweep = sweep_outbox(
         register,
         delivery,
         CLOCK.now(),
-        timedelta(minutes=settings.outbox_sweep_after_minutes),
+        timedelta(
+            minutes=settings.outbox_sweep_after_minutes if minutes is None else minutes
+        ),
         time_left=lambda: context.get_remaining_time_in_millis() / 1000,
         on_failure=lambda outbox_id, error: logger.error(
             "outbox item failed", outbox_id=outbox_id, error=type(error).__name__
