@@ -23,3 +23,7 @@ class AlreadyRecordedError(DsrIntakeError):
 class MailNotSentError(DeliveryError):
     """The mail service answered that it did not send the email (refused, throttled): safe to
     try again. Any other failure of a send leaves its outcome unknown."""
+
+
+class RawMailMissingError(DsrIntakeError):
+    """The raw email is no longer in the mail bucket (expired, or erased)."""

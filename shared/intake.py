@@ -132,6 +132,20 @@ class IntakeDecider:
             )
         return decision
 
+    def no_longer_held(self, message_id: str) -> Decision:
+        """An email whose stored copy is gone before it had its outcome (kept past the raw
+        mail retention in a dead-letter queue): recorded, and the coordinators told."""
+        reasons = [
+            Reason(
+                code=ReasonCode.EMAIL_UNREADABLE,
+                message="The stored email is no longer held (it expired or was erased) "
+                "before it could be read; its sender was not answered.",
+            )
+        ]
+        alert = self.notices.quarantine_alert("(unknown: the email is no longer held)",
+                                              reasons, message_id)  # fmt: skip
+        return Decision(outcome=Outcome.QUARANTINED, reasons=reasons, effects=list(alert))
+
     def _decide_each_child(
         self, mail: InboundMail, message_id: str, children: list[FoundForms]
     ) -> Decision:

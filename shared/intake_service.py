@@ -15,7 +15,7 @@ from typing import Protocol
 
 from shared.case import Case, Decision, RegisterReads, Submission, part_submission_id
 from shared.clock import CLOCK
-from shared.errors import AlreadyRecordedError, ConcurrentChangeError
+from shared.errors import AlreadyRecordedError, ConcurrentChangeError, RawMailMissingError
 from shared.intake import IdentityHasher, IntakeContext, IntakeDecider, Register, summary_outcome
 from shared.mail import InboundMail, parse_mail
 from shared.settings import Settings
@@ -98,8 +98,13 @@ class IntakeService:
         recorded = self.register.submission(message_id)
         if recorded is not None:
             return IntakeResult(recorded, redelivered=True)
+        try:
+            raw = self.mail_store.read(key)
+        except RawMailMissingError:
+            # Expired or erased before it had its outcome: a redrive must still end it.
+            return self._no_longer_held(message_id)
         mail = parse_mail(
-            self.mail_store.read(key),
+            raw,
             self.settings.trusted_forwarders,
             max_part_bytes=self.settings.max_attachment_bytes,
         )
@@ -131,6 +136,18 @@ class IntakeService:
             assert recorded is not None
             return IntakeResult(recorded, redelivered=True)
         return IntakeResult(submission, redelivered=False)
+
+    def _no_longer_held(self, message_id: str) -> IntakeResult:
+        now = self.clock()
+        decision = IntakeDecider(
+            IntakeContext(self.settings, now), self.register, self.hasher
+        ).no_longer_held(message_id)
+        try:
+            return IntakeResult(self.register.record(message_id, None, decision, now), False)
+        except AlreadyRecordedError:
+            recorded = self.register.submission(message_id)
+            assert recorded is not None
+            return IntakeResult(recorded, redelivered=True)
 
     def _record_parts(
         self, message_id: str, decision: Decision, reads: RegisterReads, now: datetime

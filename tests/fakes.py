@@ -31,7 +31,7 @@ from shared.case import (
     Submission,
     part_submission_id,
 )
-from shared.errors import AlreadyRecordedError, ConcurrentChangeError
+from shared.errors import AlreadyRecordedError, ConcurrentChangeError, RawMailMissingError
 from shared.outcome import Outcome
 
 ITEM_LIMIT = 400 * 1024  # DynamoDB's largest item
@@ -41,10 +41,6 @@ TRANSACTION_BYTES = 4 * 1024 * 1024  # ... and 4 MB in all
 
 class ItemRejectedError(Exception):
     """What DynamoDB would answer with a ValidationException: the write cannot be stored."""
-
-
-class MissingMailError(KeyError):
-    """No object under that key (S3's NoSuchKey)."""
 
 
 class MemoryMailStore:
@@ -62,7 +58,7 @@ class MemoryMailStore:
         try:
             return self.objects[key]
         except KeyError:
-            raise MissingMailError(key) from None
+            raise RawMailMissingError(key) from None
 
 
 def _json(model: BaseModel, where: str, **kwargs: Any) -> str:

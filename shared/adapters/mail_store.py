@@ -6,6 +6,7 @@ from typing import Any
 
 from shared.case import email_of
 from shared.effects import MAX_ORIGINALS_BYTES
+from shared.errors import RawMailMissingError
 from shared.mail import Attachment, parse_mail
 
 INBOUND_PREFIX = "inbound/"
@@ -22,13 +23,16 @@ class RawMailStore:
         self.bucket = bucket
 
     def read(self, key: str) -> bytes:
-        return bytes(self.s3.get_object(Bucket=self.bucket, Key=key)["Body"].read())
+        try:
+            return bytes(self.s3.get_object(Bucket=self.bucket, Key=key)["Body"].read())
+        except self.s3.exceptions.NoSuchKey:
+            raise RawMailMissingError(key) from None
 
     def original_files(self, message_id: str, positions: tuple[int, ...]) -> list[Attachment]:
         """The email's files at these positions, as they came; none once it is gone."""
         try:
             raw = self.read(raw_mail_key(message_id))
-        except self.s3.exceptions.NoSuchKey:
+        except RawMailMissingError:
             return []  # erased on withdrawal, or expired
         # Read up to the limit of what may be attached, not the intake's smaller limit; a
         # larger file keeps its size and is not decoded (the effect then says so).

@@ -105,3 +105,24 @@ def test_the_same_email_redelivered_by_the_queue_is_decided_once(desk: Desk) -> 
     again = desk.receive(raw, message_id="ses-1")  # the same SES message id: SQS again
     assert again.outcome is Outcome.ACCEPTED
     assert again.submission == first.submission
+
+
+def test_an_email_no_longer_held_still_ends_in_one_outcome() -> None:
+    """A message redriven after its raw email expired: recorded and alerted, never a poison
+    message that fails every redrive."""
+    from shared.case import EmailEffect
+    from shared.intake_service import IntakeService
+    from shared.outcome import Outcome, ReasonCode
+    from shared.settings import Settings
+    from tests.conftest import NOW, PlainHasher
+    from tests.fakes import MemoryMailStore, RecordingRegister
+
+    register = RecordingRegister()
+    service = IntakeService(Settings(), MemoryMailStore(), register, PlainHasher(), lambda: NOW)
+    first = service.process("inbound/expired-message")
+    assert first.submission.outcome is Outcome.QUARANTINED and not first.redelivered
+    assert [r.code for r in first.submission.reasons] == [ReasonCode.EMAIL_UNREADABLE]
+    [alert] = [e for e in register.effects_of("expired-message") if isinstance(e, EmailEffect)]
+    assert "expired-message" in alert.body and alert.to == Settings().coordinator_addresses
+    again = service.process("inbound/expired-message")
+    assert again.redelivered and again.submission.outcome is Outcome.QUARANTINED
