@@ -31,6 +31,23 @@ logger = Logger(service="dsr-intake")
 metrics = Metrics(namespace="DSRIntake", service="dsr-intake")
 processor = BatchProcessor(event_type=EventType.SQS)
 
+# The object SES writes into the receipt rule's S3 prefix when the rule is created: a notice
+# to us, not an email anyone sent.
+SES_SETUP_NOTIFICATION = "AMAZON_SES_SETUP_NOTIFICATION"
+
+# The share of an invocation's time one email may need. bench/bench_hostile.py holds every
+# shape (the 40 MB email SES accepts at most, the hostile documents) under half the
+# function's Timeout at the CPU its MemorySize buys, so an email begun with half the
+# invocation's time left ends in time. With less left, a record is not begun: it goes back to
+# the queue (a batch item failure) and comes again soon, rather than the whole batch timing
+# out and every email in it coming back, the finished ones too.
+ONE_EMAIL_SHARE = 0.5
+_margin_ms = 0  # set at the start of each invocation
+
+
+class TooLittleTimeError(Exception):
+    """Too little of the invocation is left to begin this record: SQS delivers it again."""
+
 
 @cache
 def intake_service() -> IntakeService:
@@ -59,8 +76,14 @@ def object_keys(body: str) -> list[str]:
     return [unquote_plus(record.s3.get_object.key) for record in notification.records]
 
 
-def record_handler(record: SQSRecord) -> None:
+def record_handler(record: SQSRecord, lambda_context: LambdaContext | None = None) -> None:
+    if lambda_context is not None and lambda_context.get_remaining_time_in_millis() < _margin_ms:
+        logger.info("record left for the queue: too little time", sqs_message_id=record.message_id)
+        raise TooLittleTimeError("too little time left in this invocation to begin the record")
     for key in object_keys(record.body):
+        if key.rsplit("/", 1)[-1] == SES_SETUP_NOTIFICATION:
+            logger.info("object ignored: SES's setup notification", key=key)
+            continue
         result = intake_service().process(key)
         submission = result.submission
         # Ids and codes only: never names, dates of birth or NHS numbers.
@@ -83,6 +106,9 @@ def record_handler(record: SQSRecord) -> None:
 @metrics.log_metrics
 @logger.inject_lambda_context
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
+    global _margin_ms
+    # Lambda starts each invocation with its whole Timeout left.
+    _margin_ms = int(context.get_remaining_time_in_millis() * ONE_EMAIL_SHARE)
     return process_partial_response(
         event=event, record_handler=record_handler, processor=processor, context=context
     )
