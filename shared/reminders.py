@@ -24,12 +24,13 @@ from shared.case import (
     UnscheduleEffect,
 )
 from shared.dates import add_months
-from shared.errors import AlreadyRecordedError
+from shared.errors import AlreadyRecordedError, ConcurrentChangeError
 from shared.notices import Notices
 from shared.settings import Settings
 
 REMINDER_TIME = time(9, 0)  # reminders land at the start of the working day (UTC)
 SOON = timedelta(minutes=1)  # a checkpoint already due is acted on straight away
+MAX_ATTEMPTS = 3  # deciding a firing again after an email changed the case meanwhile
 
 
 class CheckpointKind(StrEnum):
@@ -251,7 +252,15 @@ class ReminderService:
 
     def run(self, case_id: str) -> str:
         """What happened, for the log (checkpoint kinds, never personal data)."""
-        done = self._act(case_id)
+        for attempt in range(1, MAX_ATTEMPTS + 1):
+            try:
+                done = self._act(case_id)
+                break
+            except ConcurrentChangeError:
+                # An email changed the case between reading and recording: decide again on
+                # its new state (the review it recorded may have made nothing due).
+                if attempt == MAX_ATTEMPTS:
+                    raise
         self.schedules.sync(case_id)
         return done
 

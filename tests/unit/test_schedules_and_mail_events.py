@@ -9,10 +9,19 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from infrastructure.samples import child, consent_pdf, email, referral_pdf
-from shared.case import Case, CaseStatus, Closure, ClosureReason, EmailEffect, EmailPurpose
+from shared.case import (
+    Case,
+    CaseChange,
+    CaseStatus,
+    Closure,
+    ClosureReason,
+    EmailEffect,
+    EmailPurpose,
+)
+from shared.errors import ConcurrentChangeError
 from shared.mail_events import MailEvent, mail_problem
 from shared.outcome import Outcome
-from shared.reminders import checkpoints
+from shared.reminders import ReminderService, checkpoints
 from shared.schedules import ScheduleSync, due_schedule, reconcile
 from shared.settings import Settings
 from tests.conftest import NOW
@@ -174,3 +183,34 @@ def test_reconcile_uses_the_case_as_it_is_on_the_day(desk: Desk, settings: Setti
     scheduler = MemoryScheduler({case.case_id: first.at})
     found = reconcile([case], scheduler, settings, day_after)
     assert found.stale == 1 and scheduler.schedules[case.case_id] > day_after
+
+
+class RacingRegister:
+    """The case changes (an email recorded a review) between the firing's read and write."""
+
+    def __init__(self, case: Case, changed: Case) -> None:
+        self.reads = [case, changed]
+        self.recorded: list[CaseChange] = []
+
+    def case(self, case_id: str) -> Case | None:
+        return self.reads.pop(0) if len(self.reads) > 1 else self.reads[0]
+
+    def record_change(self, change: CaseChange, now: datetime) -> None:
+        if not self.recorded and len(self.reads) == 1 and change.case and change.case.version == 1:
+            self.recorded.append(change)
+            return
+        raise ConcurrentChangeError("case changed since it was read")
+
+
+def test_a_firing_that_loses_a_race_with_an_email_is_decided_again(
+    desk: Desk, settings: Settings
+) -> None:
+    case = registered(desk, 8)
+    due = checkpoints(case, settings)[0]
+    stale = case.model_copy(update={"version": 0})
+    register = RacingRegister(stale, case)
+    scheduler = MemoryScheduler()
+    sync = ScheduleSync(register, scheduler, settings, lambda: due.at)
+    done = ReminderService(settings, register, lambda: due.at, sync).run(case.case_id)
+    assert done.startswith("reminder:") and len(register.recorded) == 1
+    assert case.case_id in scheduler.schedules
