@@ -27,6 +27,7 @@ from shared.dates import add_months
 from shared.errors import AlreadyRecordedError, ConcurrentChangeError
 from shared.notices import Notices
 from shared.settings import Settings
+from shared.working_days import next_working_day
 
 REMINDER_TIME = time(9, 0)  # reminders land at the start of the working day (UTC)
 SOON = timedelta(minutes=1)  # a checkpoint already due is acted on straight away
@@ -52,7 +53,9 @@ class Checkpoint:
 
 
 def _morning(day: date) -> datetime:
-    return datetime.combine(day, REMINDER_TIME, UTC)
+    """The start of the working day a reminder about `day` lands on (a weekend or a bank
+    holiday moves it to the next working day; what it is about keeps its own date)."""
+    return datetime.combine(next_working_day(day), REMINDER_TIME, UTC)
 
 
 def checkpoints(case: Case, settings: Settings) -> list[Checkpoint]:
