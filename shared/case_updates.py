@@ -311,9 +311,13 @@ class CaseFormDecider:
 
     # ----- withdrawal of consent -----
     def withdraw(self, mail: InboundMail, message_id: str, withdrawal: Withdrawal) -> Decision:
+        """Consent is the child's: it is withdrawn from the child's current case (the one
+        their person lookup names), even when the form gives the reference of an older,
+        closed case of theirs."""
         form_id = "DSR-WITHDRAWAL-1"
         try:
-            case = find_case(withdrawal.identity, form_id, self.register, self.hasher)
+            named = find_case(withdrawal.identity, form_id, self.register, self.hasher)
+            case = self._current_case(named, withdrawal.identity, form_id)
         except CaseLookupError as error:
             return self._reject(mail, [error.reason], None)
         if case.status is CaseStatus.WITHDRAWN:
@@ -325,25 +329,66 @@ class CaseFormDecider:
                 # This email names the person again: it is erased like the first one.
                 [EraseEffect(case_id=case.case_id)],
             )
+        # The person lookup is deleted only when it names this case (the table deletes it on
+        # that condition): a case it no longer names keeps the lookup of the newer one.
+        person = self.register.case_for_person(case.person_key) if case.person_key else None
+        forget = case.person_key if person is not None and person.case_id == case.case_id else None
         tombstone = case.tombstone(
             Closure(reason=ClosureReason.CONSENT_WITHDRAWN, on=withdrawal.withdrawal_date),
             self.now,
         )
         uk_date = withdrawal.withdrawal_date.strftime("%d/%m/%Y")
+        note = (
+            ""
+            if named.case_id == case.case_id
+            else f"The form gave the reference {named.case_id}, an earlier case of the same "
+            f"child; consent was withdrawn from their current case, {case.case_id}.\n\n"
+        )
+        headline = f"consent withdrawn from {uk_date}, personal data erased"
+        if note:
+            headline += (
+                f" (the form named their earlier case {named.case_id}, which keeps its record)"
+            )
         effects: list[Effect] = [
             # The tombstone carries no personal data, so neither do these emails.
             *self.notices.coordinator_notification(
-                f"consent withdrawn from {uk_date}, personal data erased",
-                Outcome.WITHDRAWN.value,
-                tombstone,
-                message_id,
+                headline, Outcome.WITHDRAWN.value, tombstone, message_id
             ),
-            *self._confirmation("withdrawal_confirmed", mail, tombstone, withdrawal_date=uk_date),
+            *self._confirmation(
+                "withdrawal_confirmed", mail, tombstone, withdrawal_date=uk_date, case_note=note
+            ),
             EraseEffect(case_id=case.case_id),
         ]
         return Decision(
             outcome=Outcome.WITHDRAWN,
             case=tombstone,
-            forget_person_key=case.person_key,
+            forget_person_key=forget,
             effects=effects,
         )
+
+    def _current_case(self, named: Case, identity: CaseIdentity, form_id: str) -> Case:
+        """The child's current case when the form names an older one of theirs (a closed
+        case, the person lookup naming a newer case), its identity checked like the named
+        one's; else the named case."""
+        if named.status is CaseStatus.WITHDRAWN or not named.person_key:
+            return named  # a tombstone: nothing left to find the child by
+        current = self.register.case_for_person(named.person_key)
+        if current is None or current.case_id == named.case_id:
+            return named
+        child = current.child
+        if (
+            child is None
+            or child.nhs_number != identity.nhs_number
+            or child.date_of_birth != identity.date_of_birth
+        ):
+            raise CaseLookupError(
+                Reason(
+                    code=ReasonCode.IDENTITY_MISMATCH,
+                    field="child_date_of_birth",
+                    form=form_id,
+                    message=f"Case {named.case_id} is an earlier case of this child; their "
+                    f"current case, {current.case_id}, holds other details, so consent cannot be "
+                    "withdrawn automatically. A coordinator should check both cases.",
+                )
+            )
+        return current
