@@ -1,8 +1,9 @@
 """The embedded local AWS: moto's server in-process, the stack built from `template.yaml`.
 
 The template goes through the SAM transform, then moto's CloudFormation; what moto's
-CloudFormation skips (SES receipt rules, schedule groups and schedules, bucket and queue
-policies, bucket notifications, alarms) is created here by API from the same template. The
+CloudFormation skips (SES receipt rules, the configuration set and its event destination,
+schedule groups and schedules, bucket, queue and topic policies, bucket notifications,
+alarms, asynchronous invocation configs) is created here by API from the same template. The
 handlers run in-process, driven the way Lambda would drive them: S3 -> SQS -> IntakeFunction
 and DynamoDB stream -> EffectsFunction. Time is the stack's own: `advance` moves it forward
 and fires what EventBridge Scheduler would have fired (ReminderFunction, DigestFunction), and
@@ -50,6 +51,7 @@ OPERATIONS_FUNCTIONS = frozenset({"OutboxSweeperFunction", "ReconcileFunction"})
 LOCAL_PARAMETERS = {
     "StageName": "local",
     "InboxAddress": "bromley.dsr@nhs.net",
+    "LeadAddress": "dsr.lead@nhs.net",
     "CoordinatorAddresses": "dsr.coordinator@nhs.net,dsr.lead@nhs.net",
     # The area's NHSmail shared mailbox, which forwards referrers' emails to the intake.
     "TrustedForwarders": "dsr.mailbox@nhs.net",
@@ -282,7 +284,18 @@ class LocalStack:
                     "AWS::AccountId": "123456789012",
                     "AWS::Region": REGION,
                     "AWS::Partition": "aws",
+                    "AWS::StackName": STACK_NAME,
                 }.get(argument, self.resources.get(argument, argument))
+            if name == "Fn::If":
+                condition, when_true, when_false = argument
+                return self._resolve(when_true if self._holds(condition) else when_false)
+            if name == "Fn::Equals":
+                left, right = (self._resolve(side) for side in argument)
+                return str(left) == str(right)
+            if name == "Fn::Not":
+                return not self._resolve(argument[0])
+            if name == "Condition":
+                return self._holds(argument)
             if name == "Fn::GetAtt":
                 logical_id, attribute = (
                     argument if isinstance(argument, list) else argument.split(".", 1)
@@ -306,6 +319,13 @@ class LocalStack:
         if isinstance(value, list):
             return [self._resolve(inner) for inner in value]
         return value
+
+    def _holds(self, condition: str) -> bool:
+        """A condition of the template's `Conditions`, for the stack's parameter values."""
+        return bool(self._resolve(self.template.get("Conditions", {})[condition]))
+
+    def _exists(self, resource: dict[str, Any]) -> bool:
+        return "Condition" not in resource or self._holds(resource["Condition"])
 
     def _attribute(self, logical_id: str, attribute: str) -> str:
         physical = self.resources[logical_id]
@@ -361,13 +381,19 @@ class LocalStack:
         skipped = {
             "AWS::S3::BucketPolicy",
             "AWS::SQS::QueuePolicy",
+            "AWS::SNS::TopicPolicy",
             "AWS::SES::ReceiptRuleSet",
+            "AWS::SES::ConfigurationSet",
             "AWS::Scheduler::ScheduleGroup",
             "AWS::CloudWatch::Alarm",
+            "AWS::Lambda::EventInvokeConfig",
         }
+        # Also skipped, and left out on purpose: AWS::SNS::Subscription (the ops email, and
+        # the MailEventsFunction's subscription to MailEventsTopic: moto's SES publishes no
+        # bounces or complaints, so the MailEventsFunction is invoked directly).
         for logical_id, resource in self.template["Resources"].items():
             kind = resource["Type"]
-            if kind not in skipped:
+            if kind not in skipped or not self._exists(resource):
                 continue
             properties = self._resolve(resource.get("Properties", {}))
             if kind == "AWS::S3::BucketPolicy":
@@ -386,6 +412,27 @@ class LocalStack:
                         QueueUrl=queue_url,
                         Attributes={"Policy": json.dumps(properties["PolicyDocument"])},
                     )
+            elif kind == "AWS::SNS::TopicPolicy":
+                for topic_arn in properties["Topics"]:
+                    self.client("sns").set_topic_attributes(
+                        TopicArn=topic_arn,
+                        AttributeName="Policy",
+                        AttributeValue=json.dumps(properties["PolicyDocument"]),
+                    )
+            elif kind == "AWS::SES::ConfigurationSet":
+                self.client("sesv2").create_configuration_set(
+                    ConfigurationSetName=properties["Name"],
+                    DeliveryOptions=properties.get("DeliveryOptions", {}),
+                    ReputationOptions=properties.get("ReputationOptions", {}),
+                    SendingOptions=properties.get("SendingOptions", {}),
+                )
+                self.resources[logical_id] = properties["Name"]
+            elif kind == "AWS::Lambda::EventInvokeConfig":
+                self.client("lambda").put_function_event_invoke_config(
+                    FunctionName=properties["FunctionName"],
+                    MaximumRetryAttempts=properties["MaximumRetryAttempts"],
+                    DestinationConfig=properties["DestinationConfig"],
+                )
             elif kind == "AWS::SES::ReceiptRuleSet":
                 ses.create_receipt_rule_set(RuleSetName=properties["RuleSetName"])
                 self.resources[logical_id] = properties["RuleSetName"]
@@ -394,6 +441,10 @@ class LocalStack:
                 self.client("scheduler").create_schedule_group(Name=properties["Name"])
                 self.resources[logical_id] = properties["Name"]
             elif kind == "AWS::CloudWatch::Alarm":
+                # A number taken from a parameter (NoInboundMailAlarmDays) resolves as text.
+                for number in ("EvaluationPeriods", "DatapointsToAlarm", "Period"):
+                    if number in properties:
+                        properties[number] = int(properties[number])
                 self.client("cloudwatch").put_metric_alarm(AlarmName=logical_id, **properties)
         for logical_id, resource in self.template["Resources"].items():
             if resource["Type"] == "AWS::Scheduler::Schedule":
@@ -401,8 +452,23 @@ class LocalStack:
                 self.client("scheduler").create_schedule(**properties)
                 self.resources[logical_id] = properties["Name"]
         for resource in self.template["Resources"].values():
+            if resource["Type"] == "AWS::SES::ConfigurationSetEventDestination":
+                properties = self._resolve(resource["Properties"])
+                destination = dict(properties["EventDestination"])
+                destination["SNSDestination"] = destination.pop("SnsDestination")
+                ses.create_configuration_set_event_destination(
+                    ConfigurationSetName=properties["ConfigurationSetName"],
+                    EventDestination=destination,
+                )
+        rule_sets = {s["Name"] for s in ses.list_receipt_rule_sets().get("RuleSets", [])}
+        for resource in self.template["Resources"].values():
             if resource["Type"] == "AWS::SES::ReceiptRule":
                 properties = self._resolve(resource["Properties"])
+                if properties["RuleSetName"] not in rule_sets:
+                    # ExistingReceiptRuleSet: the account's active rule set, which the stack
+                    # joins. A fresh local account has none, so it is made here first.
+                    ses.create_receipt_rule_set(RuleSetName=properties["RuleSetName"])
+                    rule_sets.add(properties["RuleSetName"])
                 ses.create_receipt_rule(
                     RuleSetName=properties["RuleSetName"], Rule=properties["Rule"]
                 )
@@ -441,6 +507,7 @@ class LocalStack:
         self.environment["DSR_SCHEDULE_GROUP"] = self.resources["ReviewScheduleGroup"]
         self.environment["DSR_IDENTITY_KEY_ID"] = self.resources["IdentityKey"]
         self.environment["DSR_REMINDER_DLQ_ARN"] = self._attribute("ScheduleDLQ", "Arn")
+        self.environment["DSR_CONFIGURATION_SET"] = self.resources["OutboundConfigurationSet"]
         os.environ.update(self.environment)
         os.environ["POWERTOOLS_METRICS_NAMESPACE"] = "DSRIntake"
 
@@ -619,6 +686,11 @@ class LocalStack:
                     detail = scheduler.get_schedule(Name=summary["Name"], GroupName=group["Name"])
                     if detail.get("State", "ENABLED") != "ENABLED":
                         continue
+                    # Before fire_times: the sweeper's rate(5 minutes) is not evaluated locally.
+                    if self._logical_id_of_function(detail["Target"]["Arn"]) in (
+                        OPERATIONS_FUNCTIONS
+                    ):
+                        continue
                     try:
                         times = fire_times(
                             detail["ScheduleExpression"],
@@ -628,10 +700,6 @@ class LocalStack:
                         )
                     except UnsupportedScheduleError as error:
                         raise LocalStackError(f"schedule {summary['Name']}: {error}") from None
-                    if self._logical_id_of_function(detail["Target"]["Arn"]) in (
-                        OPERATIONS_FUNCTIONS
-                    ):
-                        continue
                     due += [
                         (moment, summary["Name"], detail["Target"])
                         for moment in times
