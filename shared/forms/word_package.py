@@ -30,6 +30,11 @@ dozen parts, and zipfile builds an entry for every one before anything is read."
 
 _CHUNK = 64 * 1024  # inflated and parsed this much at a time
 
+# Zip flag bits (APPNOTE 4.4.4) that zipfile cannot read past: it raises RuntimeError or
+# NotImplementedError for them, so they are refused first, saying what they are.
+_ENCRYPTED_FLAGS = 0x1 | 0x40  # encrypted; strong encryption
+_PATCHED_DATA_FLAG = 0x20  # "compressed patched data": packing Word never uses
+
 DAMAGED = "is a damaged Word document that cannot be opened"
 ENCRYPTED = "is a password-protected Word document"
 UNSUPPORTED_PACKING = (
@@ -106,9 +111,12 @@ def _inflate(
 ) -> Iterator[bytes]:
     """The part's bytes in chunks, refused as soon as they pass `limit`: the size the zip
     declares is never trusted (zipfile would inflate all of the data at once to check it)."""
-    if info.flag_bits & 0x1:
+    if info.flag_bits & _ENCRYPTED_FLAGS:
         raise FormUnreadableError(ENCRYPTED)
-    if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+    if info.flag_bits & _PATCHED_DATA_FLAG or info.compress_type not in (
+        zipfile.ZIP_STORED,
+        zipfile.ZIP_DEFLATED,
+    ):
         raise FormUnreadableError(UNSUPPORTED_PACKING)
     if info.file_size > limit:
         raise FormUnreadableError(too_large)
