@@ -19,6 +19,9 @@ from shared.settings import Settings
 
 # A schedule this close to where it should be is right (Scheduler keeps whole seconds).
 TOLERANCE = timedelta(seconds=1)
+# Setting a schedule again when the case changed during the call (the last change's own
+# schedule effect follows in any case).
+SYNC_ATTEMPTS = 3
 
 
 class CaseReader(Protocol):
@@ -59,13 +62,23 @@ class ScheduleSync:
         self.clock = clock
 
     def sync(self, case_id: str) -> str:
-        """Set the case's schedule from its current state; returns what was done (no data)."""
-        at = due_schedule(self.cases.case(case_id), self.settings, self.clock())
-        if at is None:
-            self.scheduler.cancel(case_id)
-            return "schedule:none"
-        self.scheduler.schedule_review(case_id, at)
-        return "schedule:set"
+        """Set the case's schedule from its current state; returns what was done (no data).
+
+        The case is read again after Scheduler's call: when it changed meanwhile (a withdrawal
+        recorded and its erasure's cancel run while the call was on its way), the schedule is
+        set again from the newer state, so a stale call never outlives the erasure."""
+        case = self.cases.case(case_id)
+        for _ in range(SYNC_ATTEMPTS):
+            at = due_schedule(case, self.settings, self.clock())
+            if at is None:
+                self.scheduler.cancel(case_id)
+            else:
+                self.scheduler.schedule_review(case_id, at)
+            now = self.cases.case(case_id)
+            if (now.version if now else None) == (case.version if case else None):
+                break
+            case = now
+        return "schedule:none" if at is None else "schedule:set"
 
 
 @dataclass(frozen=True)
