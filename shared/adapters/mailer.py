@@ -10,9 +10,22 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from shared.case import EmailEffect
+from shared.case import EmailEffect, EmailPurpose
 from shared.errors import MailNotSentError
 from shared.mail import Attachment
+
+# Our answers to the email they are about (RFC 3834 5.2); everything else we send (reminders,
+# notifications, alerts, the panel pack) is generated, not a reply.
+_REPLIES = frozenset({EmailPurpose.ACKNOWLEDGEMENT, EmailPurpose.REJECTION})
+
+
+def automatic_headers(email: EmailEffect) -> list[tuple[str, str]]:
+    """The headers that mark every email we send as automatic, so no responder answers it
+    and no loop of replies starts: `Auto-Submitted` (RFC 3834; `auto-replied` for an answer
+    to an email, `auto-generated` for the rest), and `X-Auto-Response-Suppress: All`, which
+    Exchange (NHSmail) honours for out-of-office replies and delivery receipts."""
+    kind = "auto-replied" if email.purpose in _REPLIES else "auto-generated"
+    return [("Auto-Submitted", kind), ("X-Auto-Response-Suppress", "All")]
 
 
 class SesMailer:
@@ -60,6 +73,9 @@ class SesMailer:
                 "Simple": {
                     "Subject": {"Data": email.subject, "Charset": "UTF-8"},
                     "Body": {"Text": {"Data": email.body, "Charset": "UTF-8"}},
+                    "Headers": [
+                        {"Name": name, "Value": value} for name, value in automatic_headers(email)
+                    ],
                 }
             },
         )
@@ -72,8 +88,8 @@ class SesMailer:
         message["From"] = self.from_address
         message["To"] = ", ".join(email.to)
         message["Subject"] = email.subject
-        # RFC 3834: automatic mail; out-of-office responders do not answer it, so no loop.
-        message["Auto-Submitted"] = "auto-generated"
+        for name, value in automatic_headers(email):
+            message[name] = value
         message.set_content(email.body)
         for attachment in email.attachments:
             maintype, _, subtype = attachment.content_type.partition("/")
