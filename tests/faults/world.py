@@ -422,17 +422,22 @@ class FaultMailer(FakeMailer):
         case_reference: str | None = None,
     ) -> str:
         faults = self.register.faults
-        faults.at("send:before", email.purpose.value)
+        outbox_id = self._being_sent(email)
+        faults.at("send:before", outbox_id or "")
         before = len(self.sent)
         try:
             return super().send(email, files, case_reference)
         finally:
             if len(self.sent) > before:
-                self._attribute(email)
+                if outbox_id is None:
+                    self.unattributed.append(email)
+                else:
+                    self.log.append(Sent(outbox_id, email, tuple(self.register.erased_cases)))
                 # The call did its work: a crash now is an answer lost after the send.
-                faults.at("send:after", email.purpose.value)
+                faults.at("send:after", outbox_id or "")
 
-    def _attribute(self, email: EmailEffect) -> None:
+    def _being_sent(self, email: EmailEffect) -> str | None:
+        """The outbox item marked "sending" that holds this email, not sent yet."""
         sent_for = {entry.outbox_id for entry in self.log}
         for outbox_id, item in self.register.items.items():
             if "sending_since" not in item or outbox_id in sent_for:
@@ -444,10 +449,8 @@ class FaultMailer(FakeMailer):
                 == (email.purpose, email.to, email.subject)
                 and email.body.startswith(effect.body)
             ):
-                erased = tuple(self.register.erased_cases)
-                self.log.append(Sent(outbox_id, email, erased))
-                return
-        self.unattributed.append(email)
+                return outbox_id
+        return None
 
 
 @dataclass
