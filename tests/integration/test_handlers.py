@@ -64,11 +64,24 @@ def test_one_bad_record_fails_alone(stack: LocalStack, register: RegisterTable) 
     client("s3").put_object(
         Bucket=bucket, Key=good_key, Body=email(("r.pdf", referral_pdf(**identity)))
     )
-    missing = sqs_record(bucket, "inbound/does-not-exist", "bad-one")
-    response = stack.invoke("intake", {"Records": [sqs_record(bucket, good_key), missing]})
+    garbled = sqs_record(bucket, "inbound/whatever", "bad-one")
+    garbled["body"] = "not an S3 notification"
+    response = stack.invoke("intake", {"Records": [sqs_record(bucket, good_key), garbled]})
     assert response == {"batchItemFailures": [{"itemIdentifier": "bad-one"}]}
     submission = register.submission(good_key.rsplit("/", 1)[1])
     assert submission is not None and submission.outcome is Outcome.PENDING
+
+
+def test_a_raw_email_no_longer_held_is_an_outcome_not_a_failure(
+    stack: LocalStack, register: RegisterTable
+) -> None:
+    """S3 answers NoSuchKey (the role may list inbound/): recorded, so a redrive clears it."""
+    bucket = stack.resources["RawMailBucket"]
+    message_id = uuid.uuid4().hex
+    response = stack.invoke("intake", {"Records": [sqs_record(bucket, f"inbound/{message_id}")]})
+    assert response == {"batchItemFailures": []}
+    submission = register.submission(message_id)
+    assert submission is not None and submission.outcome is Outcome.QUARANTINED
 
 
 def test_the_s3_test_event_is_skipped(stack: LocalStack) -> None:
