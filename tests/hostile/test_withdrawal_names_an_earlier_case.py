@@ -103,7 +103,7 @@ def test_a_closed_case_whose_person_lookup_is_gone_is_still_withdrawn(seeded: Se
     assert seeded.case().status is CaseStatus.WITHDRAWN
 
 
-def test_a_second_withdrawal_naming_the_closed_case_changes_nothing_more(seeded: Seeded) -> None:
+def test_a_second_withdrawal_naming_the_earlier_case_withdraws_it_too(seeded: Seeded) -> None:
     closed = seeded.case_id
     _close(seeded)
     current = seeded.desk.receive(genuine_pair()).submission.case_id
