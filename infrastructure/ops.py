@@ -27,13 +27,8 @@ QUEUES = {
     "effects DLQ": "EffectsDLQ",
     "schedule DLQ": "ScheduleDLQ",
 }
-# Which function a schedule DLQ message belongs to, by what its event carries.
-SCHEDULED_FUNCTIONS = (
-    "ReminderFunction",
-    "DigestFunction",
-    "OutboxSweeperFunction",
-    "ReconcileFunction",
-)
+# The timers' inputs (template.yaml), and the function each fires; the panel pack's is {}.
+TIMERS = {"outbox-sweeper": "OutboxSweeperFunction", "reconcile": "ReconcileFunction"}
 
 
 class OpsError(Exception):
@@ -52,6 +47,11 @@ class Target(Protocol):
     def function_of(self, arn: str) -> str | None:
         """The logical id of the stack's function with this ARN (None if not one of ours)."""
         ...
+
+
+def function_name(arn: str) -> str:
+    """`arn:aws:lambda:<region>:<account>:function:<name>[:<version or alias>]` -> name."""
+    return arn.split(":function:", 1)[-1].split(":", 1)[0]
 
 
 class DeployedStack:
@@ -92,7 +92,7 @@ class DeployedStack:
         return payload if isinstance(payload, dict) else {}
 
     def function_of(self, arn: str) -> str | None:
-        name = arn.split(":function:", 1)[-1].split(":", 1)[0]
+        name = function_name(arn)
         return next((lid for lid, phys in self.resources.items() if phys == name), None)
 
 
@@ -118,10 +118,10 @@ class LocalTarget:
         return response
 
     def function_of(self, arn: str) -> str | None:
-        try:
-            return str(self.stack._logical_id_of_function(arn))
-        except Exception:
-            return None
+        from infrastructure.local_stack import HANDLERS
+
+        name = function_name(arn)
+        return next((lid for lid in HANDLERS if self.stack.resources.get(lid) == name), None)
 
     def run_intake(self) -> None:
         self.stack.run_pipeline()
@@ -236,6 +236,8 @@ def scheduled_event(target: Target, body: str) -> tuple[str | None, dict[str, An
         return target.function_of(arn), payload if isinstance(payload, dict) else {}
     if "case_id" in message:
         return "ReminderFunction", message
+    if "timer" in message:
+        return TIMERS.get(str(message["timer"])), message
     return ("DigestFunction", message) if message == {} else (None, {})
 
 

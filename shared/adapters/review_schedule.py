@@ -73,17 +73,22 @@ class ReviewScheduler:
         return str(schedule["ScheduleExpression"])
 
     def scheduled_reviews(self) -> dict[str, datetime]:
-        """Every case's schedule in the group (not the group's timers): case id -> when."""
+        """Every case's schedule in the group (not the group's timers): case id -> when. A
+        schedule this code would not set - another expression, or another target (the
+        ReminderFunction replaced) - is reported as long past, so it is repaired."""
         held: dict[str, datetime] = {}
+        wrong = datetime.min.replace(tzinfo=UTC)
         paginator = self.scheduler.get_paginator("list_schedules")
         for page in paginator.paginate(GroupName=self.group, NamePrefix=SCHEDULE_PREFIX):
             for summary in page["Schedules"]:
+                try:
+                    schedule = self.scheduler.get_schedule(
+                        Name=summary["Name"], GroupName=self.group
+                    )
+                except self.scheduler.exceptions.ResourceNotFoundException:
+                    continue  # deleted since it was listed
                 case_id = summary["Name"].removeprefix(SCHEDULE_PREFIX)
-                expression = self.next_review(case_id)
-                at = fires_at(expression) if expression else None
-                if at is not None:
-                    held[case_id] = at
-                elif expression is not None:
-                    # Not a schedule this code would set: repaired like a stale one.
-                    held[case_id] = datetime.min.replace(tzinfo=UTC)
+                at = fires_at(str(schedule.get("ScheduleExpression", "")))
+                ours = schedule.get("Target", {}).get("Arn") == self.target_arn
+                held[case_id] = at if at is not None and ours else wrong
         return held
