@@ -10,22 +10,21 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from shared.case import EmailEffect, EmailPurpose
+from shared.case import EmailEffect
 from shared.errors import MailNotSentError
 from shared.mail import Attachment
 
 # Our answers to the email they are about (RFC 3834 5.2); everything else we send (reminders,
 # notifications, alerts, the panel pack) is generated, not a reply.
-_REPLIES = frozenset({EmailPurpose.ACKNOWLEDGEMENT, EmailPurpose.REJECTION})
 
 
 def automatic_headers(email: EmailEffect) -> list[tuple[str, str]]:
     """The headers that mark every email we send as automatic, so no responder answers it
-    and no loop of replies starts: `Auto-Submitted` (RFC 3834; `auto-replied` for an answer
-    to an email, `auto-generated` for the rest), and `X-Auto-Response-Suppress: All`, which
-    Exchange (NHSmail) honours for out-of-office replies and delivery receipts."""
-    kind = "auto-replied" if email.purpose in _REPLIES else "auto-generated"
-    return [("Auto-Submitted", kind), ("X-Auto-Response-Suppress", "All")]
+    and no loop of replies starts: `Auto-Submitted: auto-replied` (RFC 3834; on every email,
+    as the operators asked: responders skip any value but `no`), and
+    `X-Auto-Response-Suppress: All`, which Exchange (NHSmail) honours for out-of-office
+    replies and delivery receipts."""
+    return [("Auto-Submitted", "auto-replied"), ("X-Auto-Response-Suppress", "All")]
 
 
 class SesMailer:
