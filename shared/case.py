@@ -67,7 +67,10 @@ class ReviewRecord(BaseModel):
     next_review_on: date | None = None
     discharge_date: date | None = None
     keyworker_referred: bool = False
+    keyworker_name: str | None = None
     ctr_recommended: bool = False
+    ctr_date: date | None = None  # the day a C(E)TR took place
+    ctr_outcome: str | None = None
     reviewer_name: str
     reviewer_role: str | None = None
     message_id: str
@@ -224,7 +227,17 @@ class EraseEffect(BaseModel):
     case_id: str
 
 
-Effect = EmailEffect | ScheduleEffect | UnscheduleEffect | EraseEffect
+class PanelPackEffect(BaseModel):
+    """Send the panel pack as of `at`, built from the register when it is sent: a child
+    withdrawn meanwhile is not in it, and the outbox holds no personal data for it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: Literal["panel_pack"] = "panel_pack"
+    at: datetime
+
+
+Effect = EmailEffect | ScheduleEffect | UnscheduleEffect | EraseEffect | PanelPackEffect
 
 
 class Decision(BaseModel):
@@ -272,7 +285,7 @@ class EffectSummary(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    kind: Literal["email", "schedule", "unschedule", "erase"]
+    kind: Literal["email", "schedule", "unschedule", "erase", "panel_pack"]
     to: tuple[str, ...] | None = None
     subject: str | None = None
     at: datetime | None = None
@@ -281,8 +294,8 @@ class EffectSummary(BaseModel):
     def of(cls, effect: Effect) -> EffectSummary:
         if isinstance(effect, EmailEffect):
             return cls(kind="email", to=effect.to, subject=effect.subject)
-        if isinstance(effect, ScheduleEffect):
-            return cls(kind="schedule", at=effect.at)
+        if isinstance(effect, ScheduleEffect | PanelPackEffect):
+            return cls(kind=effect.kind, at=effect.at)
         return cls(kind=effect.kind)
 
 

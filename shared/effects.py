@@ -23,6 +23,7 @@ from shared.case import (
     EmailEffect,
     EmailPurpose,
     EraseEffect,
+    PanelPackEffect,
     ScheduleEffect,
     UnscheduleEffect,
 )
@@ -48,6 +49,12 @@ class Mailer(Protocol):
         case_reference: str | None = None,
     ) -> str:
         """Send; raise MailNotSentError only when the service said it did not send."""
+        ...
+
+
+class PanelPackRenderer(Protocol):
+    def emails(self, at: datetime) -> list[EmailEffect]:
+        """The panel pack's emails as of `at`, from the register as it is now."""
         ...
 
 
@@ -109,6 +116,7 @@ class EffectDelivery:
         mail: MailEraser,
         notices: Notices,
         clock: Callable[[], datetime],
+        packs: PanelPackRenderer | None = None,
     ) -> None:
         self.outbox = outbox
         self.mailer = mailer
@@ -116,6 +124,7 @@ class EffectDelivery:
         self.mail = mail
         self.notices = notices
         self.clock = clock
+        self.packs = packs
 
     def deliver(self, outbox_id: str) -> str:
         """Carry out one outbox item; returns what was done, for the log (no personal data).
@@ -128,6 +137,8 @@ class EffectDelivery:
         effect = entry.effect
         if isinstance(effect, EmailEffect):
             return self._send(entry, effect)
+        if isinstance(effect, PanelPackEffect):
+            return self._send_pack(entry, effect)
         if isinstance(effect, ScheduleEffect | UnscheduleEffect):
             done = self.schedules.sync(effect.case_id)
         else:
@@ -155,6 +166,34 @@ class EffectDelivery:
         # Any other failure leaves the mark: its next delivery reports it, never resends it.
         self.outbox.delete_outbox_item(entry.outbox_id)
         return f"email:{email.purpose.value}:files={len(files)}"
+
+    def _send_pack(self, entry: OutboxEntry, pack: PanelPackEffect) -> str:
+        """The panel pack's emails, built now, under the one item's "sending" mark."""
+        assert self.packs is not None, "this delivery was wired without the panel pack"
+        now = self.clock()
+        if entry.sending_since is not None:
+            if now - entry.sending_since < SENDING_LEASE:
+                return "skipped:being sent by another delivery"
+            subject = f"DSR panel pack of {pack.at:%d/%m/%Y}"
+            email = EmailEffect(
+                purpose=EmailPurpose.PANEL_PACK,
+                to=self.notices.settings.coordinator_addresses,
+                subject=subject,
+                body="",
+            )
+            return self._uncertain(entry, email, now)
+        if not self.outbox.mark_sending(entry.outbox_id, now):
+            return "skipped:taken by another delivery"
+        emails = self.packs.emails(pack.at)
+        for number, email in enumerate(emails):
+            try:
+                self.mailer.send(email, (), None)
+            except MailNotSentError:
+                if number == 0:  # nothing of the pack went out: it may be tried again
+                    self.outbox.release_sending(entry.outbox_id)
+                raise
+        self.outbox.delete_outbox_item(entry.outbox_id)
+        return f"panel_pack:emails={len(emails)}"
 
     def _uncertain(self, entry: OutboxEntry, email: EmailEffect, now: datetime) -> str:
         if email.purpose is EmailPurpose.SEND_UNCERTAIN:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Protocol
 
-from shared.case import AuditEntry, Case, CaseChange, CaseStatus
+from shared.case import AuditEntry, Case, CaseChange, CaseStatus, EmailEffect, PanelPackEffect
 from shared.dates import add_months
 from shared.notices import Notices
 from shared.rating import Rating
@@ -278,15 +278,21 @@ class PanelPackService:
         )
         return pack, cases
 
-    def change(self, now: datetime) -> CaseChange:
-        pack, cases = self.build(now)
-        today = now.date()
-        effects = Notices(self.settings).panel_pack(
+    def emails(self, at: datetime) -> list[EmailEffect]:
+        """The pack as of `at`, from the register as it is when the pack is sent."""
+        pack, cases = self.build(at)
+        today = at.date()
+        return Notices(self.settings).panel_pack(
             render_panel_pack(pack, with_names=False),
             render_panel_pack(pack, with_names=True),
             panel_pack_csv(cases, today, self.settings.transition_age),
             today,
         )
+
+    def change(self, now: datetime) -> CaseChange:
+        """Once a day: the outbox says "send the pack"; its emails are built when sent."""
         return CaseChange(
-            event_id=f"panel-pack-{today.isoformat()}", label="panel_pack", effects=list(effects)
+            event_id=f"panel-pack-{now.date().isoformat()}",
+            label="panel_pack",
+            effects=[PanelPackEffect(at=now)],
         )

@@ -10,6 +10,7 @@ from shared.adapters.review_schedule import ReviewScheduler
 from shared.clock import CLOCK
 from shared.effects import EffectDelivery
 from shared.notices import Notices
+from shared.panel_pack import PanelPackService
 from shared.schedules import ScheduleSync
 from shared.settings import Settings
 
@@ -39,4 +40,5 @@ def effect_delivery(settings: Settings, register: RegisterTable) -> EffectDelive
         RawMailStore(client("s3"), settings.raw_mail_bucket),
         Notices(settings),
         CLOCK.now,
+        PanelPackService(settings, register),
     )

@@ -25,7 +25,7 @@ from email.policy import default
 from pypdf import PdfReader
 from pypdf.errors import PyPdfError
 
-from shared.case import EmailEffect, EmailPurpose
+from shared.case import EmailEffect, EmailPurpose, PanelPackEffect
 from shared.errors import ConcurrentChangeError, MailNotSentError
 from shared.intake import summary_outcome
 from shared.schedules import TOLERANCE, due_schedule
@@ -125,6 +125,15 @@ def email_problems(world: World) -> list[str]:
     ]
     sends = Counter(entry.outbox_id for entry in mailer.log)
     for outbox_id, entry in register.ledger.items():
+        if isinstance(entry.effect, PanelPackEffect):
+            recipients = Counter(
+                sent.email.to for sent in mailer.log if sent.outbox_id == outbox_id
+            )
+            if any(count > 1 for count in recipients.values()):
+                problems.append(f"{outbox_id} (panel pack) sent twice to {recipients}")
+            if entry.fate == "delivered" and not recipients:
+                problems.append(f"{outbox_id} (panel pack) deleted, never sent")
+            continue
         if not isinstance(entry.effect, EmailEffect):
             continue
         count = sends[outbox_id]

@@ -250,12 +250,6 @@ def test_reconcile_repairs_missing_stale_and_orphaned_schedules() -> None:
     check_invariants(world)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known gap (reported, not fixable in shared/effects|schedules|register_table alone): "
-    "the panel pack's outbox item is listed under no case, so a withdrawal's erasure does not "
-    "remove an undelivered pack that names the child",
-)
 def test_a_panel_pack_left_undelivered_is_not_sent_after_a_childs_erasure() -> None:
     """Fault: the day's panel pack is recorded, the stream fails its records; the child's
     consent is withdrawn and erased before the sweeper delivers the pack.

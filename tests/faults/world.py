@@ -30,6 +30,8 @@ from shared.case import (
     Decision,
     Effect,
     EmailEffect,
+    EmailPurpose,
+    PanelPackEffect,
     RegisterReads,
     Submission,
     email_of,
@@ -439,10 +441,21 @@ class FaultMailer(FakeMailer):
     def _being_sent(self, email: EmailEffect) -> str | None:
         """The outbox item marked "sending" that holds this email, not sent yet."""
         sent_for = {entry.outbox_id for entry in self.log}
+        sent_to = {(entry.outbox_id, entry.email.to) for entry in self.log}
         for outbox_id, item in self.register.items.items():
-            if "sending_since" not in item or outbox_id in sent_for:
+            if "sending_since" not in item:
                 continue
             effect = self.register.ledger[outbox_id].effect
+            if isinstance(effect, PanelPackEffect):
+                # The pack's emails are built when sent: one per group of recipients.
+                if (
+                    email.purpose is EmailPurpose.PANEL_PACK
+                    and (outbox_id, email.to) not in sent_to
+                ):
+                    return outbox_id
+                continue
+            if outbox_id in sent_for:
+                continue
             if (
                 isinstance(effect, EmailEffect)
                 and (effect.purpose, effect.to, effect.subject)
@@ -575,6 +588,7 @@ class World:
             self.store,
             Notices(self.settings),
             self.clock,
+            PanelPackService(self.settings, self.register),
         )
 
     def reminders(self) -> ReminderService:
