@@ -18,6 +18,9 @@ class _EmptyRegister:
     def first_submission_with_header(self, header_message_id: str) -> None:
         return None
 
+    def held_withdrawal(self, reference: str) -> None:
+        return None
+
 
 class _Hasher:
     def person_key(self, nhs_number: str) -> str:

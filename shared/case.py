@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from shared.dates import age_on, birthday
 from shared.forms.consent import Consent
 from shared.forms.referral import Child, Referral
+from shared.holds import HeldWithdrawal
 from shared.outcome import Outcome, Reason
 from shared.rating import Rating
 from shared.settings import ADULT_REGISTER_AGE
@@ -252,6 +253,8 @@ class Decision(BaseModel):
     # Several children in one email: each child's forms decided on their own, recorded as
     # submissions `<message id>.<n>`; this decision then only summarises them.
     parts: list[Decision] = Field(default_factory=list)
+    hold: HeldWithdrawal | None = None  # a withdrawal to keep until a coordinator confirms
+    release_hold: str | None = None  # the hold a coordinator's confirmation answers
 
     @property
     def case_id(self) -> str | None:

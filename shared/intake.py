@@ -23,6 +23,8 @@ from shared.forms.consent import Consent, identity_mismatches, validate_consent
 from shared.forms.fields import FormKind, RawForm
 from shared.forms.found import MAX_CHILDREN_PER_EMAIL, FoundForms, by_child, find_forms, sources
 from shared.forms.referral import Referral, validate_referral
+from shared.hold_decisions import HoldDecider
+from shared.holds import HeldWithdrawal, confirmation_in
 from shared.mail import InboundMail, is_team_sender, trust_reasons
 from shared.notices import Notices
 from shared.outcome import Outcome, Reason, ReasonCode
@@ -38,6 +40,8 @@ class Register(Protocol):
     def case(self, case_id: str) -> Case | None: ...
 
     def first_submission_with_header(self, header_message_id: str) -> str | None: ...
+
+    def held_withdrawal(self, reference: str) -> HeldWithdrawal | None: ...
 
 
 class IdentityHasher(Protocol):
@@ -59,6 +63,7 @@ class IntakeContext:
 _ATTENTION = [
     Outcome.REJECTED,
     Outcome.PENDING,
+    Outcome.HELD,
     Outcome.UPDATED,
     Outcome.ACCEPTED,
     Outcome.DUPLICATE,
@@ -90,6 +95,10 @@ class IntakeDecider:
             # The very same email again (same sender and Message-ID, or same bytes): it already
             # has its outcome and was answered then, whatever that outcome was.
             return Decision(outcome=Outcome.DUPLICATE)
+
+        confirmed = confirmation_in(mail.own_text)
+        if confirmed is not None:
+            return self._confirm_hold(mail, message_id, confirmed)
 
         found = find_forms(mail, self.settings)
         if found.passed_on_case_forms:
@@ -239,6 +248,8 @@ class IntakeDecider:
                     )
                 ],
             )
+        if not is_team_sender(mail, self.settings) and form.kind is FormKind.WITHDRAWAL:
+            return self._hold(mail, message_id, form)
         if not is_team_sender(mail, self.settings):
             return self._quarantine(
                 mail,
@@ -271,6 +282,37 @@ class IntakeDecider:
         if withdrawal is not None:
             return decider.withdraw(mail, message_id, withdrawal)
         return self._reject(mail, problems + withdrawal_problems)
+
+    def _hold(self, mail: InboundMail, message_id: str, form: RawForm) -> Decision:
+        """A withdrawal from outside the team: checked as a form, then held for a coordinator
+        (shared.holds); the register is not read, so the sender learns nothing of it."""
+        try:
+            withdrawal, problems = validate_withdrawal(form, self.context.today)
+        except Exception:  # unforeseen input: a person looks at it
+            return self._not_checked(mail, message_id, FoundForms(case_forms=[form]))
+        if withdrawal is None:
+            return self._reject(mail, problems)
+        holds = HoldDecider(self.settings, self.context.now, self.register, self.hasher)
+        return holds.hold(mail, message_id, withdrawal)
+
+    def _confirm_hold(self, mail: InboundMail, message_id: str, reference: str) -> Decision:
+        """`CONFIRM WITHDRAWAL HOLD-...`: only a coordinator, proved so, sending it themselves."""
+        coordinator = mail.sender in self.settings.coordinator_addresses
+        if not (coordinator and is_team_sender(mail, self.settings)):
+            return self._quarantine(
+                mail,
+                message_id,
+                [
+                    Reason(
+                        code=ReasonCode.SENDER_NOT_ALLOWED,
+                        message="A held withdrawal is confirmed only by a DSR coordinator "
+                        "writing from their own address, with DMARC passing; this email is "
+                        "not. A coordinator should check it.",
+                    )
+                ],
+            )
+        holds = HoldDecider(self.settings, self.context.now, self.register, self.hasher)
+        return holds.confirm(mail, message_id, reference)
 
     def _live_case(self, person_key: str) -> Case | None:
         case = self.register.case_for_person(person_key)

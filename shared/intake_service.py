@@ -16,6 +16,7 @@ from typing import Protocol
 from shared.case import Case, Decision, RegisterReads, Submission, part_submission_id
 from shared.clock import CLOCK
 from shared.errors import AlreadyRecordedError, ConcurrentChangeError, RawMailMissingError
+from shared.holds import HeldWithdrawal
 from shared.intake import IdentityHasher, IntakeContext, IntakeDecider, Register, summary_outcome
 from shared.mail import InboundMail, parse_mail
 from shared.settings import Settings
@@ -76,6 +77,10 @@ class ReadTracker:
 
     def first_submission_with_header(self, header_message_id: str) -> str | None:
         return self.register.first_submission_with_header(header_message_id)
+
+    def held_withdrawal(self, reference: str) -> HeldWithdrawal | None:
+        # Not a read to check: confirming releases the hold on the condition it is still held.
+        return self.register.held_withdrawal(reference)
 
 
 class IntakeService:

@@ -12,6 +12,7 @@ from importlib import resources
 from string import Template
 
 from shared.case import Case, EmailAttachment, EmailEffect, EmailPurpose, OriginalFiles
+from shared.holds import HeldWithdrawal
 from shared.outcome import Reason
 from shared.settings import Settings, domain_matches
 
@@ -268,6 +269,37 @@ class Notices:
                 "mail_problem", EmailPurpose.MAIL_PROBLEM, [address], values, None
             )
         return effects
+
+    def withdrawal_held(
+        self, held: HeldWithdrawal, details: str, days: int
+    ) -> list[EmailEffect]:
+        """To the coordinators: a withdrawal from outside the team, to confirm. The form's
+        details and the sender only at secure addresses."""
+        effects = []
+        for address in self.settings.coordinator_addresses:
+            secure = self.is_secure(address)
+            withheld = "(withheld: not a secure address)"
+            values = {
+                "hold_reference": held.reference,
+                "sender": held.sender if secure else withheld,
+                "received_on": held.received_at.strftime("%d/%m/%Y %H:%M"),
+                "withdrawal_details": details if secure else "",
+                "hold_days": str(days),
+            }
+            effects += self._render(
+                "withdrawal_held", EmailPurpose.COORDINATOR_NOTIFICATION, [address], values, None
+            )
+        return effects
+
+    def withdrawal_received(self, held: HeldWithdrawal) -> list[EmailEffect]:
+        """To the sender of a held withdrawal: received, to be confirmed (nothing more)."""
+        return self._render(
+            "withdrawal_received",
+            EmailPurpose.ACKNOWLEDGEMENT,
+            [held.sender],
+            {"hold_reference": held.reference},
+            None,
+        )
 
     def quarantine_alert(
         self, sender: str, reasons: list[Reason], message_id: str

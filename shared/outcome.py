@@ -12,6 +12,7 @@ class Outcome(StrEnum):
     PENDING = "pending"
     UPDATED = "updated"
     WITHDRAWN = "withdrawn"
+    HELD = "held"  # a withdrawal from outside the team, waiting for a coordinator
     DUPLICATE = "duplicate"
     REJECTED = "rejected"
     QUARANTINED = "quarantined"
@@ -37,6 +38,7 @@ class ReasonCode(StrEnum):
     CASE_NOT_FOUND = "CASE_NOT_FOUND"
     ALREADY_ON_REGISTER = "ALREADY_ON_REGISTER"
     EMAIL_UNREADABLE = "EMAIL_UNREADABLE"
+    WITHDRAWAL_HELD = "WITHDRAWAL_HELD"
 
 
 # Reasons that mean "not trusted": the email is quarantined and nobody outside the team is answered.

@@ -18,6 +18,7 @@ os.environ.setdefault("AWS_DEFAULT_REGION", "eu-west-2")
 
 from infrastructure.local_stack import LocalStack  # noqa: E402
 from shared.case import Case  # noqa: E402
+from shared.holds import HeldWithdrawal  # noqa: E402
 from shared.settings import Settings  # noqa: E402
 
 NOW = datetime.now(UTC).replace(microsecond=0)
@@ -36,6 +37,7 @@ class InMemoryRegister:
         self.cases_by_id: dict[str, Case] = {}
         self.person_cases: dict[str, str] = {}
         self.headers: dict[str, str] = {}
+        self.holds: dict[str, HeldWithdrawal] = {}
 
     def case_for_person(self, person_key: str) -> Case | None:
         case_id = self.person_cases.get(person_key)
@@ -49,6 +51,9 @@ class InMemoryRegister:
 
     def first_submission_with_header(self, header_message_id: str) -> str | None:
         return self.headers.get(header_message_id)
+
+    def held_withdrawal(self, reference: str) -> HeldWithdrawal | None:
+        return self.holds.get(reference)
 
     def store(self, case: Case) -> None:
         self.cases_by_id[case.case_id] = case.model_copy(update={"version": case.version + 1})

@@ -32,6 +32,7 @@ from shared.case import (
     part_submission_id,
 )
 from shared.errors import AlreadyRecordedError, ConcurrentChangeError, RawMailMissingError
+from shared.holds import HeldWithdrawal
 from shared.outcome import Outcome
 
 ITEM_LIMIT = 400 * 1024  # DynamoDB's largest item
@@ -110,6 +111,7 @@ class RecordingRegister:
     case_items: dict[str, tuple[int, str]] = field(default_factory=dict)  # id -> (version, JSON)
     people: dict[str, _Person] = field(default_factory=dict)
     headers: dict[str, str] = field(default_factory=dict)
+    holds: dict[str, HeldWithdrawal] = field(default_factory=dict)
     case_events: dict[str, list[str]] = field(default_factory=dict)
     outbox: dict[str, list[str]] = field(default_factory=dict)  # event id -> effect JSON
     audit: list[AuditEntry] = field(default_factory=list)
@@ -131,6 +133,9 @@ class RecordingRegister:
 
     def first_submission_with_header(self, header_message_id: str) -> str | None:
         return self.headers.get(header_message_id.strip())
+
+    def held_withdrawal(self, reference: str) -> HeldWithdrawal | None:
+        return self.holds.get(reference)
 
     # ----- the RecordingRegister protocol of shared.intake_service -----
     def submission(self, message_id: str) -> Submission | None:
@@ -223,6 +228,10 @@ class RecordingRegister:
                 if person_key in self.people:
                     raise ConcurrentChangeError("a case was opened for a person read as new")
                 writes.append(_Write("check person", {"PK": f"PERSON#{person_key}"}))
+        if decision.hold is not None and decision.hold.reference in self.holds:
+            raise ConcurrentChangeError(f"hold {decision.hold.reference} already held")
+        if decision.release_hold and decision.release_hold not in self.holds:
+            raise ConcurrentChangeError(f"hold {decision.release_hold} no longer held")
         effects_json = [_json(effect, f"outbox {message_id}") for effect in decision.effects]
         for number, text in enumerate(effects_json):
             writes.append(
@@ -270,6 +279,10 @@ class RecordingRegister:
                 )
         if forget:
             del self.people[forget]
+        if decision.hold is not None:
+            self.holds[decision.hold.reference] = decision.hold
+        if decision.release_hold:
+            del self.holds[decision.release_hold]
         if decision.case_id:
             self.case_events.setdefault(decision.case_id, []).append(message_id)
         self.outbox[message_id] = effects_json

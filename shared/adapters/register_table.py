@@ -11,6 +11,7 @@
 | alert      | OUTBOX#<event id>~alert | EFFECT#<nn>          |
 | case event | CASEEVENT#<case id>     | EVENT#<event id>     |
 | event      | EVENT#<event id>        | EVENT                |
+| hold       | HOLD#<hold reference>   | HOLD                 |
 
 An event is an email (its SES message id) or a change not caused by an email (a reminder,
 the panel pack). Every state change for one event is ONE transaction with conditions, so a
@@ -44,6 +45,7 @@ from shared.case import (
 )
 from shared.effects import EFFECT, OutboxEntry
 from shared.errors import AlreadyRecordedError, ConcurrentChangeError
+from shared.holds import HOLD_RETENTION, HeldWithdrawal
 from shared.outcome import Outcome
 
 OUTBOX_PREFIX = "OUTBOX#"
@@ -110,6 +112,10 @@ class RegisterTable:
         case = Case.model_validate_json(item["case"]["S"])
         case.version = int(item["version"]["N"])
         return case
+
+    def held_withdrawal(self, reference: str) -> HeldWithdrawal | None:
+        item = self._get(f"HOLD#{reference}", "HOLD")
+        return HeldWithdrawal.model_validate_json(item["hold"]["S"]) if item else None
 
     def submission(self, message_id: str) -> Submission | None:
         item = self._get(f"SUBMISSION#{message_id}", "SUBMISSION")
@@ -216,6 +222,19 @@ class RegisterTable:
             writes += self._case_writes(decision.case, now)
         if decision.forget_person_key:
             writes.append(self._forget_person(decision.forget_person_key, decision.case_id))
+        if decision.hold is not None:
+            writes.append(self._hold(decision.hold, now))
+        if decision.release_hold:
+            # Once: a second confirmation of the same hold is decided again and finds it gone.
+            writes.append(
+                {
+                    "Delete": {
+                        "TableName": self.table_name,
+                        "Key": _key(f"HOLD#{decision.release_hold}", "HOLD"),
+                        "ConditionExpression": "attribute_exists(PK)",
+                    }
+                }
+            )
         if decision.case_id:
             writes.append(self._case_event(decision.case_id, message_id, "email"))
         writes += self._outbox_writes(message_id, decision.effects, decision.case_id, now)
@@ -300,6 +319,16 @@ class RegisterTable:
             )
             for number, effect in enumerate(effects)
         ]
+
+    def _hold(self, held: HeldWithdrawal, now: datetime) -> dict[str, Any]:
+        return self._put(
+            {
+                **_key(f"HOLD#{held.reference}", "HOLD"),
+                "hold": _s(held.model_dump_json()),
+                TTL_ATTRIBUTE: _n(_epoch(now + HOLD_RETENTION)),
+            },
+            "attribute_not_exists(PK)",
+        )
 
     def _case_event(self, case_id: str, event_id: str, kind: str) -> dict[str, Any]:
         return self._put({**_key(f"CASEEVENT#{case_id}", f"EVENT#{event_id}"), "kind": _s(kind)})

@@ -79,13 +79,9 @@ def test_the_panel_pack_email_carries_an_inert_csv() -> None:
         if nhs:
             overrides["child_nhs_number"] = nhs
         _accepted_with(desk, **overrides)
-    change = PanelPackService(desk.settings, desk.register).change(NOW + timedelta(hours=1))
-    attachments = [
-        attachment
-        for effect in change.effects
-        if isinstance(effect, EmailEffect)
-        for attachment in effect.attachments
-    ]
+    # The pack's emails as the EffectsFunction builds them when it sends the pack.
+    emails = PanelPackService(desk.settings, desk.register).emails(NOW + timedelta(hours=1))
+    attachments = [attachment for effect in emails for attachment in effect.attachments]
     assert attachments, "the secure coordinators get the CSV"
     for attachment in attachments:
         for cell in _cells(attachment.text):

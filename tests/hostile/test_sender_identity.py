@@ -46,6 +46,28 @@ def assert_not_trusted(seeded: Seeded, raw: bytes, *, attacker: str = ATTACKER) 
     return processed
 
 
+def assert_not_taken(seeded: Seeded, raw: bytes, *, attacker: str = ATTACKER) -> Processed:
+    """A withdrawal from a sender who is not a proved coordinator or panel member: never
+    taken. Either quarantined (the mail itself untrusted) or, from a trusted sender outside
+    the team, held for a coordinator to confirm: nothing erased, nothing looked up, and the
+    sender told only that it was received."""
+    before = seeded.case()
+    processed = seeded.desk.receive(raw)
+    if processed.outcome is Outcome.QUARANTINED:
+        assert processed.codes and processed.codes <= TRUST_CODES, processed.codes
+        assert attacker.lower() not in {address.lower() for address in processed.recipients}
+    else:
+        assert processed.outcome is Outcome.HELD, processed.submission.reasons
+        assert processed.codes == {"WITHDRAWAL_HELD"}
+        for email in processed.emails:
+            if email.to == (attacker.lower(),) or attacker.lower() in email.to:
+                assert seeded.case_id not in email.body and "received" in email.subject
+    assert not processed.erases
+    assert processed.submission.case_id is None
+    seeded.assert_untouched(before)
+    return processed
+
+
 def test_control_the_coordinators_own_withdrawal_erases_the_case(seeded: Seeded) -> None:
     processed = seeded.desk.receive(genuine_withdrawal())
     assert processed.outcome is Outcome.WITHDRAWN, processed.submission.reasons
@@ -174,7 +196,7 @@ FORGED_RESULTS: dict[str, list[str]] = {
 def test_only_ses_own_dmarc_pass_for_the_from_domain_lets_a_withdrawal_in(
     seeded: Seeded, auth: list[str]
 ) -> None:
-    assert_not_trusted(
+    assert_not_taken(
         seeded, raw_email((from_line(COORDINATOR),), auth=auth, body=withdrawal_message())
     )
 
@@ -296,7 +318,7 @@ def test_near_misses_of_a_coordinator_address_are_not_it(
         auth=(ses_results(address.rsplit("@", 1)[1]),),
         body=withdrawal_message(),
     )
-    assert_not_trusted(seeded_council, raw, attacker=address)
+    assert_not_taken(seeded_council, raw, attacker=address)
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,98 @@
+"""What a withdrawal from outside the team, and a coordinator's confirmation of it, come to
+(shared.holds says what a hold is). Pure, like shared.intake."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Protocol
+
+from shared.case import Decision, Effect
+from shared.case_updates import CaseFormDecider, CaseRegister, Hasher
+from shared.forms.case_forms import Withdrawal
+from shared.holds import HOLD_DAYS, HOLD_RETENTION, HeldWithdrawal, hold_reference_for
+from shared.mail import InboundMail
+from shared.notices import Notices
+from shared.outcome import Outcome, Reason, ReasonCode
+from shared.settings import Settings
+
+
+class HoldRegister(CaseRegister, Protocol):
+    def held_withdrawal(self, reference: str) -> HeldWithdrawal | None: ...
+
+
+def _details(withdrawal: Withdrawal) -> str:
+    identity = withdrawal.identity
+    lines = [
+        f"Case reference given: {identity.case_reference or '(none)'}",
+        f"NHS number: {identity.nhs_number}",
+        f"Date of birth: {identity.date_of_birth:%d/%m/%Y}",
+        f"Withdrawn by: {' '.join(withdrawal.withdrawn_by_name.split())} "
+        f"({' '.join(withdrawal.withdrawn_by_relationship.split())})",
+        f"Withdrawal date: {withdrawal.withdrawal_date:%d/%m/%Y}",
+    ]
+    return "\n" + "\n".join(lines) + "\n"
+
+
+class HoldDecider:
+    def __init__(
+        self, settings: Settings, now: datetime, register: HoldRegister, hasher: Hasher
+    ) -> None:
+        self.settings = settings
+        self.now = now
+        self.register = register
+        self.hasher = hasher
+        self.notices = Notices(settings)
+
+    def hold(self, mail: InboundMail, message_id: str, withdrawal: Withdrawal) -> Decision:
+        """Held, unread against the register: the sender learns nothing of whether the child
+        is on it; the coordinators get the details and the reference to confirm."""
+        held = HeldWithdrawal(
+            reference=hold_reference_for(message_id),
+            message_id=message_id,
+            sender=mail.sender,
+            withdrawal=withdrawal,
+            received_at=self.now,
+        )
+        effects: list[Effect] = [
+            *self.notices.withdrawal_held(held, _details(withdrawal), HOLD_DAYS),
+            *self.notices.withdrawal_received(held),
+        ]
+        reason = Reason(
+            code=ReasonCode.WITHDRAWAL_HELD,
+            message=f"A withdrawal from outside the DSR team, held as {held.reference} until a "
+            "coordinator confirms it.",
+        )
+        return Decision(outcome=Outcome.HELD, reasons=[reason], hold=held, effects=effects)
+
+    def confirm(self, mail: InboundMail, message_id: str, reference: str) -> Decision:
+        """A coordinator confirms a held withdrawal: it is applied now, against the register
+        as it is now, exactly as if the coordinator had sent the form; its sender is told."""
+        held = self.register.held_withdrawal(reference)
+        if held is not None and held.received_at + HOLD_RETENTION < self.now:
+            held = None  # lapsed (the table's TTL removes it within a day or two)
+        if held is None:
+            reason = Reason(
+                code=ReasonCode.CASE_NOT_FOUND,
+                message=f"No withdrawal is held as {reference}: it was confirmed already, or "
+                f"it is older than {HOLD_DAYS} days, or the reference is mistyped.",
+            )
+            return Decision(
+                outcome=Outcome.REJECTED,
+                reasons=[reason],
+                effects=list(self.notices.rejection(mail.sender, [reason])),
+            )
+        cases = CaseFormDecider(self.settings, self.now, self.register, self.hasher)
+        decision = cases.withdraw(mail, message_id, held.withdrawal)
+        if decision.outcome is Outcome.WITHDRAWN and decision.case is not None:
+            uk_date = held.withdrawal.withdrawal_date.strftime("%d/%m/%Y")
+            decision.effects += self.notices.acknowledgement(
+                "withdrawal_confirmed",
+                held.sender,
+                decision.case,
+                withdrawal_date=uk_date,
+                case_note="",
+                case_flags="",
+            )
+        # Answered either way: a case not found or mismatched is the coordinator's to resolve.
+        decision.release_hold = reference
+        return decision
