@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import uuid
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
@@ -397,16 +398,20 @@ class RegisterTable:
         )
 
     def mark_sending(self, outbox_id: str, now: datetime) -> bool:
+        # A token of this attempt: when the SDK retries an update whose answer was lost, the
+        # retry fails its condition, and the token shows the mark is ours after all.
+        attempt = uuid.uuid4().hex
         try:
             self.dynamodb.update_item(
                 TableName=self.table_name,
                 Key=_outbox_key(outbox_id),
-                UpdateExpression="SET sending_since = :now",
+                UpdateExpression="SET sending_since = :now, sending_attempt = :attempt",
                 ConditionExpression="attribute_exists(PK) AND attribute_not_exists(sending_since)",
-                ExpressionAttributeValues={":now": _s(now.isoformat())},
+                ExpressionAttributeValues={":now": _s(now.isoformat()), ":attempt": _s(attempt)},
             )
         except self.dynamodb.exceptions.ConditionalCheckFailedException:
-            return False
+            item = self._get(*outbox_id.partition("|")[::2])
+            return item is not None and item.get("sending_attempt", {}).get("S") == attempt
         return True
 
     def release_sending(self, outbox_id: str) -> None:
@@ -414,7 +419,7 @@ class RegisterTable:
             self.dynamodb.update_item(
                 TableName=self.table_name,
                 Key=_outbox_key(outbox_id),
-                UpdateExpression="REMOVE sending_since",
+                UpdateExpression="REMOVE sending_since, sending_attempt",
                 ConditionExpression="attribute_exists(PK)",
             )
 

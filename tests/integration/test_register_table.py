@@ -96,3 +96,39 @@ def test_a_stale_update_is_refused(register: RegisterTable, hasher: KmsIdentityH
         register.record(
             uuid.uuid4().hex, None, Decision(outcome=Outcome.UPDATED, case=stale), datetime.now(UTC)
         )
+
+
+class _AnswerLostOnce:
+    """DynamoDB did the update, its answer was lost, the SDK sent it again (which then fails
+    its condition): what botocore's retry does after a dropped connection."""
+
+    def __init__(self, dynamodb: object) -> None:
+        self._dynamodb = dynamodb
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._dynamodb, name)
+
+    def update_item(self, **request: object) -> object:
+        self._dynamodb.update_item(**request)  # type: ignore[attr-defined]
+        return self._dynamodb.update_item(**request)  # type: ignore[attr-defined]
+
+
+def test_a_sending_mark_whose_answer_was_lost_is_still_ours(
+    stack: LocalStack, register: RegisterTable
+) -> None:
+    from shared.case import CaseChange, EmailEffect, EmailPurpose
+
+    now = datetime.now(UTC)
+    event_id = f"test-{uuid.uuid4().hex}"
+    email_effect = EmailEffect(
+        purpose=EmailPurpose.REMINDER, to=("dsr.coordinator@nhs.net",), subject="s", body="b"
+    )
+    register.record_change(CaseChange(event_id=event_id, label="t", effects=[email_effect]), now)
+    outbox_id = f"OUTBOX#{event_id}|EFFECT#00"
+    lossy = RegisterTable(_AnswerLostOnce(client("dynamodb")), stack.resources["RegisterTable"])
+    assert lossy.mark_sending(outbox_id, now), "the retried update found its own mark"
+    assert not register.mark_sending(outbox_id, now), "another delivery's mark is not ours"
+    entry = register.outbox_entry(outbox_id)
+    assert entry is not None and entry.sending_since is not None
+    register.release_sending(outbox_id)
+    assert register.mark_sending(outbox_id, now), "released: the next attempt may send"
