@@ -606,14 +606,13 @@ def test_deeply_nested_tables_are_refused_for_the_text_they_repeat() -> None:
     refused(DOCX, docx(document_xml(body)), "too much text to read")
 
 
-def test_a_hundred_thousand_empty_paragraphs_are_read_in_linear_time() -> None:
-    small, large = paragraphs(15_000), paragraphs(150_000)
-    _, small_seconds = timed(lambda: word.word_text(small))
+def test_a_hundred_thousand_empty_paragraphs_are_read() -> None:
+    # How fast, against pypdf/zipfile alone, is bench/bench_hostile.py's (3 million of them).
+    large = paragraphs(150_000)
     large_result, large_seconds = timed(lambda: word.word_text(large))
     assert isinstance(large_result, str)
     assert large_result.endswith("end")
-    assert large_seconds < SECONDS
-    assert large_seconds < 10 * small_seconds * 3  # ten times the paragraphs: linear, give or take
+    assert large_seconds < SECONDS  # a hang guard, not a speed target
     assert measure(lambda: word.word_text(large)).megabytes < MEGABYTES
 
 
