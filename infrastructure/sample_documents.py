@@ -36,7 +36,7 @@ def _stream(writer: PdfWriter, data: bytes, **entries: PdfObject) -> PdfObject:
 
 def printed_form(layout: FormLayout, fields: dict[str, str]) -> bytes:
     """Our fillable form, filled in and then printed to PDF: no fields left, the answers drawn
-    on the page beside their printed labels, ticks drawn as an X."""
+    on the page beside their printed labels, ticks (and the chosen radio button) drawn as an X."""
     from infrastructure.samples import filled_form
 
     writer = PdfWriter(clone_from=PdfReader(io.BytesIO(filled_form(layout, fields))))
@@ -49,7 +49,12 @@ def printed_form(layout: FormLayout, fields: dict[str, str]) -> bytes:
         BBox=ArrayObject([NumberObject(0), NumberObject(0), NumberObject(14), NumberObject(14)]),
         Resources=resources,
     )
-    values = {name: value for name, value in fields.items() if value}
+    radios = {field.name for field in layout.fields() if field.type == "radio"}
+    values = {
+        name: f"/{value}" if name in radios and not value.startswith("/") else value
+        for name, value in fields.items()
+        if value
+    }
     for page in writer.pages:
         writer.update_page_form_field_values(page, values, auto_regenerate=False)
         for annotation in page.get("/Annots", []):
@@ -58,10 +63,28 @@ def printed_form(layout: FormLayout, fields: dict[str, str]) -> bytes:
             if appearance is None:
                 continue
             normal = appearance["/N"].get_object()
-            if "/Yes" in normal:  # a tick box: draw the tick as text, as a printer would
-                normal[NameObject("/Yes")] = tick
+            states = [state for state in normal if state != "/Off"]
+            if "/Off" in normal:  # a tick box or radio button: the tick as text, as printed
+                for state in states:
+                    normal[NameObject(state)] = tick
             elif "/Resources" not in normal:
                 normal[NameObject("/Resources")] = resources
+        # pypdf draws every flattened widget of one field under one name (`/Fm_<field>`), so
+        # a radio group's unchosen buttons (an empty circle when printed) are left out.
+        annotations = page.get("/Annots")
+        if annotations is not None:
+            kept = [
+                annotation
+                for annotation in annotations
+                if not (
+                    "/T" not in annotation.get_object()
+                    and annotation.get_object().get("/AS") == "/Off"
+                    and "/Parent" in annotation.get_object()
+                    and "/Kids" in annotation.get_object()["/Parent"].get_object()
+                    and len(annotation.get_object()["/Parent"].get_object()["/Kids"]) > 1
+                )
+            ]
+            page[NameObject("/Annots")] = ArrayObject(kept)
         writer.update_page_form_field_values(page, values, auto_regenerate=False, flatten=True)
     writer.remove_annotations(subtypes="/Widget")
     del writer._root_object["/AcroForm"]
@@ -204,6 +227,29 @@ def _cell(text: str) -> str:
     return f'<w:tc><w:tcPr><w:tcW w:w="4500" w:type="dxa"/></w:tcPr>{paragraphs}</w:tc>'
 
 
+Block = str | list[list[str]]
+
+
+def word_document(blocks: list[Block]) -> bytes:
+    """A .docx laid out as other areas' forms are: each block a paragraph (a heading, a
+    `Label: value` line) or a table, each row a list of cells (a row of one cell spans the
+    table, as a section heading inside it does; four cells are two labels and answers)."""
+    body = ""
+    for block in blocks:
+        if isinstance(block, str):
+            body += _paragraph(block)
+            continue
+        rows = ""
+        for row in block:
+            if len(row) == 1:
+                span = '<w:tcPr><w:gridSpan w:val="4"/></w:tcPr>'
+                rows += f"<w:tr><w:tc>{span}{_paragraph(row[0])}</w:tc></w:tr>"
+            else:
+                rows += "<w:tr>" + "".join(_cell(cell) for cell in row) + "</w:tr>"
+        body += f"<w:tbl><w:tblPr/>{rows}</w:tbl>"
+    return _package(body)
+
+
 def word_form(
     *,
     heading: str,
@@ -220,6 +266,11 @@ def word_form(
     body += "".join(
         f"<w:p>{_run(title + ' ')}{_control(title, value)}</w:p>" for title, value in controls
     )
+    return _package(body, macros=macros)
+
+
+def _package(body: str, *, macros: bool = False) -> bytes:
+    """The document's body packaged as Word saves it."""
     document = f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?><w:document {_W}><w:body>{body}<w:sectPr/></w:body></w:document>'
     main = (
         "application/vnd.ms-word.document.macroEnabled.main+xml"
@@ -253,5 +304,6 @@ __all__ = [
     "renamed_form",
     "scanned_pdf",
     "text_pdf",
+    "word_document",
     "word_form",
 ]

@@ -86,15 +86,25 @@ def consent_fields(**overrides: str) -> dict[str, str]:
         "fact_sheet_given": TICK,
         "share_with_health": TICK,
         "consent_date": uk(TODAY - timedelta(days=4)),
+        # The attestation block of the current form (older copies have none).
+        "consent_given_by": "Grace Okafor",
+        "consent_method": "signature",
+        "consent_attested_date": uk(TODAY - timedelta(days=4)),
     }
     fields.update(overrides)
     return {key: value for key, value in fields.items() if value is not None}
 
 
 def filled_form(layout: FormLayout, fields: dict[str, str], *, form_id: str | None = None) -> bytes:
-    """The committed fillable PDF with `fields` filled in, as a referrer's PDF reader would."""
+    """The committed fillable PDF with `fields` filled in, as a referrer's PDF reader would.
+    A radio group's value is the option's name (`signature`), chosen as a PDF reader does
+    (`/signature`); a drop-down's is the option's stored value or any text."""
     writer = PdfWriter(clone_from=PdfReader(FORMS / layout.filename))
-    values = dict(fields)
+    radios = {field.name for field in layout.fields() if field.type == "radio"}
+    values = {
+        name: f"/{value}" if name in radios and value and not value.startswith("/") else value
+        for name, value in fields.items()
+    }
     if form_id is not None:
         values["form_id"] = form_id
     for page in writer.pages:

@@ -120,6 +120,8 @@ class Case(BaseModel):
     reminders_sent: list[str] = Field(default_factory=list)  # checkpoint keys already acted on
     closure: Closure | None = None
     submissions: list[str] = Field(default_factory=list)  # SES message ids, oldest first
+    # Who sent its referral and consent forms: each is told when the case is complete.
+    contributors: list[str] = Field(default_factory=list)
     version: int = 0
 
     @property

@@ -3,6 +3,7 @@ and the effects to deliver. Pure: the register and the identity hasher are passe
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Protocol
@@ -64,12 +65,25 @@ _ATTENTION = [
     Outcome.REJECTED,
     Outcome.PENDING,
     Outcome.HELD,
+    Outcome.PASSED_ON,
     Outcome.UPDATED,
     Outcome.ACCEPTED,
     Outcome.DUPLICATE,
     Outcome.WITHDRAWN,
     Outcome.QUARANTINED,
 ]
+
+
+_CASE_REFERENCE = re.compile(r"\bDSR-[A-HJ-NP-Z2-9]{8}\b", re.IGNORECASE)
+
+
+def _holds_no_form(found: FoundForms) -> bool:
+    """Nothing in the email is or may be a form: only the NO_FORM_FOUND reason."""
+    return (
+        not (found.referrals or found.consents or found.case_forms or found.unreadable)
+        and bool(found.reasons)
+        and all(reason.code is ReasonCode.NO_FORM_FOUND for reason in found.reasons)
+    )
 
 
 def summary_outcome(part_outcomes: list[Outcome]) -> Outcome:
@@ -115,6 +129,9 @@ class IntakeDecider:
                     )
                 ],
             )
+        if mail.replies_to_us and _holds_no_form(found):
+            # "Reply to this email and a coordinator will contact you": a person reads it.
+            return self._pass_on(mail, message_id)
         children = by_child(found) if not found.reasons and not found.case_forms else [found]
         if len(children) > MAX_CHILDREN_PER_EMAIL:
             return self._reject(
@@ -283,6 +300,25 @@ class IntakeDecider:
             return decider.withdraw(mail, message_id, withdrawal)
         return self._reject(mail, problems + withdrawal_problems)
 
+    def _pass_on(self, mail: InboundMail, message_id: str) -> Decision:
+        """A reply to one of our emails that holds no form: to the coordinators, with the
+        case reference it quotes when that case is held; the sender is told."""
+        case = None
+        for reference in _CASE_REFERENCE.findall(f"{mail.subject}\n{mail.body_text}"):
+            case = self.register.case(reference.upper())
+            if case is not None:
+                break
+        live = case if case is not None and case.status is not CaseStatus.WITHDRAWN else None
+        effects: list[Effect] = [
+            *self.notices.reply_for_coordinators(mail, message_id, live.case_id if live else None),
+            *self.notices.reply_passed_on(mail.sender),
+        ]
+        return Decision(
+            outcome=Outcome.PASSED_ON,
+            related_case_id=live.case_id if live else None,
+            effects=effects,
+        )
+
     def _hold(self, mail: InboundMail, message_id: str, form: RawForm) -> Decision:
         """A withdrawal from outside the team: checked as a form, then held for a coordinator
         (shared.holds); the register is not read, so the sender learns nothing of it."""
@@ -372,13 +408,26 @@ class IntakeDecider:
             if mismatches:
                 return self._reject(mail, mismatches)
             case = self._activate(existing.model_copy(deep=True), referral, consent, message_id)
-            return self._activated(
+            earlier_senders = [sender for sender in case.contributors if sender != mail.sender]
+            case.contributors = list(dict.fromkeys([*case.contributors, mail.sender]))
+            decision = self._activated(
                 Outcome.UPDATED,
                 mail,
                 message_id,
                 case,
                 "waiting case completed, now on the register",
             )
+            assert case.next_review_on is not None
+            for earlier in earlier_senders:
+                # The referrer whose referral waited hears it is complete, as the consent's
+                # sender does (and the reverse).
+                decision.effects += self.notices.acknowledgement(
+                    "acknowledgement_accepted",
+                    earlier,
+                    case,
+                    next_review=case.next_review_on.strftime("%d/%m/%Y"),
+                )
+            return decision
 
         case = Case(
             case_id=case_reference_for(message_id),
@@ -453,6 +502,7 @@ class IntakeDecider:
             days=self.settings.pending_expiry_days
         )
         case.submissions.append(message_id)
+        case.contributors = [mail.sender]
         template = (
             "acknowledgement_pending_consent" if referral else "acknowledgement_pending_referral"
         )

@@ -13,6 +13,7 @@ from string import Template
 
 from shared.case import Case, EmailAttachment, EmailEffect, EmailPurpose, OriginalFiles
 from shared.holds import HeldWithdrawal
+from shared.mail import InboundMail
 from shared.outcome import Reason
 from shared.settings import Settings, domain_matches
 
@@ -27,6 +28,13 @@ def _template(name: str) -> tuple[Template, Template]:
 
 def _uk(day: date) -> str:
     return day.strftime("%d/%m/%Y")
+
+
+MAX_REPLY_CHARS = 3000  # of a reply's own text passed to the coordinators
+
+
+def _indented(text: str) -> str:
+    return "\n".join("  " + line for line in text.splitlines())
 
 
 def _one_line(value: str) -> str:
@@ -300,6 +308,36 @@ class Notices:
             {"hold_reference": held.reference},
             None,
         )
+
+    def reply_for_coordinators(
+        self, mail: InboundMail, message_id: str, case_id: str | None
+    ) -> list[EmailEffect]:
+        """To the coordinators: a reply to one of our emails, for a person to answer. What
+        the sender wrote only at secure addresses (it may name the child)."""
+        effects = []
+        for address in self.settings.coordinator_addresses:
+            secure = self.is_secure(address)
+            withheld = "(withheld: not a secure address)"
+            text = mail.own_text.strip()[:MAX_REPLY_CHARS] or "(no text of their own)"
+            values = {
+                "case_reference": case_id or "no case reference found",
+                "sender": mail.sender if secure else withheld,
+                "their_subject": _one_line(mail.subject) if secure else withheld,
+                "their_text": _indented(text) if secure else "  " + withheld,
+                "files": str(mail.file_count),
+                "message_id": message_id,
+            }
+            effects += self._render(
+                "reply_for_coordinators",
+                EmailPurpose.COORDINATOR_NOTIFICATION,
+                [address],
+                values,
+                None,
+            )
+        return effects
+
+    def reply_passed_on(self, to: str) -> list[EmailEffect]:
+        return self._render("reply_passed_on", EmailPurpose.ACKNOWLEDGEMENT, [to], {}, None)
 
     def quarantine_alert(
         self, sender: str, reasons: list[Reason], message_id: str

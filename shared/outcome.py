@@ -13,6 +13,7 @@ class Outcome(StrEnum):
     UPDATED = "updated"
     WITHDRAWN = "withdrawn"
     HELD = "held"  # a withdrawal from outside the team, waiting for a coordinator
+    PASSED_ON = "passed_on"  # a reply to one of our emails with no form: for a person
     DUPLICATE = "duplicate"
     REJECTED = "rejected"
     QUARANTINED = "quarantined"

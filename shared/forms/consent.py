@@ -13,6 +13,7 @@ from shared.forms.fields import FormKind, RawForm
 from shared.forms.reader import FieldReader, label
 from shared.forms.referral import Child, read_child
 from shared.outcome import Reason, ReasonCode
+from templates.forms.layout import ATTESTATION_FIELDS
 
 SHARING = (
     "share_with_health",
@@ -48,6 +49,32 @@ _BASIS_WORDS = {
 }
 
 
+class ConsentMethod(StrEnum):
+    SIGNATURE = "signature"
+    VERBAL = "verbal"
+    ELECTRONIC = "electronic"
+
+
+_METHOD_WORDS = {
+    "signature": ConsentMethod.SIGNATURE,
+    "signed": ConsentMethod.SIGNATURE,
+    "wet_signature": ConsentMethod.SIGNATURE,
+    "written": ConsentMethod.SIGNATURE,
+    "in_writing": ConsentMethod.SIGNATURE,
+    "verbal": ConsentMethod.VERBAL,
+    "verbally": ConsentMethod.VERBAL,
+    "oral": ConsentMethod.VERBAL,
+    "spoken": ConsentMethod.VERBAL,
+    "electronic": ConsentMethod.ELECTRONIC,
+    "electronically": ConsentMethod.ELECTRONIC,
+    "electronic_signature": ConsentMethod.ELECTRONIC,
+    "e_signature": ConsentMethod.ELECTRONIC,
+    "esignature": ConsentMethod.ELECTRONIC,
+    "email": ConsentMethod.ELECTRONIC,
+    "online": ConsentMethod.ELECTRONIC,
+}
+
+
 class Consent(BaseModel):
     model_config = ConfigDict(frozen=True)
 
@@ -62,6 +89,11 @@ class Consent(BaseModel):
     fact_sheet_given: bool
     share_with: tuple[str, ...]
     consent_date: date
+    # The attestation: who gave consent, how, and when it was recorded. None on older copies
+    # of the form, which have no such block.
+    consent_given_by: str | None = None
+    consent_method: ConsentMethod | None = None
+    consent_attested_date: date | None = None
 
 
 _REQUIRED_FOR_BASIS = {
@@ -86,6 +118,17 @@ def validate_consent(form: RawForm, today: date) -> tuple[Consent | None, list[R
         "consent_basis", {key: str(value) for key, value in _BASIS_WORDS.items()}
     )
     consent_date = reader.date_value("consent_date", required=True)
+    # A form that carries the attestation block (any of its fields, filled or not: the
+    # current form always has all three) must complete it; older copies without it need not.
+    attested = any(field in form.fields for field in ATTESTATION_FIELDS)
+    given_by = reader.text("consent_given_by", required=attested)
+    method_text = reader.choice(
+        "consent_method",
+        {key: str(value) for key, value in _METHOD_WORDS.items()},
+        required=attested,
+        leading_word=True,
+    )
+    attested_date = reader.date_value("consent_attested_date", required=attested)
     capacity = reader.ticked("capacity_confirmed")
     fact_sheet = reader.ticked("fact_sheet_given")
     basis = ConsentBasis(basis_text) if basis_text else None
@@ -141,6 +184,9 @@ def validate_consent(form: RawForm, today: date) -> tuple[Consent | None, list[R
             fact_sheet_given=fact_sheet,
             share_with=tuple(field for field in SHARING if reader.ticked(field)),
             consent_date=consent_date,
+            consent_given_by=given_by,
+            consent_method=ConsentMethod(method_text) if method_text else None,
+            consent_attested_date=attested_date,
         ),
         [],
     )
@@ -151,17 +197,25 @@ def _name_key(name: str) -> str:
 
 
 def identity_mismatches(referral_child: Child, consent_child: Child) -> list[Reason]:
-    """Where the consent form is not about the child on the referral (no values echoed)."""
+    """Where the consent form is not about the child on the referral (no values echoed).
+    Names match ignoring case, spaces and hyphens; a full name split differently on the two
+    forms (`Name: Leo van Dijk` on one, `van Dijk` as the family name on the other) matches
+    when the whole names do."""
+    whole_name_matches = _name_key(referral_child.given_name + referral_child.family_name) == (
+        _name_key(consent_child.given_name + consent_child.family_name)
+    )
     checks = [
         ("child_nhs_number", referral_child.nhs_number == consent_child.nhs_number),
         ("child_date_of_birth", referral_child.date_of_birth == consent_child.date_of_birth),
         (
             "child_given_name",
-            _name_key(referral_child.given_name) == _name_key(consent_child.given_name),
+            whole_name_matches
+            or _name_key(referral_child.given_name) == _name_key(consent_child.given_name),
         ),
         (
             "child_family_name",
-            _name_key(referral_child.family_name) == _name_key(consent_child.family_name),
+            whole_name_matches
+            or _name_key(referral_child.family_name) == _name_key(consent_child.family_name),
         ),
     ]
     return [

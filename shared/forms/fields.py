@@ -117,6 +117,88 @@ def printed_labels_in_order(form_id: str | None) -> dict[str, tuple[str, ...]]:
     return {key: names for key, names in _printed_fields(form_id).items() if len(names) > 1}
 
 
+# ----- sections: the same label means different fields in different parts of a form -----
+#
+# Other areas' forms print generic labels (`Name:`, `Email:`, `Tel/Mobile No:`) under
+# section headings ("Child/young person details", "Parent/carer", "Referrer"). A heading is
+# recognised by its words (`_sections` in aliases.json, the first section named wins), and
+# a generic label (any label of `_by_section`) means the field its section's table names,
+# or nothing when that table has none (a parent's date of birth is not the child's). Outside
+# any recognised section a generic label means what the alias table and the form's own
+# printed labels say. `_by_section_on_form` adjusts a section's table on one form (on the
+# consent form the parent/carer's name is the consenting person's).
+
+ISOLATED = ""
+"""What a generic label means in a section whose table does not name it: nothing."""
+
+
+def _phrase_pattern(phrase: str) -> str:
+    words = [re.escape(word) for word in re.split(r"[\s/-]+", phrase.lower()) if word]
+    return r"(?<![a-z0-9])" + r"[\s/-]+".join(words) + r"(?:s|'s|\u2019s|s')?(?![a-z0-9])"
+
+
+@cache
+def _section_patterns() -> tuple[tuple[str, re.Pattern[str]], ...]:
+    sections = _alias_data().get("_sections", {})
+    assert isinstance(sections, dict)
+    return tuple(
+        (name, re.compile("|".join(_phrase_pattern(phrase) for phrase in phrases)))
+        for name, phrases in sections.items()
+        if not name.startswith("_")
+    )
+
+
+def section_named(heading: str) -> str | None:
+    """The section a heading's words name (`child`, `parent_carer`, `referrer`, `other`), or
+    None when they name none."""
+    text = heading.lower()
+    for name, pattern in _section_patterns():
+        if pattern.search(text):
+            return name
+    return None
+
+
+@cache
+def _section_tables(form_id: str | None) -> dict[str, dict[str, str]]:
+    data = _alias_data()
+    by_section = data.get("_by_section", {})
+    on_form = data.get("_by_section_on_form", {})
+    assert isinstance(by_section, dict) and isinstance(on_form, dict)
+    tables = {
+        name: _table(entries) for name, entries in by_section.items() if not name.startswith("_")
+    }
+    for name, entries in on_form.get(form_id or "", {}).items():
+        tables[name] = {**tables.get(name, {}), **_table(entries)}
+    for name, _ in _section_patterns():
+        tables.setdefault(name, {})
+    return tables
+
+
+@cache
+def generic_labels() -> frozenset[str]:
+    """The labels whose meaning depends on their section (`Name`, `Email` ...), normalised."""
+    data = _alias_data()
+    by_section = data.get("_by_section", {})
+    on_form = data.get("_by_section_on_form", {})
+    assert isinstance(by_section, dict) and isinstance(on_form, dict)
+    tables = [
+        *by_section.values(),
+        *(table for form in on_form.values() for table in form.values()),
+    ]
+    return frozenset(
+        label_key(alias) for table in tables for aliases in table.values() for alias in aliases
+    )
+
+
+def field_in_section(key: str, section: str | None, form_id: str | None) -> str | None:
+    """What a label (normalised) means in a section: its field, ISOLATED (nothing) for a
+    generic label the section does not name, or None when the section does not decide (no
+    section, or a label that means the same everywhere, like `Child's NHS number`)."""
+    if section is None or key not in generic_labels():
+        return None
+    return _section_tables(form_id).get(section, {}).get(key, ISOLATED)
+
+
 def canonical_field_name(name: str, form_id: str | None = None) -> str:
     """The canonical name of a field, or the name itself (normalised) when it is unknown."""
     if name in alias_table(form_id).values():
@@ -146,7 +228,10 @@ def detect_kind(fields: dict[str, str]) -> FormKind | None:
     return kinds[0] if kinds else None
 
 
+_NOT_TICKED = frozenset({"", "off", "no", "n", "false", "0"})
+
+
 def is_ticked(value: str) -> bool:
-    """A checkbox is ticked when its value is anything but `/Off` or empty."""
-    cleaned = value.strip()
-    return cleaned not in ("", "/Off", "Off", "/off", "off")
+    """A checkbox is ticked when its value is anything but `/Off` or empty; a Yes/No radio
+    group's `/No` (or a typed `No`, `False`) is not ticked either."""
+    return value.strip().lstrip("/").lower() not in _NOT_TICKED

@@ -4,6 +4,7 @@ typed into its body; grouped by child. Pure: what they mean for the register is 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from shared.forms.documents import read_attachment
@@ -148,10 +149,14 @@ def _child_key(form: RawForm) -> str:
     digits = normalise_nhs_number(clean_answer(form.fields.get("child_nhs_number", "")))
     if digits:
         return digits
-    return "|".join(
-        " ".join(clean_answer(form.fields.get(name, "")).lower().split())
-        for name in ("child_given_name", "child_family_name", "child_date_of_birth")
-    )
+    # The names joined without spaces or hyphens, so a full name under one label (another
+    # area's `Name:`) groups with the same name split in two.
+    names = "".join(
+        clean_answer(form.fields.get(name, ""))
+        for name in ("child_given_name", "child_family_name")
+    ) or clean_answer(form.fields.get("child_full_name", ""))
+    born = " ".join(clean_answer(form.fields.get("child_date_of_birth", "")).split())
+    return "|".join((re.sub(r"[\s\-]", "", names).casefold(), born))
 
 
 def by_child(found: FoundForms) -> list[FoundForms]:

@@ -179,6 +179,12 @@ class _Form:
                 value = _text_of(node.get("/V"))
             if node.get("/Subtype") == "/Widget":
                 form.widgets[key] = _Widget(parent or node, kind, flags, value)
+                if kind == "/Btn" and not value and "/T" not in node and name in form.values:
+                    # A radio group or tick box whose chosen state is only on its widget (its
+                    # /AS), as some writers leave it: the group's value is that state.
+                    state = _name(node.get("/AS"))
+                    if state not in ("", "/Off"):
+                        form.values[name] = value = state
             kids = _array(node.get("/Kids"))
             found += len(kids)
             if found > MAX_PDF_FORM_FIELDS:

@@ -33,6 +33,34 @@ def _long_fields() -> frozenset[str]:
     )
 
 
+# A tick mark before a printed option ("☒ Signature ☐ Verbal", "X  Signature   Verbal", a
+# printed radio group or a Word form's boxes), and an empty box; a marked option runs to the
+# next box, a column gap or the end.
+_TICK_MARK = r"☒|☑|✓|✔|\[\s*[xX✓✔]\s*\]|\(\s*[xX•]\s*\)|(?<![A-Za-z0-9])[xX](?![A-Za-z0-9])"
+_EMPTY_BOX = r"☐|□|\[\s*\]|\(\s*\)"
+_MARKED_OPTION = re.compile(
+    rf"(?:{_TICK_MARK})[\s:]*(.+?)(?=\s*(?:{_TICK_MARK}|{_EMPTY_BOX})|\s{{2,}}|\t|$)"
+)
+
+
+def choice_key(text: str) -> str:
+    return "_".join(re.sub(r"[^a-z0-9]+", " ", text.lower()).split())
+
+
+def marked_option(value: str, options: dict[str, str]) -> str | None:
+    """The one option a tick marks among printed options (`X Signature  Verbal`), or None
+    when none or several different ones are marked."""
+    marked = set()
+    for match in _MARKED_OPTION.finditer(value):
+        key = choice_key(match.group(1))
+        words = key.split("_")
+        if key in options:
+            marked.add(options[key])
+        elif words and words[0] in options and len(words[0]) > 1:
+            marked.add(options[words[0]])
+    return marked.pop() if len(marked) == 1 else None
+
+
 # Control characters, and the bidirectional controls that can make an email show text in
 # another order than it holds (a different NHS number, say).
 _CONTROL = re.compile(
@@ -69,15 +97,19 @@ class FieldReader:
             Reason(code=code, field=field, message=message, form=self.form.kind.value)
         )
 
+    def missing(self, field: str) -> None:
+        """The field is required and blank (nothing when it was refused as too long)."""
+        self.problem(
+            ReasonCode.FIELD_MISSING,
+            field,
+            f"The {self.form.kind.display_name} has no {self.label(field)}. Please complete it and send the form again.",
+        )
+
     def text(self, field: str, *, required: bool = False) -> str | None:
         value = clean_answer(self.form.fields.get(field, "")).strip()
         if not value:
             if required:
-                self.problem(
-                    ReasonCode.FIELD_MISSING,
-                    field,
-                    f"The {self.form.kind.display_name} has no {self.label(field)}. Please complete it and send the form again.",
-                )
+                self.missing(field)
             return None
         long = field in _long_fields()
         limit = MAX_LONG_ANSWER_CHARS if long else MAX_ANSWER_CHARS
@@ -158,13 +190,18 @@ class FieldReader:
 
         With `leading_word`, a first word that is an option decides when the rest is only a
         gloss ("Red (crisis)"), but never when another option is named too ("Red/Amber").
+        Options printed side by side with a tick before one (a printed radio group, a Word
+        form's boxes: `X Signature  Verbal`, `☐ Self ☒ Parent`) mean the one ticked.
         """
         value = self.text(field, required=required)
         if value is None:
             return None
-        key = "_".join(re.sub(r"[^a-z0-9]+", " ", value.lower()).split())
+        key = choice_key(value)
         if key in options:
             return options[key]
+        ticked = marked_option(value, options)
+        if ticked is not None:
+            return ticked
         # A one-letter code (`A` for Amber) counts only as the whole answer, never as a word
         # in a sentence ("a worry").
         words = [word for word in re.findall(r"[a-z]+", value.lower()) if len(word) > 1]

@@ -56,6 +56,11 @@ _OPTIONAL_TEXT = (
     "referrer_phone",
 )
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+# A UK postcode inside an address ("12 Example Road, Bromley BR1 3AA"): checked again in full
+# by is_valid_postcode.
+_POSTCODE_IN_TEXT = re.compile(
+    r"(?<![A-Z0-9])([A-Z]{1,2}[0-9][A-Z0-9]? ?[0-9][A-Z]{2})(?![A-Z0-9])"
+)
 
 
 class Child(BaseModel):
@@ -93,9 +98,45 @@ class Referral(BaseModel):
     referral_date: date
 
 
+def split_full_name(name: str) -> tuple[str, str | None]:
+    """Given and family names from a full name under one label (`Name: Amira Okafor-Lewis`):
+    `FAMILY, Given` by its comma; else the words in capitals when the others are not
+    (`Amira OKAFOR-LEWIS`); else the last word is the family name. One word: given only."""
+    name = " ".join(name.split())
+    if "," in name:
+        family, given = (part.strip() for part in name.split(",", 1))
+        if family and given:
+            return given, family
+    words = name.split()
+    capitals = [word for word in words if word.isupper() and len(word) > 1]
+    if capitals and len(capitals) < len(words) and words[-len(capitals) :] == capitals:
+        return " ".join(words[: -len(capitals)]), " ".join(capitals)
+    if len(words) < 2:
+        return name, None
+    return " ".join(words[:-1]), words[-1]
+
+
+def postcode_in(address: str) -> str | None:
+    """The last UK postcode in an address, or None."""
+    found = [
+        match for match in _POSTCODE_IN_TEXT.findall(address.upper()) if is_valid_postcode(match)
+    ]
+    return found[-1] if found else None
+
+
 def read_child(reader: FieldReader) -> Child | None:
-    given = reader.text("child_given_name", required=True)
-    family = reader.text("child_family_name", required=True)
+    given = reader.text("child_given_name")
+    family = reader.text("child_family_name")
+    if given is None and family is None:
+        # Another area's form may print the child's name under one label (`Name:` in the
+        # child's section, `Child's name:`): split it.
+        full_name = reader.text("child_full_name")
+        if full_name is not None:
+            given, family = split_full_name(full_name)
+    if given is None:
+        reader.missing("child_given_name")
+    if family is None:
+        reader.missing("child_family_name")
     born = reader.date_value("child_date_of_birth", required=True)
     nhs_number = reader.nhs_number()
     if given and family and born and nhs_number:
@@ -124,7 +165,14 @@ def validate_referral(
                 "the child is outside that range.",
             )
 
-    postcode = reader.text("child_postcode", required=True)
+    postcode = reader.text("child_postcode")
+    if postcode is None:
+        # Another area's form may have no postcode field, only `Full address, including
+        # postcode`: the postcode at its end.
+        address = reader.text("child_address")
+        postcode = postcode_in(address) if address else None
+        if postcode is None:
+            reader.missing("child_postcode")
     if postcode is not None and not is_valid_postcode(postcode):
         reader.problem(
             ReasonCode.FIELD_INVALID,

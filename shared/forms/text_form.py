@@ -8,6 +8,12 @@ Checkboxes read Yes/No words and tick marks, before or after the label (`☒ Aut
 `[x] Autism`, `Autism: Yes`). Indented lines continue the value above them, as a printed
 long answer wraps. A text holding several forms is split at each form's heading.
 
+Labels are read in their section's context, not by where our own form prints them: a
+heading line ("Child/young person details", "Parent/carer", "Section B: referrer") starts a
+section named by its words, a numbered heading naming none ("3. Risk of admission") ends it,
+and a generic label under it (`Name:`, `Email:`, `Tel/Mobile No:`) means that section's
+field (see `field_in_section` in fields.py and `_by_section` in aliases.json).
+
 The text is the sender's, so the work is bounded whatever it holds: only its first
 MAX_TEXT_CHARS characters are read, only the first MAX_LINE_CHARS of a line, labels are
 looked for in a line's first MAX_LABEL_CHARS characters only, and every pattern here runs in
@@ -24,13 +30,18 @@ from dataclasses import dataclass, field
 from functools import cache, lru_cache
 
 from shared.forms.fields import (
+    ISOLATED,
     FormKind,
     RawForm,
     alias_table,
     detect_kinds,
+    field_in_section,
+    generic_labels,
     label_key,
     printed_labels_in_order,
+    section_named,
 )
+from shared.forms.reader import choice_key, marked_option
 from templates.forms.layout import LAYOUTS
 
 # A typed form is a few kilobytes and a printed one's text layer a few hundred: text past
@@ -72,6 +83,14 @@ _NAMED = {
     "withdrawal": FormKind.WITHDRAWAL,
 }
 _SURROGATE = re.compile("[\ud800-\udfff]")
+# A section heading is short: a few words on a line of its own, not a sentence.
+_MAX_SECTION_HEADING_CHARS = 60
+_MAX_SECTION_HEADING_WORDS = 8
+# "3. Risk of admission", "Section B: referrer", "Part 2 - Diagnosis", "B) Needs".
+_NUMBERED_HEADING = re.compile(
+    r"(?:(?i:section|part)\s+[0-9A-Za-z]{1,2}\b\s*[.:)\-\u2013]?|[0-9]{1,2}[.)]|[A-Z][.)])\s*\S"
+)
+_NO_SECTION = "-"  # a numbered heading that names no section: generic labels read as usual
 
 
 @cache
@@ -88,13 +107,40 @@ def _checkboxes() -> frozenset[str]:
 @cache
 def _known_labels(kind: FormKind | None) -> frozenset[str]:
     form_id = kind.value if kind else None
-    return frozenset(alias_table(form_id)) | frozenset(printed_labels_in_order(form_id))
+    return (
+        frozenset(alias_table(form_id))
+        | frozenset(printed_labels_in_order(form_id))
+        | generic_labels()
+    )
 
 
 @cache
 def _any_form_labels() -> frozenset[str]:
     """The labels known to any form, or to none in particular."""
     return frozenset().union(*(_known_labels(kind) for kind in (None, *FormKind)))
+
+
+@cache
+def _options() -> dict[str, dict[str, str]]:
+    """Our drop-downs and radio groups: each option's text and stored value (normalised) ->
+    the stored value."""
+    options: dict[str, dict[str, str]] = {}
+    for layout in LAYOUTS:
+        for form_field in layout.fields():
+            for value, shown in form_field.options:
+                table = options.setdefault(form_field.name, {})
+                table[choice_key(value)] = table[choice_key(shown)] = value
+    return options
+
+
+def _stored(name: str, value: str) -> str:
+    """A printed choice as the form stores it: an option's text (`Parental responsibility`)
+    or the option ticked among those printed (`X Signature  Verbal`) as its value; any other
+    answer as it is (the form's rules read other words for it)."""
+    options = _options().get(name)
+    if not options:
+        return value
+    return options.get(choice_key(value)) or marked_option(value, options) or value
 
 
 # The same few labels come again and again (in every pass, on every form).
@@ -109,6 +155,7 @@ class _Line:
     ticks_only: bool  # a tick box or a bare label: nothing continues it
     column: int = 0  # where the value starts: a line indented to it continues the value
     wrapped: list[str] = field(default_factory=list)  # the lines that continue the value
+    section: str | None = None  # the section it is printed in (`child`, `referrer` ...)
 
 
 @dataclass(frozen=True)
@@ -172,10 +219,37 @@ def _read_line(line: str) -> _Labelled | str:
     return _Labelled(line, text, _indent(line), tuple(separated), bare, bare_label, ticked=ticked)
 
 
+@lru_cache(maxsize=1024)
+def _section_heading(line: str) -> str | None:
+    """The section a heading line starts (`child`, `parent_carer`, `referrer`, `other`),
+    _NO_SECTION for a numbered heading naming none, or None when the line is no heading: a
+    heading is a few words on a line of their own (no tab or column gap), not a sentence, and
+    does not start with a label."""
+    text = line.strip().lstrip(_BULLETS).strip().rstrip(":").strip()
+    if (
+        not text
+        or len(text) > _MAX_SECTION_HEADING_CHARS
+        or len(text.split()) > _MAX_SECTION_HEADING_WORDS
+        or "\t" in text
+        or "  " in text
+        or text[-1] in ".?!,;"
+    ):
+        return None
+    words = text.split()
+    known = _any_form_labels()
+    if any(_key(" ".join(words[:count])) in known for count in range(1, len(words))):
+        return None  # a label and its value after one space (`Family name Adeyemi`)
+    named = section_named(text)
+    if named is not None:
+        return named
+    return _NO_SECTION if _NUMBERED_HEADING.match(text) else None
+
+
 def _lines(section: list[_Labelled | str], kind: FormKind | None) -> list[_Line]:
     known = _known_labels(kind)
     read: list[_Line] = []
     open_value: _Line | None = None  # the value an indented line would continue
+    current: str | None = None  # the section the lines are in
     for item in section:  # blank lines are left out: they neither continue nor end a value
         if isinstance(item, str):
             entry, indent = None, None
@@ -190,10 +264,14 @@ def _lines(section: list[_Labelled | str], kind: FormKind | None) -> list[_Line]
                 open_value.wrapped.append(line.strip())  # even "Social care" under "Services"
                 continue
         if entry is not None:
+            entry.section = None if current == _NO_SECTION else current
             read.append(entry)
             open_value = None if entry.ticks_only or not entry.value else entry
         else:
             open_value = None
+            if isinstance(item, str):
+                heading = _section_heading(item)
+                current = current if heading is None else heading
     for entry in read:
         if entry.wrapped:
             entry.value = "\n".join([entry.value, *entry.wrapped])
@@ -209,7 +287,12 @@ def _fields(lines: list[_Line], kind: FormKind | None) -> dict[str, str]:
     fields: dict[str, str] = {}
     for line in lines:
         key = line.key
-        if key in in_order:
+        in_section = field_in_section(key, line.section, form_id)
+        if in_section == ISOLATED:
+            continue  # a generic label its section has no field for (a parent's address)
+        if in_section is not None:
+            name = in_section
+        elif key in in_order:
             # A label the form prints more than once ("Name" of the parent, then of the
             # referrer) means its fields in the order the form prints them.
             names = in_order[key]
@@ -217,14 +300,16 @@ def _fields(lines: list[_Line], kind: FormKind | None) -> dict[str, str]:
                 continue
             name = names[seen[key]]
             seen[key] += 1
-        else:
+        elif key in aliases:
             name = aliases[key]
+        else:
+            continue  # a generic label outside any section that no form prints (`Agency`)
         if name in checkboxes:
             ticked = line.value.strip().lower() not in _UNTICKED
             if ticked or name not in fields:
                 fields[name] = "/Yes" if ticked else "/Off"
         elif not fields.get(name):
-            fields[name] = line.value
+            fields[name] = _stored(name, line.value)
     return fields
 
 

@@ -3,6 +3,8 @@ plain values that `shared.mail.message` reads out of the raw MIME."""
 
 from __future__ import annotations
 
+import re
+
 from pydantic import BaseModel, ConfigDict
 
 from shared.mail.authentication import MailVerdicts
@@ -89,6 +91,20 @@ class InboundMail(BaseModel):
     problems: tuple[Reason, ...] = ()
     # An automatic reply or a delivery report: recorded, never answered.
     automatic: bool = False
+    # The email's own subject (decoded, one line, bounded) and the Message-IDs it answers:
+    # our answers thread to it, and a reply to one of our emails is recognised.
+    subject: str = ""
+    in_reply_to: tuple[str, ...] = ()
+
+    @property
+    def replies_to_us(self) -> bool:
+        """A reply to one of our emails: SES names every email it sends `<...@<region>.
+        amazonses.com>`, and our subjects all start "DSR"."""
+        answers_ses = any(
+            message_id.rstrip(">").lower().endswith(".amazonses.com")
+            for message_id in self.in_reply_to
+        )
+        return answers_ses or bool(_REPLY_SUBJECT.match(self.subject))
 
     @property
     def authenticated_address(self) -> str:
@@ -99,6 +115,9 @@ class InboundMail(BaseModel):
     def duplicate_key(self) -> str:
         """The same email sent again has the same sender and Message-ID."""
         return f"{self.sender}\n{self.header_message_id}"
+
+
+_REPLY_SUBJECT = re.compile(r"^\s*(?:(?:re|aw|sv|antw|fw|fwd)\s*:\s*)+DSR\b", re.IGNORECASE)
 
 
 def valid_text(text: str) -> str:

@@ -13,6 +13,7 @@ import re
 from collections.abc import Iterator
 from email import policy
 from email.feedparser import BytesFeedParser
+from email.header import decode_header, make_header
 from email.message import Message
 
 from shared.mail.addresses import SenderError, header_values, sender_of
@@ -171,6 +172,34 @@ def _message_id(message: Message, raw: bytes) -> str:
     return "sha256:" + hashlib.sha256(raw).hexdigest()
 
 
+MAX_SUBJECT_CHARS = 200
+MAX_THREAD_IDS = 20  # of the Message-IDs in In-Reply-To and References, the last ones
+_MESSAGE_IDS = re.compile(r"<[^<>\s]{1,250}>")
+_CONTROLS = re.compile(r"[\x00-\x1f\x7f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def _subject(message: Message) -> str:
+    """The subject decoded (RFC 2047), on one line, without controls, at most 200 chars."""
+    value = _first(message, "Subject")
+    if not value:
+        return ""
+    try:
+        decoded = str(make_header(decode_header(value[:4 * MAX_SUBJECT_CHARS])))
+    except Exception:  # any malformed encoded word: the subject as it came
+        decoded = value
+    one_line = " ".join(_CONTROLS.sub(" ", valid_text(decoded)).split())
+    return one_line[:MAX_SUBJECT_CHARS]
+
+
+def _answered(message: Message) -> tuple[str, ...]:
+    """The Message-IDs an email answers (In-Reply-To, then References), the last 20."""
+    found: list[str] = []
+    for name in ("In-Reply-To", "References"):
+        for value in header_values(message, name):
+            found += _MESSAGE_IDS.findall(value[:20_000])
+    return tuple(dict.fromkeys(valid_text(found_id) for found_id in found[-MAX_THREAD_IDS:]))
+
+
 def _first(message: Message, name: str) -> str | None:
     values = header_values(message, name)
     return values[0] if values else None
@@ -303,6 +332,8 @@ def _read(raw: bytes, trusted_forwarders: tuple[str, ...], max_part_bytes: int) 
         original_sender_found=original_found,
         problems=tuple(problems),
         automatic=_is_automatic(message, automatic_sender),
+        subject=_subject(message),
+        in_reply_to=_answered(message),
     )
 
 

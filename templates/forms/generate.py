@@ -1,11 +1,15 @@
 """Draw the fillable DSR forms as PDFs with AcroForm fields named as in docs/forms.md.
 
 Run `make forms` (needs the `forms` extra: reportlab); the PDFs are committed beside this file.
+Every form prints where to send it: the inbox (Settings' default, or `--inbox`) and where
+blank forms come from (`--blank-forms`):
+
+    python -m templates.forms.generate [folder] [--inbox dsr@area.nhs.uk] [--blank-forms TEXT]
 """
 
 from __future__ import annotations
 
-import sys
+import argparse
 from pathlib import Path
 
 from reportlab.lib.colors import HexColor, black, white
@@ -13,13 +17,25 @@ from reportlab.lib.pagesizes import A4
 from reportlab.lib.utils import simpleSplit
 from reportlab.pdfgen.canvas import Canvas
 
-from templates.forms.layout import LAYOUTS, FormLayout
+from shared.settings import Settings
+from templates.forms.layout import LAYOUTS, REQUIRED_LEGEND, FormField, FormLayout
 
 MARGIN = 40
 LABEL_WIDTH = 210
 WIDTH, HEIGHT = A4
 FIELD_WIDTH = WIDTH - 2 * MARGIN - LABEL_WIDTH
 SHADE = HexColor("#E8EEF7")
+RADIO_SPACING = 110  # points from one radio button to the next
+
+
+def send_to(inbox: str) -> str:
+    """The line every form prints about where it goes."""
+    return f"Email the completed form to {inbox} from a secure (nhs.net) address."
+
+
+def blank_forms_from(inbox: str) -> str:
+    """Where blank forms come from, unless the generator is told otherwise."""
+    return f"Blank forms: from your area's DSR web page, or ask the DSR team at {inbox}."
 
 
 class _Page:
@@ -49,7 +65,46 @@ class _Page:
             self.y -= size + 3
 
 
-def draw(layout: FormLayout, path: Path) -> None:
+def _choice(page: _Page, field: FormField, top: float) -> None:
+    """A drop-down (combo box): the options' values stored, their texts shown; a blank first
+    option (reportlab needs an initial value, and it lets the choice be cleared) reads as none."""
+    page.canvas.acroForm.choice(
+        name=field.name,
+        value=" ",
+        options=[(" ", " "), *((shown, value) for value, shown in field.options)],
+        x=MARGIN + LABEL_WIDTH,
+        y=top - 16,
+        width=FIELD_WIDTH / 2,
+        height=16,
+        fontSize=9,
+        borderWidth=1,
+        fieldFlags="combo",
+        tooltip=f"{field.label}: {' / '.join(shown for _, shown in field.options)}",
+    )
+
+
+def _radio(page: _Page, field: FormField, top: float) -> None:
+    """A group of round buttons in one row, each followed by its option's text."""
+    for index, (value, shown) in enumerate(field.options):
+        x = MARGIN + LABEL_WIDTH + index * RADIO_SPACING
+        page.canvas.acroForm.radio(
+            name=field.name,
+            value=value,
+            selected=False,
+            x=x,
+            y=top - 14,
+            size=12,
+            buttonStyle="circle",
+            shape="circle",
+            borderWidth=1,
+            fieldFlags="noToggleToOff radio",
+            tooltip=f"{field.label}: {shown}",
+        )
+        page.canvas.setFont("Helvetica", 9)
+        page.canvas.drawString(x + 16, top - 11, shown)
+
+
+def draw(layout: FormLayout, path: Path, inbox: str, blank_forms: str) -> None:
     canvas = Canvas(str(path), pagesize=A4)
     canvas.setTitle(layout.title)
     canvas.setAuthor("DSR Intake")
@@ -76,6 +131,10 @@ def draw(layout: FormLayout, path: Path) -> None:
     )
     page.y -= 22
     page.paragraph(layout.introduction)
+    page.y -= 2
+    page.paragraph(send_to(inbox), "Helvetica-Bold", 9)
+    page.paragraph(blank_forms)
+    page.paragraph(REQUIRED_LEGEND, "Helvetica-Bold", 9)
 
     for section in layout.sections:
         page.y -= 8
@@ -93,7 +152,14 @@ def draw(layout: FormLayout, path: Path) -> None:
             page.need(height + 6)
             top = page.y
             canvas.setFont("Helvetica", 9)
-            if field.type == "check":
+            if field.type in ("choice", "radio"):
+                canvas.drawString(MARGIN, top - 11, field.printed)
+                (_choice if field.type == "choice" else _radio)(page, field, top)
+                if field.hint and field.type == "choice":
+                    canvas.setFont("Helvetica-Oblique", 7)
+                    canvas.drawString(MARGIN, top - 21, field.hint)
+                    height += 6
+            elif field.type == "check":
                 form.checkbox(
                     name=field.name,
                     x=MARGIN + LABEL_WIDTH,
@@ -107,7 +173,7 @@ def draw(layout: FormLayout, path: Path) -> None:
                 canvas.drawString(MARGIN + LABEL_WIDTH + 18, top - 11, field.label)
             else:
                 for offset, line in enumerate(
-                    simpleSplit(field.label, "Helvetica", 9, LABEL_WIDTH - 8)[:2]
+                    simpleSplit(field.printed, "Helvetica", 9, LABEL_WIDTH - 8)[:2]
                 ):
                     canvas.drawString(MARGIN, top - 11 - offset * 10, line)
                 form.textfield(
@@ -133,12 +199,25 @@ def draw(layout: FormLayout, path: Path) -> None:
     canvas.save()
 
 
-def main(target: str | None = None) -> None:
+def main(
+    target: str | None = None, inbox: str | None = None, blank_forms: str | None = None
+) -> None:
     folder = Path(target) if target else Path(__file__).parent
+    folder.mkdir(parents=True, exist_ok=True)
+    inbox = inbox or Settings().inbox_address
     for layout in LAYOUTS:
-        draw(layout, folder / layout.filename)
+        draw(layout, folder / layout.filename, inbox, blank_forms or blank_forms_from(inbox))
         print(f"wrote {folder / layout.filename}")
 
 
+def _arguments(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description="Draw the fillable DSR forms.")
+    parser.add_argument("folder", nargs="?", help="where to write them (default: beside this)")
+    parser.add_argument("--inbox", help="the DSR inbox printed on every form")
+    parser.add_argument("--blank-forms", help="where blank forms come from, as printed")
+    return parser.parse_args(argv)
+
+
 if __name__ == "__main__":
-    main(sys.argv[1] if len(sys.argv) > 1 else None)
+    arguments = _arguments()
+    main(arguments.folder, arguments.inbox, arguments.blank_forms)

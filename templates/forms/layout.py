@@ -6,7 +6,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-FieldType = Literal["text", "long", "check"]
+from shared.rating import Rating
+
+# text: one line; long: several lines; check: a tick box; choice: a drop-down (a PDF combo
+# box); radio: a group of round buttons, one chosen. A choice's or radio's options are
+# (stored value, text shown): the value is what the reader maps (see shared/forms).
+FieldType = Literal["text", "long", "check", "choice", "radio"]
+
+REQUIRED_MARK = "*"
+REQUIRED_LEGEND = "* required"
 
 
 @dataclass(frozen=True)
@@ -15,6 +23,13 @@ class FormField:
     label: str
     type: FieldType = "text"
     hint: str = ""
+    required: bool = False  # printed with a `*`: the form is refused without it
+    options: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def printed(self) -> str:
+        """The label as printed: `Family name *` when required."""
+        return f"{self.label} {REQUIRED_MARK}" if self.required else self.label
 
 
 @dataclass(frozen=True)
@@ -35,24 +50,66 @@ class FormLayout:
     def field_names(self) -> list[str]:
         return [field.name for section in self.sections for field in section.fields]
 
+    def fields(self) -> list[FormField]:
+        return [field for section in self.sections for field in section.fields]
 
-def _t(name: str, label: str, hint: str = "") -> FormField:
-    return FormField(name, label, "text", hint)
+
+def _t(name: str, label: str, hint: str = "", *, required: bool = False) -> FormField:
+    return FormField(name, label, "text", hint, required)
 
 
-def _l(name: str, label: str, hint: str = "") -> FormField:
-    return FormField(name, label, "long", hint)
+def _l(name: str, label: str, hint: str = "", *, required: bool = False) -> FormField:
+    return FormField(name, label, "long", hint, required)
 
 
 def _c(name: str, label: str) -> FormField:
     return FormField(name, label, "check")
 
 
+def _choice(
+    name: str,
+    label: str,
+    options: tuple[tuple[str, str], ...],
+    hint: str = "",
+    *,
+    required: bool = False,
+) -> FormField:
+    return FormField(name, label, "choice", hint, required, options)
+
+
+def _radio(
+    name: str,
+    label: str,
+    options: tuple[tuple[str, str], ...],
+    hint: str = "",
+    *,
+    required: bool = False,
+) -> FormField:
+    return FormField(name, label, "radio", hint, required, options)
+
+
+# The ratings as a drop-down stores them: the rating's name (shared.rating reads it).
+RATINGS = tuple((rating.value, rating.value) for rating in Rating)
+# The consent bases: stored as the canonical value, shown in words (shared.forms.consent).
+CONSENT_BASES = (
+    ("self", "Self"),
+    ("parental_responsibility", "Parental responsibility"),
+    ("best_interest", "Best interest"),
+)
+CONSENT_METHODS = (
+    ("signature", "Signature"),
+    ("verbal", "Verbal"),
+    ("electronic", "Electronic"),
+)
+# The attestation block of the consent form: a consent form carrying any of these fields
+# (filled or not) must complete all three; older copies without the block need none.
+ATTESTATION_FIELDS = ("consent_given_by", "consent_method", "consent_attested_date")
+
 _CHILD = (
-    _t("child_given_name", "Given name(s)", "legal name"),
-    _t("child_family_name", "Family name", "legal name"),
-    _t("child_date_of_birth", "Date of birth", "DD/MM/YYYY"),
-    _t("child_nhs_number", "NHS number", "10 digits, e.g. 943 476 5919"),
+    _t("child_given_name", "Given name(s)", "legal name", required=True),
+    _t("child_family_name", "Family name", "legal name", required=True),
+    _t("child_date_of_birth", "Date of birth", "DD/MM/YYYY", required=True),
+    _t("child_nhs_number", "NHS number", "10 digits, e.g. 943 476 5919", required=True),
 )
 
 REFERRAL = FormLayout(
@@ -62,8 +119,7 @@ REFERRAL = FormLayout(
     introduction=(
         "For children and young people with a learning disability and/or autism who are at risk of "
         "admission to a mental health hospital. Complete every section, save the form and email it "
-        "with the signed consent form (DSR-CONSENT-1) to the DSR inbox from a secure (nhs.net or "
-        "public sector) address."
+        "with the consent form (DSR-CONSENT-1) to the DSR inbox."
     ),
     sections=(
         Section(
@@ -77,7 +133,7 @@ REFERRAL = FormLayout(
                 _t("child_first_language", "First language"),
                 _c("interpreter_needed", "An interpreter is needed"),
                 _l("child_address", "Address"),
-                _t("child_postcode", "Postcode", "required, UK postcode"),
+                _t("child_postcode", "Postcode", "UK postcode", required=True),
                 _t("local_authority", "Local authority"),
                 _t("school_or_setting", "School or education setting"),
                 _c("has_ehcp", "Has an Education, Health and Care plan (EHCP)"),
@@ -102,7 +158,7 @@ REFERRAL = FormLayout(
             "(immediate risk, crisis), Amber (risk without urgent intervention), Green (risks "
             "managed in the community).",
             (
-                _l("mental_health_concern", "Mental health concern (required)"),
+                _l("mental_health_concern", "Mental health concern", required=True),
                 _c("risk_untreated_mental_illness", "Unstable, untreated mental illness"),
                 _c("risk_previous_admission", "Previous admission"),
                 _c("risk_escalating_behaviour", "Escalating behaviour that challenges"),
@@ -119,8 +175,14 @@ REFERRAL = FormLayout(
                     "risk_crisis_last_year",
                     "Unplanned admission or crisis-team care in the last year",
                 ),
-                _t("suggested_rag", "Suggested RAG rating", "Blue, Red, Amber or Green"),
-                _l("reason_for_referral", "Reason for referral (required)"),
+                _choice(
+                    "suggested_rag",
+                    "Suggested RAG rating",
+                    RATINGS,
+                    "Blue, Red, Amber or Green",
+                    required=True,
+                ),
+                _l("reason_for_referral", "Reason for referral", required=True),
             ),
         ),
         Section(
@@ -156,12 +218,17 @@ REFERRAL = FormLayout(
             "Name, organisation and a secure email address are required; we reply to the address "
             "the form is emailed from.",
             (
-                _t("referrer_name", "Name (required)"),
+                _t("referrer_name", "Name", required=True),
                 _t("referrer_role", "Role"),
-                _t("referrer_organisation", "Organisation (required)"),
-                _t("referrer_email", "Email (required)"),
+                _t("referrer_organisation", "Organisation", required=True),
+                _t("referrer_email", "Email", required=True),
                 _t("referrer_phone", "Phone"),
-                _t("referral_date", "Referral date", "DD/MM/YYYY, not in the future"),
+                _t(
+                    "referral_date",
+                    "Referral date",
+                    "DD/MM/YYYY, not in the future",
+                    required=True,
+                ),
             ),
         ),
     ),
@@ -184,15 +251,17 @@ CONSENT = FormLayout(
         ),
         Section(
             "2. Who consents",
-            "Write the basis as 'self' (16 or over, with capacity: tick capacity confirmed), "
-            "'parental_responsibility' (under 16 or lacking capacity: name and relationship of the "
-            "person with parental responsibility) or 'best_interest' (no consent but significant "
+            "Choose the basis: Self (16 or over, with capacity: tick capacity confirmed), "
+            "Parental responsibility (under 16 or lacking capacity: name and relationship of the "
+            "person with parental responsibility) or Best interest (no consent but significant "
             "concern: complete section 3 instead).",
             (
-                _t(
+                _choice(
                     "consent_basis",
                     "Consent basis",
-                    "self / parental_responsibility / best_interest",
+                    CONSENT_BASES,
+                    "Self / Parental responsibility / Best interest",
+                    required=True,
                 ),
                 _c("capacity_confirmed", "The young person has capacity to consent"),
                 _t("consenting_person_name", "Name of the person consenting"),
@@ -201,7 +270,7 @@ CONSENT = FormLayout(
         ),
         Section(
             "3. Best interest decision",
-            "Only when the basis is best_interest: who made the decision, their role and why.",
+            "Only when the basis is Best interest: who made the decision, their role and why.",
             (
                 _t("best_interest_decision_maker", "Decision maker"),
                 _t("best_interest_decision_role", "Decision maker's role"),
@@ -219,7 +288,32 @@ CONSENT = FormLayout(
                 _c("share_with_social_care", "Social care"),
                 _c("share_with_keyworker", "Keyworker service"),
                 _c("share_with_positive_support", "Positive Support Group"),
-                _t("consent_date", "Date of consent", "DD/MM/YYYY, not in the future"),
+                _t(
+                    "consent_date",
+                    "Date of consent",
+                    "DD/MM/YYYY, not in the future",
+                    required=True,
+                ),
+            ),
+        ),
+        Section(
+            "5. Record of consent",
+            "Who gave consent (for a best interest decision: the decision maker), how it was "
+            "given, and the date this record was made.",
+            (
+                _t("consent_given_by", "Consent given by", required=True),
+                _radio(
+                    "consent_method",
+                    "How consent was given",
+                    CONSENT_METHODS,
+                    required=True,
+                ),
+                _t(
+                    "consent_attested_date",
+                    "Date recorded",
+                    "DD/MM/YYYY, not in the future",
+                    required=True,
+                ),
             ),
         ),
     ),
@@ -227,8 +321,8 @@ CONSENT = FormLayout(
 
 _CASE = (
     _t("case_reference", "Case reference", "DSR-XXXXXXXX, from the register's emails"),
-    _t("child_nhs_number", "NHS number", "10 digits"),
-    _t("child_date_of_birth", "Date of birth", "DD/MM/YYYY"),
+    _t("child_nhs_number", "NHS number", "10 digits", required=True),
+    _t("child_date_of_birth", "Date of birth", "DD/MM/YYYY", required=True),
 )
 
 REVIEW = FormLayout(
@@ -254,14 +348,28 @@ REVIEW = FormLayout(
             "review follows the rating's interval unless you give a date. After a discharge from "
             "hospital the rating stays Red for at least 14 days.",
             (
-                _t("review_date", "Date of the review", "DD/MM/YYYY, not in the future"),
-                _t("rag_rating", "RAG rating (required)", "Blue / Red / Amber / Green"),
-                _l("outcome_summary", "Outcome summary (required)"),
+                _t(
+                    "review_date",
+                    "Date of the review",
+                    "DD/MM/YYYY, not in the future",
+                    required=True,
+                ),
+                _choice(
+                    "rag_rating",
+                    "RAG rating",
+                    RATINGS,
+                    "Blue / Red / Amber / Green; blank only on removal or discharge",
+                    required=True,
+                ),
+                _l("outcome_summary", "Outcome summary", required=True),
                 _l("actions", "Actions agreed", "who does what, by when"),
                 _t("next_review_date", "Next review date", "optional: overrides the interval"),
                 _t("discharge_date", "Discharge date", "only if discharged from hospital"),
                 _c("keyworker_referred", "Referred to the keyworker service"),
                 _c("ctr_recommended", "A C(E)TR is recommended"),
+                _t("ctr_date", "Date of the C(E)TR", "DD/MM/YYYY, if one was held"),
+                _l("ctr_outcome", "C(E)TR outcome", "optional"),
+                _t("keyworker_name", "Keyworker's name", "optional"),
             ),
         ),
         Section(
@@ -276,7 +384,7 @@ REVIEW = FormLayout(
             "4. Reviewer",
             "Who records this outcome for the panel.",
             (
-                _t("reviewer_name", "Name (required)"),
+                _t("reviewer_name", "Name", required=True),
                 _t("reviewer_role", "Role"),
             ),
         ),
@@ -304,13 +412,19 @@ WITHDRAWAL = FormLayout(
             "2. The withdrawal",
             "Who withdrew consent and when.",
             (
-                _t("withdrawn_by_name", "Withdrawn by (required)"),
+                _t("withdrawn_by_name", "Withdrawn by", required=True),
                 _t(
                     "withdrawn_by_relationship",
-                    "Relationship to the child (required)",
+                    "Relationship to the child",
                     "e.g. self, mother",
+                    required=True,
                 ),
-                _t("withdrawal_date", "Date of withdrawal", "DD/MM/YYYY, not in the future"),
+                _t(
+                    "withdrawal_date",
+                    "Date of withdrawal",
+                    "DD/MM/YYYY, not in the future",
+                    required=True,
+                ),
                 _l("reason", "Reason", "optional; it is not kept after erasure"),
             ),
         ),
@@ -329,5 +443,5 @@ def printed_label(form_id: str, field_name: str) -> str | None:
             for field in section.fields:
                 if field.name == field_name:
                     number = section.title.split(".", 1)[0]
-                    return f"'{field.label.removesuffix(' (required)')}' (section {number})"
+                    return f"'{field.label}' (section {number})"
     return None

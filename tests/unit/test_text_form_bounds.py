@@ -223,10 +223,11 @@ def test_many_quoted_lines() -> None:
 def test_lone_surrogates_become_replacement_characters() -> None:
     # A UTF-7 body can decode to lone surrogates, which cannot be stored or sent.
     text = (
-        "Consent form\nBasis of consent: self\ud800\nName of the person consenting: P\udfff Lee\n"
+        "Consent form\nRelationship to the child: self\ud800\n"
+        "Name of the person consenting: P\udfff Lee\n"
     )
     fields = only(bounded(text), FormKind.CONSENT)
-    assert fields["consent_basis"] == "self\ufffd"
+    assert fields["consenting_person_relationship"] == "self\ufffd"
     assert fields["consenting_person_name"] == "P\ufffd Lee"
 
 
