@@ -152,7 +152,9 @@ def cmd_digest(args: argparse.Namespace) -> int:
         if args.csv:
             target = Path(args.csv)
             target.touch(mode=0o600, exist_ok=True)
-            target.write_text(panel_pack_csv(cases, now.date(), settings.transition_age))
+            target.write_text(
+                panel_pack_csv(cases, now.date(), settings.transition_age, settings.ctr_due_days)
+            )
             print(f"wrote {target} (names and NHS numbers: keep it safe)")
     return 0
 

@@ -471,7 +471,7 @@ class IntakeDecider:
         assert case.next_review_on is not None
         effects: list[Effect] = [
             *self.notices.coordinator_notification(
-                headline, outcome.value, case, message_id, self.context.today
+                headline, outcome.value, case, message_id, self.context.today, new_case=True
             ),
             *self.notices.acknowledgement(
                 "acknowledgement_accepted",
@@ -513,7 +513,7 @@ class IntakeDecider:
         )
         effects: list[Effect] = [
             *self.notices.coordinator_notification(
-                headline, Outcome.PENDING.value, case, message_id
+                headline, Outcome.PENDING.value, case, message_id, new_case=True
             ),
             *self.notices.acknowledgement(
                 template, mail.sender, case, expires_on=case.pending_expires_at.strftime("%d/%m/%Y")

@@ -73,6 +73,101 @@ def child_details(case: Case) -> str:
     return "\n".join(lines) + "\n"
 
 
+_SERVICE_NAMES = {
+    "service_camhs": "CAMHS",
+    "service_social_care": "Social care",
+    "service_education": "Education",
+    "service_paediatrics": "Paediatrics",
+    "service_keyworker": "Keyworker",
+    "service_youth_offending": "Youth offending",
+}
+_DIAGNOSES = (
+    ("diagnosis_learning_disability", "learning disability"),
+    ("diagnosis_autism", "autism"),
+    ("diagnosis_awaiting_assessment", "awaiting assessment"),
+)
+
+
+def _block(title: str, value: str) -> list[str]:
+    """A long answer under its title, every line indented: whatever it holds, no line of it
+    can pass for another field of the email. Runs of blank lines become one."""
+    lines: list[str] = []
+    for line in value.splitlines():
+        if line.strip() or (lines and lines[-1]):
+            lines.append("    " + line.strip() if line.strip() else "")
+    while lines and not lines[-1]:
+        lines.pop()
+    return [f"{title}:", *lines]
+
+
+def _yes_no(value: bool) -> str:
+    return "yes" if value else "no"
+
+
+def referral_substance(case: Case) -> str:
+    """What the referral says of the child's situation, for the coordinators at secure
+    addresses only: the concern, the reason, needs, services, school, plans and who to
+    contact. One-line answers stay on one line; long answers are indented blocks."""
+    referral = case.referral
+    if referral is None:
+        return ""
+    details = referral.details
+    diagnoses = [name for field, name in _DIAGNOSES if getattr(referral, field)]
+    lines = ["", "From the referral:"]
+    if diagnoses:
+        lines.append("Diagnosis: " + ", ".join(diagnoses))
+    if "diagnosis_details" in details:
+        lines += _block("Diagnosis details", details["diagnosis_details"])
+    lines += _block("Mental health concern", referral.mental_health_concern)
+    lines += _block("Reason for referral", referral.reason_for_referral)
+    services: list[str] = []
+    for name in (
+        *(_SERVICE_NAMES.get(field, field) for field in referral.services),
+        *(_one_line(line) for line in referral.services_involved),
+    ):
+        if name and name.lower() not in {known.lower() for known in services}:
+            services.append(name)
+    if services:
+        lines += _block("Services involved", "\n".join(services))
+    for field, title in (
+        ("needs_health", "Health needs"),
+        ("needs_education", "Education needs"),
+        ("needs_social_care", "Social care needs"),
+        ("care_plans", "Specialist care plans"),
+    ):
+        if field in details:
+            lines += _block(title, details[field])
+    if "school_or_setting" in details:
+        lines.append(f"School or setting: {_one_line(details['school_or_setting'])}")
+    lines.append(f"EHCP: {_yes_no(referral.has_ehcp)}")
+    lines.append(f"Looked after: {_yes_no(referral.child_looked_after)}")
+    if referral.interpreter_needed:
+        language = details.get("child_first_language")
+        lines.append("Interpreter needed: yes" + (f" ({_one_line(language)})" if language else ""))
+    carer = [
+        _one_line(details[field])
+        for field in ("parent_carer_name", "parent_carer_relationship")
+        if field in details
+    ]
+    contacts = [
+        _one_line(details[field])
+        for field in ("parent_carer_phone", "parent_carer_email")
+        if field in details
+    ]
+    if carer or contacts:
+        who = carer[0] if carer else "(no name given)"
+        if len(carer) > 1:
+            who += f" ({carer[1]})"
+        lines.append("Parent/carer: " + ", ".join([who, *contacts]))
+    for field, title in (
+        ("referrer_role", "Referrer's role"),
+        ("referrer_phone", "Referrer's phone"),
+    ):
+        if field in details:
+            lines.append(f"{title}: {_one_line(details[field])}")
+    return "\n".join(lines) + "\n"
+
+
 class Notices:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -87,21 +182,27 @@ class Notices:
         to: list[str],
         values: dict[str, str],
         case: Case | None,
+        secure_values: dict[str, str] | None = None,
     ) -> list[EmailEffect]:
-        """One email per group of recipients: the secure ones (with details) and the rest."""
+        """One email per group of recipients: the secure ones (with details) and the rest.
+        `secure_values` fill their placeholders for the secure group only; the rest get them
+        empty."""
         subject, body = _template(name)
         common = {
             "area_name": self.settings.area_name,
             "inbox_address": self.settings.inbox_address,
             "case_flags": "",
+            "referral_substance": "",
         }
+        private = {"child_details": child_details(case) if case else "", **(secure_values or {})}
         effects = []
         secure = sorted({a for a in to if self.is_secure(a)})
         others = sorted({a for a in to if not self.is_secure(a)})
-        for group, details in ((secure, child_details(case) if case else ""), (others, "")):
+        withheld = dict.fromkeys(private, "")
+        for group, details in ((secure, private), (others, withheld)):
             if not group:
                 continue
-            filled = {**common, **values, "child_details": details}
+            filled = {**common, **values, **details}
             effects.append(
                 EmailEffect(
                     purpose=purpose,
@@ -124,8 +225,17 @@ class Notices:
         return self._render(name, EmailPurpose.ACKNOWLEDGEMENT, [to], values, None)
 
     def coordinator_notification(
-        self, headline: str, outcome: str, case: Case, message_id: str, today: date | None = None
+        self,
+        headline: str,
+        outcome: str,
+        case: Case,
+        message_id: str,
+        today: date | None = None,
+        *,
+        new_case: bool = False,
     ) -> list[EmailEffect]:
+        """To the coordinators. A new case's carries the referral's substance, at secure
+        addresses only."""
         values = {
             "headline": headline,
             "outcome": outcome,
@@ -139,6 +249,7 @@ class Notices:
             list(self.settings.coordinator_addresses),
             values,
             case,
+            {"referral_substance": referral_substance(case) if new_case else ""},
         )
 
     def reminder(

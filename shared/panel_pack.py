@@ -14,14 +14,31 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Protocol
 
-from shared.case import AuditEntry, Case, CaseChange, CaseStatus, EmailEffect, PanelPackEffect
+from shared.case import (
+    AuditEntry,
+    Case,
+    CaseChange,
+    CaseStatus,
+    EmailEffect,
+    PanelPackEffect,
+    ReviewRecord,
+)
 from shared.dates import add_months
 from shared.notices import Notices
 from shared.rating import Rating
+from shared.reminders import (
+    ctr_needed_since,
+    ctr_recommended_on,
+    keyworker_eligible_since,
+    keyworker_referral,
+    last_ctr,
+    red_since,
+)
 from shared.settings import ADULT_REGISTER_AGE, Settings
 
 REVIEWS_AHEAD = timedelta(days=30)
 BIRTHDAYS_AHEAD_MONTHS = 6
+CTR_DUE_DAYS = Settings().ctr_due_days  # the default of `ctr_due_days`
 
 
 @dataclass(frozen=True)
@@ -30,7 +47,97 @@ class PackLine:
     name: str  # shown only to secure recipients
     rating: str
     on: date | None = None
-    note: str = ""
+    note: str = ""  # ratings, dates and status words only: shown to everyone
+    detail: tuple[str, ...] = ()  # what the panel wrote (may name people): secure only
+
+
+@dataclass(frozen=True)
+class CtrStatus:
+    """Where a case stands with its C(E)TR (national policy: every Red case has one)."""
+
+    needed: str = ""  # "required (Red)", "recommended", or both; "" if neither
+    reasons: tuple[tuple[str, date], ...] = ()  # why, and since when
+    since: date | None = None
+    due_on: date | None = None
+    overdue: bool = False
+    held_on: date | None = None  # the latest C(E)TR recorded
+    outcome: str = ""
+
+    @property
+    def summary(self) -> str:
+        """Status words and dates (no personal data)."""
+        if self.reasons and self.due_on:
+            why = " and ".join(f"{word} {day:%d/%m/%Y}" for word, day in self.reasons)
+            when = "OVERDUE since" if self.overdue else "due by"
+            return f"C(E)TR {why}, {when} {self.due_on:%d/%m/%Y}"
+        if self.held_on:
+            return f"C(E)TR held {self.held_on:%d/%m/%Y}"
+        return ""
+
+
+def ctr_status(case: Case, today: date, ctr_due_days: int = CTR_DUE_DAYS) -> CtrStatus:
+    recorded = last_ctr(case)
+    held_on = recorded.ctr_date if recorded else None
+    outcome = recorded.ctr_outcome or "" if recorded else ""
+    needed = ctr_needed_since(case)
+    if not needed:
+        return CtrStatus(held_on=held_on, outcome=outcome)
+    since = needed[0]
+    why = [
+        (code, words, day)
+        for code, words, day in (
+            ("required (Red)", "required: Red since", red_since(case)),
+            ("recommended", "recommended at the review of", ctr_recommended_on(case)),
+        )
+        if day is not None and day in needed
+    ]
+    due = since + timedelta(days=ctr_due_days)
+    return CtrStatus(
+        needed="; ".join(code for code, _, _ in why),
+        reasons=tuple((words, day) for _, words, day in why),
+        since=since,
+        due_on=due,
+        overdue=due < today,
+        held_on=held_on,
+        outcome=outcome,
+    )
+
+
+@dataclass(frozen=True)
+class KeyworkerStatus:
+    eligible: bool
+    referred_on: date | None = None  # the review that recorded the referral
+    name: str = ""  # the keyworker (secure only)
+    eligible_since: date | None = None
+
+    @property
+    def summary(self) -> str:
+        """Status words and dates (no personal data)."""
+        if self.referred_on:
+            named = ", keyworker named" if self.name else ""
+            return f"keyworker: referred (review of {self.referred_on:%d/%m/%Y}){named}"
+        if self.eligible and self.eligible_since:
+            return f"keyworker: eligible since {self.eligible_since:%d/%m/%Y}, NOT referred"
+        return ""
+
+
+def keyworker_status(case: Case, today: date) -> KeyworkerStatus:
+    referral = keyworker_referral(case)
+    return KeyworkerStatus(
+        eligible=case.keyworker_eligible(today),
+        referred_on=referral.review_date if referral else None,
+        name=referral.keyworker_name or "" if referral else "",
+        eligible_since=keyworker_eligible_since(case),
+    )
+
+
+def previous_rating(case: Case) -> tuple[Rating | None, date | None]:
+    """The rating before the latest change, and the day of that change (None, None if the
+    rating never changed)."""
+    history = case.rating_history
+    if len(history) < 2:
+        return None, None
+    return history[-2].rating, history[-1].on
 
 
 @dataclass
@@ -47,6 +154,8 @@ class PanelPack:
     transition_age: int = ADULT_REGISTER_AGE
     pending: list[PackLine] = field(default_factory=list)
     keyworker_eligible: list[PackLine] = field(default_factory=list)
+    reviewed: list[PackLine] = field(default_factory=list)  # the month's last review of each
+    ctrs: list[PackLine] = field(default_factory=list)  # Red or recommended: needed or held
     emails_by_outcome: dict[str, int] = field(default_factory=dict)
     rejected_by_reason: dict[str, int] = field(default_factory=dict)
     quarantined_by_reason: dict[str, int] = field(default_factory=dict)
@@ -55,6 +164,31 @@ class PanelPack:
 def _name(case: Case) -> str:
     child = case.child
     return f"{child.given_name} {child.family_name}" if child else ""
+
+
+def _one_line(value: str) -> str:
+    return " ".join(value.split())
+
+
+def _block(title: str, value: str) -> tuple[str, ...]:
+    """What the panel wrote, under its title, indented (its lines cannot pass for others)."""
+    lines = [line.strip() for line in value.splitlines() if line.strip()]
+    return (f"{title}:", *(f"  {line}" for line in lines))
+
+
+def _reviewed(case: Case, review: ReviewRecord) -> PackLine:
+    flags = []
+    if review.ctr_recommended:
+        flags.append("C(E)TR recommended")
+    if review.ctr_date:
+        flags.append(f"C(E)TR held {review.ctr_date:%d/%m/%Y}")
+    if review.keyworker_referred or review.keyworker_name:
+        flags.append("keyworker referred")
+    detail = _block("Outcome", review.outcome_summary)
+    if review.actions:
+        detail += _block("Actions", review.actions)
+    rating = review.rating.value if review.rating else "-"
+    return PackLine(case.case_id, _name(case), rating, review.review_date, ", ".join(flags), detail)
 
 
 def _line(case: Case, on: date | None = None, note: str = "") -> PackLine:
@@ -67,6 +201,7 @@ def build_panel_pack(
     audit: list[AuditEntry],
     today: date,
     transition_age: int = ADULT_REGISTER_AGE,
+    ctr_due_days: int = CTR_DUE_DAYS,
 ) -> PanelPack:
     start = add_months(today, -1)
     active = [case for case in cases if case.status is CaseStatus.ACTIVE]
@@ -88,9 +223,14 @@ def build_panel_pack(
             if change.source == "review" and start <= change.on <= today
         ]
         if changes and case.status is not CaseStatus.WITHDRAWN:
+            latest = changes[-1]
+            before = case.rating_history[case.rating_history.index(latest) - 1].rating
             pack.changed_cases.append(
-                _line(case, changes[-1].on, f"now {changes[-1].rating.value}")
+                _line(case, latest.on, f"{before.value} -> {latest.rating.value}")
             )
+        reviews = [review for review in case.reviews if start <= review.review_date <= today]
+        if reviews and case.status is not CaseStatus.WITHDRAWN:
+            pack.reviewed.append(_reviewed(case, reviews[-1]))
         if case.closure is not None and start <= case.closure.on <= today:
             pack.removed_cases.append(
                 PackLine(
@@ -118,9 +258,42 @@ def build_panel_pack(
         leaves = case.transition_day(transition_age)
         if leaves and today <= leaves <= add_months(today, BIRTHDAYS_AHEAD_MONTHS):
             pack.leaving.append(_line(case, leaves))
-        if case.keyworker_eligible(today):
-            pack.keyworker_eligible.append(_line(case))
-    for key in ("new_cases", "changed_cases", "removed_cases", "reviews_due", "overdue_reviews"):
+        keyworker = keyworker_status(case, today)
+        if keyworker.eligible:
+            named = (f"Keyworker: {_one_line(keyworker.name)}",) if keyworker.name else ()
+            pack.keyworker_eligible.append(
+                PackLine(
+                    case.case_id,
+                    _name(case),
+                    case.rating.value if case.rating else "-",
+                    None,
+                    keyworker.summary.removeprefix("keyworker: "),
+                    named,
+                )
+            )
+        ctr = ctr_status(case, today, ctr_due_days)
+        if ctr.summary:
+            held = (f"C(E)TR outcome: {_one_line(ctr.outcome)}",) if ctr.outcome else ()
+            pack.ctrs.append(
+                PackLine(
+                    case.case_id,
+                    _name(case),
+                    case.rating.value if case.rating else "-",
+                    ctr.since or ctr.held_on,
+                    ctr.summary,
+                    held,
+                )
+            )
+    # The overdue first, then the longest waiting.
+    pack.ctrs.sort(key=lambda line: ("OVERDUE" not in line.note, line.on or today, line.case_id))
+    for key in (
+        "new_cases",
+        "changed_cases",
+        "removed_cases",
+        "reviews_due",
+        "overdue_reviews",
+        "reviewed",
+    ):
         getattr(pack, key).sort(key=lambda line: (line.on or today, line.case_id))
     pack.leaving.sort(key=lambda line: (line.on or today, line.case_id))
     outcomes = Counter(line.outcome for line in audit if line.outcome)
@@ -148,6 +321,8 @@ def render_panel_pack(pack: PanelPack, *, with_names: bool) -> str:
             name = f"  {line.name}" if with_names and line.name else ""
             note = f"  {line.note}" if line.note else ""
             out.append(f"  {line.case_id}  {line.rating:6} {when:11}{note}{name}".rstrip())
+            if with_names:
+                out += [f"      {detail}" for detail in line.detail]
         if not lines:
             out.append("  none")
         return [*out, ""]
@@ -158,7 +333,8 @@ def render_panel_pack(pack: PanelPack, *, with_names: bool) -> str:
         f"On the register: {sum(pack.counts_by_rating.values())} ({counts})",
         "",
         *section("New to the register this month", pack.new_cases),
-        *section("Rating changed at review this month", pack.changed_cases),
+        *section("Rating changed at review this month (previous -> new)", pack.changed_cases),
+        *section("Reviewed this month (the last review of each case)", pack.reviewed),
         *section("Left the register this month", pack.removed_cases),
         *section("Reviews due in the next 30 days", pack.reviews_due),
         *section("Overdue reviews", pack.overdue_reviews),
@@ -171,6 +347,7 @@ def render_panel_pack(pack: PanelPack, *, with_names: bool) -> str:
         *section(
             "Eligible for the keyworker programme (Red, Amber, Blue; 0-25)", pack.keyworker_eligible
         ),
+        *section("C(E)TRs: cases rated Red or recommended one (overdue first)", pack.ctrs),
         "Emails this month by outcome: "
         + (", ".join(f"{k} {v}" for k, v in pack.emails_by_outcome.items()) or "none"),
         "Rejected by reason: "
@@ -189,9 +366,21 @@ CSV_COLUMNS = (
     "date_of_birth",
     "nhs_number",
     "rating",
+    "previous_rating",
+    "rating_changed_on",
     "keyworker_eligible",
+    "keyworker_referred_on",
+    "keyworker_name",
+    "ctr_needed",
+    "ctr_needed_since",
+    "ctr_due_on",
+    "ctr_overdue",
+    "ctr_date",
+    "ctr_outcome",
     "accepted_on",
     "last_review",
+    "last_review_outcome",
+    "last_review_actions",
     "next_review",
     "review_overdue",
     "leaves_register_on",
@@ -222,7 +411,16 @@ class _InertWriter:
         self.writer.writerow([inert_cell(cell) for cell in cells])
 
 
-def panel_pack_csv(cases: list[Case], today: date, transition_age: int = ADULT_REGISTER_AGE) -> str:
+def _day(value: date | None) -> str:
+    return value.isoformat() if value else ""
+
+
+def panel_pack_csv(
+    cases: list[Case],
+    today: date,
+    transition_age: int = ADULT_REGISTER_AGE,
+    ctr_due_days: int = CTR_DUE_DAYS,
+) -> str:
     """One row per open case, names and identifiers included: for secure recipients only."""
     out = io.StringIO()
     writer = _InertWriter(out)
@@ -231,8 +429,12 @@ def panel_pack_csv(cases: list[Case], today: date, transition_age: int = ADULT_R
         if not case.status.is_open:
             continue
         child = case.child
-        last_review = max((review.review_date for review in case.reviews), default=None)
+        last = case.reviews[-1] if case.reviews else None
+        last_review = last.review_date if last else None
         due = case.next_review_on if case.status is CaseStatus.ACTIVE else None
+        before, changed_on = previous_rating(case)
+        keyworker = keyworker_status(case, today)
+        ctr = ctr_status(case, today, ctr_due_days)
         writer.writerow(
             [
                 case.case_id,
@@ -242,9 +444,21 @@ def panel_pack_csv(cases: list[Case], today: date, transition_age: int = ADULT_R
                 child.date_of_birth.isoformat() if child else "",
                 child.nhs_number if child else "",
                 case.rating.value if case.rating else "",
-                "yes" if case.keyworker_eligible(today) else "no",
+                before.value if before else "",
+                _day(changed_on),
+                "yes" if keyworker.eligible else "no",
+                _day(keyworker.referred_on),
+                keyworker.name,
+                ctr.needed,
+                _day(ctr.since),
+                _day(ctr.due_on),
+                "yes" if ctr.overdue else "no",
+                _day(ctr.held_on),
+                ctr.outcome,
                 case.accepted_at.date().isoformat() if case.accepted_at else "",
                 last_review.isoformat() if last_review else "",
+                last.outcome_summary if last else "",
+                last.actions or "" if last else "",
                 due.isoformat() if due else "",
                 "yes" if due is not None and due < today else "no",
                 str(case.transition_day(transition_age) or ""),
@@ -274,7 +488,11 @@ class PanelPackService:
         since = datetime.combine(add_months(today, -1), datetime.min.time(), now.tzinfo)
         cases = self.register.cases()
         pack = build_panel_pack(
-            cases, self.register.audit_entries(since, now), today, self.settings.transition_age
+            cases,
+            self.register.audit_entries(since, now),
+            today,
+            self.settings.transition_age,
+            self.settings.ctr_due_days,
         )
         return pack, cases
 
@@ -285,7 +503,7 @@ class PanelPackService:
         return Notices(self.settings).panel_pack(
             render_panel_pack(pack, with_names=False),
             render_panel_pack(pack, with_names=True),
-            panel_pack_csv(cases, today, self.settings.transition_age),
+            panel_pack_csv(cases, today, self.settings.transition_age, self.settings.ctr_due_days),
             today,
         )
 

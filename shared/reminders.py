@@ -14,18 +14,21 @@ from enum import StrEnum
 from typing import Protocol
 
 from shared.case import (
+    KEYWORKER_RATINGS,
     Case,
     CaseChange,
     CaseStatus,
     Closure,
     ClosureReason,
     Effect,
+    ReviewRecord,
     ScheduleEffect,
     UnscheduleEffect,
 )
 from shared.dates import add_months
 from shared.errors import AlreadyRecordedError, ConcurrentChangeError
 from shared.notices import Notices
+from shared.rating import Rating
 from shared.settings import Settings
 from shared.working_days import next_working_day
 
@@ -42,6 +45,8 @@ class CheckpointKind(StrEnum):
     TRANSITION_ALERT = "transition_alert"
     TRANSITION = "transition"
     CONSENT_RECONFIRMATION = "consent_reconfirmation"
+    CTR_OVERDUE = "ctr_overdue"
+    KEYWORKER_NOT_REFERRED = "keyworker_not_referred"
 
 
 @dataclass(frozen=True, order=True)
@@ -56,6 +61,63 @@ def _morning(day: date) -> datetime:
     """The start of the working day a reminder about `day` lands on (a weekend or a bank
     holiday moves it to the next working day; what it is about keeps its own date)."""
     return datetime.combine(next_working_day(day), REMINDER_TIME, UTC)
+
+
+def rated_since(case: Case, ratings: frozenset[Rating]) -> date | None:
+    """The day the case's rating came to be one of `ratings` and has stayed so (its rating
+    history); None when its rating is not one of them."""
+    if case.rating not in ratings:
+        return None
+    since = None
+    for change in reversed(case.rating_history):
+        if change.rating not in ratings:
+            break
+        since = change.on
+    if since is None and case.accepted_at is not None:
+        since = case.accepted_at.date()  # no history kept: from joining the register
+    return since
+
+
+def red_since(case: Case) -> date | None:
+    return rated_since(case, frozenset({Rating.RED}))
+
+
+def ctr_recommended_on(case: Case) -> date | None:
+    """The date of the latest review, when it recommended a C(E)TR."""
+    latest = case.reviews[-1] if case.reviews else None
+    return latest.review_date if latest is not None and latest.ctr_recommended else None
+
+
+def last_ctr(case: Case) -> ReviewRecord | None:
+    """The review that recorded the latest C(E)TR date."""
+    held = [review for review in case.reviews if review.ctr_date is not None]
+    return max(held, key=lambda review: review.ctr_date or date.min, default=None)
+
+
+def ctr_needed_since(case: Case) -> list[date]:
+    """The days from which a C(E)TR is needed and none is recorded on or after: since the
+    rating became Red (national policy), and since the latest review recommended one."""
+    if case.status is not CaseStatus.ACTIVE:
+        return []
+    recorded = last_ctr(case)
+    held = recorded.ctr_date if recorded is not None else None
+    days = {day for day in (red_since(case), ctr_recommended_on(case)) if day is not None}
+    return sorted(day for day in days if held is None or held < day)
+
+
+def keyworker_referral(case: Case) -> ReviewRecord | None:
+    """The latest review that recorded a referral to a keyworker (or named one)."""
+    referred = [r for r in case.reviews if r.keyworker_referred or r.keyworker_name]
+    return referred[-1] if referred else None
+
+
+def keyworker_eligible_since(case: Case) -> date | None:
+    """The day the case became eligible for the keyworker programme by its rating (Red,
+    Amber or Blue), at the earliest the day it joined the register."""
+    since = rated_since(case, KEYWORKER_RATINGS)
+    if since is None or case.accepted_at is None:
+        return None
+    return max(since, case.accepted_at.date())
 
 
 def checkpoints(case: Case, settings: Settings) -> list[Checkpoint]:
@@ -110,6 +172,23 @@ def _active_checkpoints(case: Case, settings: Settings) -> list[Checkpoint]:
         points.append(
             Checkpoint(_morning(eighteen), CheckpointKind.TRANSITION, "transition", eighteen)
         )
+    for since in ctr_needed_since(case):
+        due = since + timedelta(days=settings.ctr_due_days)
+        points.append(
+            Checkpoint(_morning(due), CheckpointKind.CTR_OVERDUE, f"ctr_overdue:{since}", since)
+        )
+    eligible_since = keyworker_eligible_since(case)
+    if eligible_since is not None and keyworker_referral(case) is None:
+        by = eligible_since + timedelta(days=settings.first_review_days)
+        if case.keyworker_eligible(by):  # not if they are 26 by then
+            points.append(
+                Checkpoint(
+                    _morning(by),
+                    CheckpointKind.KEYWORKER_NOT_REFERRED,
+                    f"keyworker_not_referred:{eligible_since}",
+                    eligible_since,
+                )
+            )
     if case.consent is not None:
         given = case.consent.consent_date
         reconfirm_on = add_months(given, settings.consent_reconfirmation_months)
@@ -199,6 +278,36 @@ class ReminderDecider:
                         case,
                         today,
                         accepted_on=accepted.strftime("%d/%m/%Y"),
+                        first_review_days=str(self.settings.first_review_days),
+                        lead=True,
+                    )
+                )
+            case CheckpointKind.CTR_OVERDUE:
+                why = []
+                if red_since(case) == point.on:
+                    why.append(f"rated Red on {uk}")
+                if ctr_recommended_on(case) == point.on:
+                    why.append(f"recommended a C(E)TR at its review of {uk}")
+                due = point.on + timedelta(days=self.settings.ctr_due_days)
+                return list(
+                    notices.reminder(
+                        "ctr_overdue",
+                        case,
+                        today,
+                        since_on=uk,
+                        ctr_reason=" and ".join(why) or f"in need of a C(E)TR since {uk}",
+                        ctr_due_days=str(self.settings.ctr_due_days),
+                        due_on=due.strftime("%d/%m/%Y"),
+                        lead=True,
+                    )
+                )
+            case CheckpointKind.KEYWORKER_NOT_REFERRED:
+                return list(
+                    notices.reminder(
+                        "keyworker_not_referred",
+                        case,
+                        today,
+                        eligible_on=uk,
                         first_review_days=str(self.settings.first_review_days),
                         lead=True,
                     )

@@ -56,6 +56,8 @@ class Settings(BaseModel):
     pending_expiry_days: int = Field(default=28, ge=1)
     review_grace_days: int = Field(default=7, ge=1)  # a due review unrecorded this long is overdue
     first_review_days: int = Field(default=28, ge=1)  # a new case's first panel review, at most
+    # A case rated Red, or whose review recommended one, needs a C(E)TR within this many days.
+    ctr_due_days: int = Field(default=14, ge=1)
     transition_alert_months: int = Field(default=6, ge=1, le=24)  # notice before transition_age
     consent_reconfirmation_months: int = Field(default=12, ge=1, le=60)
     max_attachments: int = Field(default=10, ge=1)

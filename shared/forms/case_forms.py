@@ -39,8 +39,11 @@ class ReviewOutcome(BaseModel):
     actions: str | None
     next_review_date: date | None
     discharge_date: date | None
-    keyworker_referred: bool
+    keyworker_referred: bool  # ticked, or a keyworker named
+    keyworker_name: str | None
     ctr_recommended: bool
+    ctr_date: date | None
+    ctr_outcome: str | None
     remove_from_register: bool
     removal_reason: str | None
     reviewer_name: str
@@ -128,6 +131,9 @@ def validate_review(form: RawForm, today: date) -> tuple[ReviewOutcome | None, l
             f"(until {red_until:%d/%m/%Y}). Please rate the case Red, or leave the rating blank.",
         )
     removal_reason = reader.text("removal_reason", required=removing)
+    ctr_date = reader.date_value("ctr_date")
+    ctr_outcome = reader.text("ctr_outcome")
+    keyworker_name = reader.text("keyworker_name")
     reviewer = reader.text("reviewer_name", required=True)
     if reader.reasons:
         return None, reader.reasons
@@ -141,8 +147,12 @@ def validate_review(form: RawForm, today: date) -> tuple[ReviewOutcome | None, l
             actions=actions,
             next_review_date=next_review,
             discharge_date=discharge_date,
-            keyworker_referred=reader.ticked("keyworker_referred"),
+            # A keyworker named is a keyworker referred to, ticked or not.
+            keyworker_referred=reader.ticked("keyworker_referred") or keyworker_name is not None,
+            keyworker_name=keyworker_name,
             ctr_recommended=reader.ticked("ctr_recommended"),
+            ctr_date=ctr_date,
+            ctr_outcome=ctr_outcome,
             remove_from_register=removing,
             removal_reason=removal_reason,
             reviewer_name=reviewer,

@@ -365,6 +365,9 @@ def test_checkpoints_of_a_new_case(desk: Desk, settings: Settings) -> None:
         CheckpointKind.TRANSITION_ALERT: case.transition_day(),
         CheckpointKind.TRANSITION: case.transition_day(),
         CheckpointKind.CONSENT_RECONFIRMATION: add_months(case.consent.consent_date, 12),
+        # Red (so a C(E)TR is needed) and eligible for a keyworker, both from today.
+        CheckpointKind.CTR_OVERDUE: today,
+        CheckpointKind.KEYWORKER_NOT_REFERRED: today,
     }
     alert = next(
         p for p in checkpoints(case, settings) if p.kind is CheckpointKind.TRANSITION_ALERT
@@ -395,14 +398,20 @@ def test_the_reminder_escalates_weekly_until_a_review_then_stops(
         return sorted({e.subject for e in change.effects if isinstance(e, EmailEffect)})
 
     assert fire(due - timedelta(days=1)) == []
-    assert fire(due) == [f"DSR review due - case {case.case_id}"]
+    # Day 14 of a Red case: its review is due, and so was a C(E)TR (`ctr_due_days` 14).
+    assert fire(due) == [
+        f"DSR case {case.case_id}: C(E)TR OVERDUE - none recorded since {uk(NOW.date())}",
+        f"DSR review due - case {case.case_id}",
+    ]
     assert fire(due) == []  # the same firing again
     overdue = fire(due + timedelta(days=settings.review_grace_days))
     assert overdue == [f"DSR review OVERDUE - case {case.case_id} (7 days)"]
     later = fire(due + timedelta(days=2 * settings.review_grace_days))
-    # Day 28 of a Red case: still overdue, and no first panel review within 28 days either.
+    # Day 28 of a Red case: still overdue, no first panel review within 28 days, and no
+    # keyworker referral recorded either.
     assert later == [
         f"DSR case {case.case_id} has had no first panel review",
+        f"DSR case {case.case_id}: eligible for a keyworker - no referral recorded",
         f"DSR review OVERDUE - case {case.case_id} (14 days)",
     ]
     reviewed = desk.receive(review_email(person, case.case_id, rag_rating="Green"))
