@@ -563,3 +563,32 @@ def test_the_pack_shows_rating_changes_reviews_ctrs_and_keyworkers(
         due.isoformat(),
     )
     assert late["previous_rating"] == "" and late["keyworker_name"] == ""
+
+
+def test_the_blank_review_form_carries_the_new_fields_through_to_the_case(
+    desk: Desk, settings: Settings
+) -> None:
+    from tests.unit.test_case_lifecycle_rules import review_email
+
+    person = child(86)
+    case = on_register(desk, person, "Red")
+    decision = desk.receive(
+        review_email(
+            person,
+            case.case_id,
+            rag_rating="Red",
+            ctr_date=uk(NOW.date()),
+            ctr_outcome="Community plan agreed",
+            keyworker_name="Sam Lee",
+        )
+    )
+    assert decision.outcome is Outcome.UPDATED and decision.case is not None
+    [review] = decision.case.reviews
+    assert (review.ctr_date, review.ctr_outcome, review.keyworker_name) == (
+        NOW.date(),
+        "Community plan agreed",
+        "Sam Lee",
+    )
+    assert review.keyworker_referred
+    kinds = {point.kind for point in checkpoints(decision.case, settings)}
+    assert not kinds & {CheckpointKind.CTR_OVERDUE, CheckpointKind.KEYWORKER_NOT_REFERRED}
