@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
@@ -20,7 +21,13 @@ from shared.mail import parse_mail
 from shared.outcome import Outcome
 from shared.panel_pack import build_panel_pack, panel_pack_csv, render_panel_pack
 from shared.rating import Rating
-from shared.reminders import CheckpointKind, ReminderDecider, checkpoints, reminder_effect
+from shared.reminders import (
+    Checkpoint,
+    CheckpointKind,
+    ReminderDecider,
+    checkpoints,
+    reminder_effect,
+)
 from shared.settings import Settings
 from tests.conftest import NOW, PlainHasher
 from tests.unit.test_case_lifecycle_rules import COORDINATOR, on_register
@@ -71,7 +78,7 @@ def desk(settings: Settings) -> Desk:
     return Desk(settings)
 
 
-def notifications(effects: list[object]) -> dict[str, EmailEffect]:
+def notifications(effects: Sequence[object]) -> dict[str, EmailEffect]:
     return {
         address: effect
         for effect in effects
@@ -285,7 +292,7 @@ def record(day: date, rating: Rating, **fields: object) -> ReviewRecord:
     )
 
 
-def point_of(case: Case, settings: Settings, kind: CheckpointKind):  # type: ignore[no-untyped-def]
+def point_of(case: Case, settings: Settings, kind: CheckpointKind) -> Checkpoint | None:
     found = [point for point in checkpoints(case, settings) if point.kind is kind]
     return found[0] if found else None
 
