@@ -66,13 +66,14 @@ def test_a_delivery_status_report_is_never_answered(desk: Desk) -> None:
 
 
 def test_an_ordinary_reply_is_still_answered(desk: Desk) -> None:
-    """The control: a person's reply (no automatic marks) is answered as usual."""
+    """The control: a person's reply (no automatic marks) is answered as usual: passed to
+    a coordinator, and the sender told so."""
     raw = raw_email(
         (from_line(REFERRER, "Dr Sam Patel"), "Auto-Submitted: no"),
         body=message(subject="RE: DSR forms could not be accepted", body="What form do I need?"),
     )
     processed = desk.receive(raw)
-    assert processed.outcome is Outcome.REJECTED
+    assert processed.outcome is Outcome.PASSED_ON
     assert REFERRER in processed.recipients
 
 
