@@ -188,16 +188,21 @@ def test_the_reminder_tells_the_coordinators_once(
     early = stack.invoke("reminder", {"case_id": submission.case_id}, at=due - timedelta(hours=1))
     assert early == {"case_id": submission.case_id, "done": "nothing due"}
     response = stack.invoke("reminder", {"case_id": submission.case_id}, at=due)
-    assert response == {"case_id": submission.case_id, "done": "reminder:review_due"}
+    # With it, on the same day: no first review yet, and no keyworker referral (Amber).
+    assert response["case_id"] == submission.case_id
+    assert "review_due" in response["done"].removeprefix("reminder:").split(",")
     # Scheduler delivers at least once: the same firing again does nothing more.
     again = stack.invoke("reminder", {"case_id": submission.case_id}, at=due)
     assert again["done"] == "nothing due"
     stack.run_effects()
-    [reminder] = sent_emails()[before:]
-    assert reminder.subject == f"DSR review due - case {submission.case_id}"
+    [reminder] = [
+        sent
+        for sent in sent_emails()[before:]
+        if sent.subject == f"DSR review due - case {submission.case_id}"
+    ]
     assert set(reminder.to) == {"dsr.coordinator@nhs.net", "dsr.lead@nhs.net"}
     moved = register.case(submission.case_id)
-    assert moved is not None and moved.reminders_sent == [f"review_due:{case.next_review_on}"]
+    assert moved is not None and f"review_due:{case.next_review_on}" in moved.reminders_sent
 
 
 def test_an_untrusted_email_twice_is_quarantined_twice_and_reserves_nothing(
