@@ -113,5 +113,7 @@ def test_only_named_panel_members_are_the_team_never_a_whole_domain(settings: Se
             ("w.pdf", withdrawal_pdf(person, accepted.case.case_id)), sender="any.clinician@nhs.net"
         )
     )
-    assert withdrawal.outcome is Outcome.QUARANTINED
-    assert desk.register.case(accepted.case.case_id) is not None
+    # Held for a coordinator to confirm: nothing erased on their word alone.
+    assert withdrawal.outcome is Outcome.HELD
+    held = desk.register.case(accepted.case.case_id)
+    assert held is not None and held.status.value == "active"
