@@ -27,3 +27,8 @@ class MailNotSentError(DeliveryError):
 
 class RawMailMissingError(DsrIntakeError):
     """The raw email is no longer in the mail bucket (expired, or erased)."""
+
+
+class ErasureIncompleteError(DeliveryError):
+    """Some of a withdrawn case's stored objects could not be deleted: the erasure stays in
+    the outbox and is tried again."""

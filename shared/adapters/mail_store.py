@@ -6,7 +6,7 @@ from typing import Any
 
 from shared.case import email_of
 from shared.effects import MAX_ORIGINALS_BYTES
-from shared.errors import RawMailMissingError
+from shared.errors import ErasureIncompleteError, RawMailMissingError
 from shared.mail import Attachment, parse_mail
 
 INBOUND_PREFIX = "inbound/"
@@ -48,11 +48,18 @@ class RawMailStore:
             keys += [item["Key"] for item in page.get("Contents", [])]
         for start in range(0, len(keys), 1000):
             # Deleting a key that is not there succeeds: erasure can safely run twice.
-            self.s3.delete_objects(
+            response = self.s3.delete_objects(
                 Bucket=self.bucket,
                 Delete={
                     "Objects": [{"Key": key} for key in keys[start : start + 1000]],
                     "Quiet": True,
                 },
             )
+            failed = response.get("Errors", [])
+            if failed:
+                # Quiet mode reports only failures: the erasure is not done, and is tried again.
+                codes = sorted({str(error.get("Code", "unknown")) for error in failed})
+                raise ErasureIncompleteError(
+                    f"{len(failed)} stored objects of case {case_id} not deleted: {codes}"
+                )
         return len(keys)
