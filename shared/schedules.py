@@ -104,28 +104,39 @@ class Reconciliation:
 
 
 def reconcile(
-    cases: Iterable[Case],
+    cases: Iterable[Case] | Callable[[], Iterable[Case]],
     scheduler: ScheduleLister,
     settings: Settings,
     now: datetime,
     *,
     repair: bool = True,
+    reader: CaseReader | None = None,
 ) -> Reconciliation:
-    """Check every case has exactly its one schedule at its next checkpoint; repair what not."""
+    """Check every case has exactly its one schedule at its next checkpoint; repair what not.
+
+    The schedules are listed first and the cases read after (a case accepted meanwhile is
+    then seen with its schedule); with a `reader`, a case about to be repaired is read again,
+    consistently, so a case that changed during the run is judged as it is now."""
     held = scheduler.scheduled_reviews()
+    listed = list(cases() if callable(cases) else cases)
     open_cases = correct = missing = stale = 0
     wanted: set[str] = set()
-    for case in cases:
-        at = due_schedule(case, settings, now)
+    for case in listed:
         if case.status.is_open:
             open_cases += 1
+        at = due_schedule(case, settings, now)
+        current = held.get(case.case_id)
+        if at is not None and current is not None and abs(current - at) <= TOLERANCE:
+            correct += 1
+            wanted.add(case.case_id)
+            continue
         if at is None:
             continue
+        if reader is not None:
+            at = due_schedule(reader.case(case.case_id), settings, now)
+            if at is None:
+                continue  # closed or withdrawn meanwhile: its schedule is an orphan
         wanted.add(case.case_id)
-        current = held.get(case.case_id)
-        if current is not None and abs(current - at) <= TOLERANCE:
-            correct += 1
-            continue
         # A schedule already in the past (it should have fired) is stale too.
         if current is None:
             missing += 1
@@ -133,7 +144,13 @@ def reconcile(
             stale += 1
         if repair:
             scheduler.schedule_review(case.case_id, at)
-    orphans = [case_id for case_id in held if case_id not in wanted]
+    orphans = []
+    for case_id in held:
+        if case_id in wanted:
+            continue
+        if reader is not None and due_schedule(reader.case(case_id), settings, now) is not None:
+            continue  # opened since the cases were read: its own delivery set it
+        orphans.append(case_id)
     if repair:
         for case_id in orphans:
             scheduler.cancel(case_id)

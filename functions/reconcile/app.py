@@ -29,7 +29,12 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     # `dsr-intake ops status` asks without repairing.
     repair = ReconcileRequest.model_validate(event).repair
     found = reconcile(
-        register.cases(), review_scheduler(settings), settings, CLOCK.now(), repair=repair
+        register.cases,  # read after the schedules are listed
+        review_scheduler(settings),
+        settings,
+        CLOCK.now(),
+        repair=repair,
+        reader=register,
     )
     logger.info("schedules reconciled", summary=found.summary())
     if repair:

@@ -214,3 +214,21 @@ def test_a_firing_that_loses_a_race_with_an_email_is_decided_again(
     done = ReminderService(settings, register, lambda: due.at, sync).run(case.case_id)
     assert done.startswith("reminder:") and len(register.recorded) == 1
     assert case.case_id in scheduler.schedules
+
+
+def test_reconcile_judges_a_case_that_changed_during_the_run_as_it_is_now(
+    desk: Desk, settings: Settings
+) -> None:
+    """The scan of cases is eventually consistent and older than the schedules listed: a case
+    accepted meanwhile keeps its schedule, a case withdrawn meanwhile gets none back."""
+    new, withdrawn = registered(desk, 9), registered(desk, 10)
+    tombstone = withdrawn.tombstone(
+        Closure(reason=ClosureReason.CONSENT_WITHDRAWN, on=NOW.date()), NOW
+    )
+    now_held = MemoryOutbox(cases={new.case_id: new, withdrawn.case_id: tombstone})
+    scheduler = MemoryScheduler({new.case_id: due_schedule(new, settings, NOW)})  # type: ignore[dict-item]
+    stale_scan = [withdrawn]  # the scan saw the withdrawn case still active, and not the new one
+    found = reconcile(lambda: stale_scan, scheduler, settings, NOW, reader=now_held)
+    assert new.case_id in scheduler.schedules, "the new case keeps its schedule"
+    assert withdrawn.case_id not in scheduler.schedules, "the withdrawn case gets none back"
+    assert (found.missing, found.orphaned) == (0, 0)
