@@ -186,7 +186,7 @@ class OriginalFiles(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     message_id: str
-    positions: tuple[int, ...]  # as numbered in the reasons: "attachment 2 (image/jpeg)"
+    positions: tuple[int, ...]  # as numbered in the reasons: "attachment 2 (image)"
 
 
 class EmailEffect(BaseModel):
@@ -199,6 +199,13 @@ class EmailEffect(BaseModel):
     body: str
     attachments: tuple[EmailAttachment, ...] = ()
     originals: OriginalFiles | None = None  # secure recipients only: may hold anything
+    # An answer to an email threads to it: In-Reply-To its Message-ID, References its chain
+    # then its Message-ID (real `<...>` ids only; none when it had none).
+    in_reply_to: str | None = None
+    references: tuple[str, ...] = ()
+    # Blank DSR forms to attach, by file name (shared.blank_forms), read when it is sent: the
+    # outbox item holds their names, never their bytes.
+    blank_forms: tuple[str, ...] = ()
 
 
 class ScheduleEffect(BaseModel):
@@ -257,6 +264,8 @@ class Decision(BaseModel):
     parts: list[Decision] = Field(default_factory=list)
     hold: HeldWithdrawal | None = None  # a withdrawal to keep until a coordinator confirms
     release_hold: str | None = None  # the hold a coordinator's confirmation answers
+    # A withdrawal: the child's other holds, removed, their emails erased with the case.
+    purged_holds: list[HeldWithdrawal] = Field(default_factory=list)
 
     @property
     def case_id(self) -> str | None:

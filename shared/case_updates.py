@@ -22,8 +22,9 @@ from shared.case import (
 )
 from shared.forms.case_forms import CaseIdentity, ReviewOutcome, Withdrawal
 from shared.forms.reader import label
+from shared.holds import HeldWithdrawal
 from shared.mail import InboundMail
-from shared.notices import Notices, case_flags
+from shared.notices import Answering, Notices, case_flags
 from shared.outcome import Outcome, Reason, ReasonCode
 from shared.reminders import reminder_effect
 from shared.settings import Settings
@@ -35,6 +36,8 @@ class CaseRegister(Protocol):
     def case(self, case_id: str) -> Case | None: ...
 
     def case_for_person(self, person_key: str) -> Case | None: ...
+
+    def holds_for_person(self, person_key: str) -> list[HeldWithdrawal]: ...
 
 
 class Hasher(Protocol):
@@ -136,7 +139,11 @@ class CaseFormDecider:
         return Decision(
             outcome=Outcome.REJECTED,
             reasons=reasons,
-            effects=list(self.notices.rejection(mail.sender, reasons)),
+            effects=list(
+                self.notices.rejection(
+                    mail.sender, reasons, answering=Answering.to(mail, self.now)
+                )
+            ),
             related_case_id=case_id,
         )
 
@@ -147,7 +154,14 @@ class CaseFormDecider:
             return []  # a coordinator gets the coordinators' notification already
         flags = case_flags(case, self.today)
         return list(
-            self.notices.acknowledgement(name, mail.sender, case, case_flags=flags, **values)
+            self.notices.acknowledgement(
+                name,
+                mail.sender,
+                case,
+                answering=Answering.to(mail, self.now),
+                case_flags=flags,
+                **values,
+            )
         )
 
     # ----- review outcome -----
@@ -367,6 +381,9 @@ class CaseFormDecider:
             case=tombstone,
             forget_person_key=forget,
             effects=effects,
+            # Held withdrawals for the same child go too (they name the child), and their
+            # emails are erased with the case.
+            purged_holds=self.register.holds_for_person(case.person_key) if case.person_key else [],
         )
 
     def _current_case(self, named: Case, identity: CaseIdentity, form_id: str) -> Case:

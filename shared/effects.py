@@ -18,6 +18,7 @@ from typing import Protocol
 
 from pydantic import TypeAdapter
 
+from shared.blank_forms import BlankForm, read_blank_form
 from shared.case import (
     Effect,
     EmailEffect,
@@ -47,8 +48,10 @@ class Mailer(Protocol):
         email: EmailEffect,
         files: Sequence[Attachment] = (),
         case_reference: str | None = None,
+        forms: Sequence[BlankForm] = (),
     ) -> str:
-        """Send; raise MailNotSentError only when the service said it did not send."""
+        """Send; raise MailNotSentError only when the service said it did not send. `files`
+        are a received email's (named by position), `forms` the blank forms (by their name)."""
         ...
 
 
@@ -155,17 +158,20 @@ class EffectDelivery:
             if now - entry.sending_since < SENDING_LEASE:
                 return "skipped:being sent by another delivery"
             return self._uncertain(entry, email, now)
+        forms, email = _with_blank_forms(email)
+        # Everything read before the mark: a failed read leaves the item free to try again.
+        files, email = self._with_originals(email)
         if not self.outbox.mark_sending(entry.outbox_id, now):
             return "skipped:taken by another delivery"
-        files, email = self._with_originals(email)
         try:
-            self.mailer.send(email, files, entry.case_id)
+            self.mailer.send(email, files, entry.case_id, forms=forms)
         except MailNotSentError:
             self.outbox.release_sending(entry.outbox_id)  # not sent: a retry may send it
             raise
         # Any other failure leaves the mark: its next delivery reports it, never resends it.
         self.outbox.delete_outbox_item(entry.outbox_id)
-        return f"email:{email.purpose.value}:files={len(files)}"
+        attached = f":forms={len(forms)}" if forms else ""
+        return f"email:{email.purpose.value}:files={len(files)}{attached}"
 
     def _send_pack(self, entry: OutboxEntry, pack: PanelPackEffect) -> str:
         """The panel pack's emails, built now, under the one item's "sending" mark."""
@@ -182,9 +188,9 @@ class EffectDelivery:
                 body="",
             )
             return self._uncertain(entry, email, now)
+        emails = self.packs.emails(pack.at)  # built before the mark, like files are read
         if not self.outbox.mark_sending(entry.outbox_id, now):
             return "skipped:taken by another delivery"
-        emails = self.packs.emails(pack.at)
         for number, email in enumerate(emails):
             try:
                 self.mailer.send(email, (), None)
@@ -236,6 +242,22 @@ class EffectDelivery:
         # The withdrawal's own answers (which hold no details of the child) still go out.
         outbox = self.outbox.erase_case_events(effect.case_id, keep_event=entry.event_id)
         return f"erase:objects={objects},outbox={outbox}"
+
+
+def _with_blank_forms(email: EmailEffect) -> tuple[list[BlankForm], EmailEffect]:
+    """The blank forms the email names, read from the package now (the outbox holds only
+    their names). One that cannot be read is left off and the email says so."""
+    forms: list[BlankForm] = []
+    missing = False
+    for name in email.blank_forms:
+        try:
+            forms.append(read_blank_form(name))
+        except (OSError, ValueError):  # a packaging fault: the answer still goes
+            missing = True
+    if not missing:
+        return forms, email
+    note = "\n(The blank forms could not be attached: reply to this email to be sent them.)\n"
+    return forms, email.model_copy(update={"body": email.body + note})
 
 
 class UndeliveredOutbox(Protocol):

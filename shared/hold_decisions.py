@@ -11,7 +11,7 @@ from shared.case_updates import CaseFormDecider, CaseRegister, Hasher
 from shared.forms.case_forms import Withdrawal
 from shared.holds import HOLD_DAYS, HOLD_RETENTION, HeldWithdrawal, hold_reference_for
 from shared.mail import InboundMail
-from shared.notices import Notices
+from shared.notices import Answering, Notices
 from shared.outcome import Outcome, Reason, ReasonCode
 from shared.settings import Settings
 
@@ -52,10 +52,12 @@ class HoldDecider:
             sender=mail.sender,
             withdrawal=withdrawal,
             received_at=self.now,
+            # A keyed hash, computed without reading the register.
+            person_key=self.hasher.person_key(withdrawal.identity.nhs_number),
         )
         effects: list[Effect] = [
             *self.notices.withdrawal_held(held, _details(withdrawal), HOLD_DAYS),
-            *self.notices.withdrawal_received(held),
+            *self.notices.withdrawal_received(held, answering=Answering.to(mail, self.now)),
         ]
         reason = Reason(
             code=ReasonCode.WITHDRAWAL_HELD,
@@ -79,10 +81,45 @@ class HoldDecider:
             return Decision(
                 outcome=Outcome.REJECTED,
                 reasons=[reason],
-                effects=list(self.notices.rejection(mail.sender, [reason])),
+                # To the coordinator who confirmed: no blank forms (no form was wrong).
+                effects=list(
+                    self.notices.rejection(
+                        mail.sender,
+                        [reason],
+                        answering=Answering.to(mail, self.now),
+                        with_forms=False,
+                    )
+                ),
             )
         cases = CaseFormDecider(self.settings, self.now, self.register, self.hasher)
         decision = cases.withdraw(mail, message_id, held.withdrawal)
+        if decision.outcome is Outcome.WITHDRAWN and decision.case is not None and (
+            self._given_since(decision.case.case_id, held)
+        ):
+            # The child's current case began, or consent was given again, after the
+            # withdrawal was sent: an old hold never erases it.
+            reason = Reason(
+                code=ReasonCode.CASE_NOT_FOUND,
+                message=f"The withdrawal held as {reference} came before the child's current "
+                "case was opened, so it is not applied to it. Please check with the family.",
+            )
+            return Decision(
+                outcome=Outcome.REJECTED,
+                reasons=[reason],
+                effects=list(
+                    self.notices.rejection(
+                        mail.sender,
+                        [reason],
+                        answering=Answering.to(mail, self.now),
+                        with_forms=False,
+                    )
+                ),
+                release_hold=reference,
+            )
+        if decision.outcome is Outcome.WITHDRAWN and all(
+            other.reference != held.reference for other in decision.purged_holds
+        ):
+            decision.purged_holds.append(held)  # its email is erased with the case
         if decision.outcome is Outcome.WITHDRAWN and decision.case is not None:
             uk_date = held.withdrawal.withdrawal_date.strftime("%d/%m/%Y")
             decision.effects += self.notices.acknowledgement(
@@ -96,3 +133,11 @@ class HoldDecider:
         # Answered either way: a case not found or mismatched is the coordinator's to resolve.
         decision.release_hold = reference
         return decision
+
+    def _given_since(self, case_id: str, held: HeldWithdrawal) -> bool:
+        """Whether the case was opened, or its consent recorded, after the hold came."""
+        case = self.register.case(case_id)
+        if case is None:
+            return False
+        moments = [case.created_at, *(record.recorded_at for record in case.consent_history)]
+        return max(moments) > held.received_at

@@ -23,11 +23,12 @@ from shared.forms.case_forms import validate_review, validate_withdrawal
 from shared.forms.consent import Consent, identity_mismatches, validate_consent
 from shared.forms.fields import FormKind, RawForm
 from shared.forms.found import MAX_CHILDREN_PER_EMAIL, FoundForms, by_child, find_forms, sources
+from shared.forms.reader import clean_answer
 from shared.forms.referral import Referral, validate_referral
 from shared.hold_decisions import HoldDecider
 from shared.holds import HeldWithdrawal, confirmation_in
-from shared.mail import InboundMail, is_team_sender, trust_reasons
-from shared.notices import Notices
+from shared.mail import InboundMail, is_authenticated, is_team_sender, trust_reasons
+from shared.notices import Answering, Notices
 from shared.outcome import Outcome, Reason, ReasonCode
 from shared.reminders import reminder_effect
 from shared.settings import Settings
@@ -43,6 +44,8 @@ class Register(Protocol):
     def first_submission_with_header(self, header_message_id: str) -> str | None: ...
 
     def held_withdrawal(self, reference: str) -> HeldWithdrawal | None: ...
+
+    def holds_for_person(self, person_key: str) -> list[HeldWithdrawal]: ...
 
 
 class IdentityHasher(Protocol):
@@ -74,6 +77,8 @@ _ATTENTION = [
 ]
 
 
+MAX_REFERENCES_READ = 5
+_PASSED_ON_SUBJECT = re.compile(r"passed to a coordinator", re.IGNORECASE)
 _CASE_REFERENCE = re.compile(r"\bDSR-[A-HJ-NP-Z2-9]{8}\b", re.IGNORECASE)
 
 
@@ -84,6 +89,16 @@ def _holds_no_form(found: FoundForms) -> bool:
         and bool(found.reasons)
         and all(reason.code is ReasonCode.NO_FORM_FOUND for reason in found.reasons)
     )
+
+
+def _answering_about(answering: Answering, found: FoundForms) -> Answering:
+    """The answer names the child by the initials of the name their forms gave, if any."""
+    for form in [*found.referrals, *found.consents]:
+        given = clean_answer(form.fields.get("child_given_name", ""))
+        family = clean_answer(form.fields.get("child_family_name", ""))
+        if given.strip() or family.strip():
+            return answering.about(given, family)
+    return answering
 
 
 def summary_outcome(part_outcomes: list[Outcome]) -> Outcome:
@@ -110,7 +125,7 @@ class IntakeDecider:
             # has its outcome and was answered then, whatever that outcome was.
             return Decision(outcome=Outcome.DUPLICATE)
 
-        confirmed = confirmation_in(mail.own_text)
+        confirmed = confirmation_in(mail.own_text) if mail.body_is_main else None
         if confirmed is not None:
             return self._confirm_hold(mail, message_id, confirmed)
 
@@ -188,9 +203,18 @@ class IntakeDecider:
                     reason.model_copy(update={"message": f"({where}) {reason.message}"})
                     for reason in part.reasons
                 ]
-                part.effects = list(self.notices.rejection(mail.sender, part.reasons))
+                part.effects = list(
+                    self.notices.rejection(
+                        mail.sender,
+                        part.reasons,
+                        answering=_answering_about(self._answering(mail), child),
+                    )
+                )
             parts.append(part)
         return Decision(outcome=summary_outcome([part.outcome for part in parts]), parts=parts)
+
+    def _answering(self, mail: InboundMail) -> Answering:
+        return Answering.to(mail, self.context.now)
 
     def _decide_forms(self, mail: InboundMail, message_id: str, found: FoundForms) -> Decision:
         if found.case_forms and not found.reasons:
@@ -198,17 +222,19 @@ class IntakeDecider:
         reasons = list(found.reasons)
         referral: Referral | None = None
         consent: Consent | None = None
+        answering = _answering_about(self._answering(mail), found)
         if not reasons:
             try:
                 referral, consent, reasons = self._validate(found)
             except Exception:  # this child's forms only: another child's are still decided
                 return self._not_checked(mail, message_id, found)
         if reasons:
-            return self._reject(mail, reasons)
-        nhs_number = (referral or consent).child.nhs_number  # type: ignore[union-attr]
-        person_key = self.hasher.person_key(nhs_number)
+            return self._reject(mail, reasons, answering)
+        child = (referral or consent).child  # type: ignore[union-attr]
+        person_key = self.hasher.person_key(child.nhs_number)
         existing = self._live_case(person_key)
-        return self._apply(mail, message_id, person_key, existing, referral, consent)
+        answering = self._answering(mail).about(child.given_name, child.family_name)
+        return self._apply(mail, message_id, person_key, existing, referral, consent, answering)
 
     def _validate(self, found: FoundForms) -> tuple[Referral | None, Consent | None, list[Reason]]:
         referral: Referral | None = None
@@ -234,7 +260,7 @@ class IntakeDecider:
             message="The forms could not be checked automatically. A coordinator has been "
             "told and will enter them by hand or contact you.",
         )
-        decision = self._reject(mail, [reason])
+        decision = self._reject(mail, [reason], _answering_about(self._answering(mail), found))
         decision.effects += self.notices.manual_entry(
             [reason], message_id, (), Outcome.REJECTED.value
         )
@@ -304,15 +330,21 @@ class IntakeDecider:
         """A reply to one of our emails that holds no form: to the coordinators, with the
         case reference it quotes when that case is held; the sender is told."""
         case = None
-        for reference in _CASE_REFERENCE.findall(f"{mail.subject}\n{mail.body_text}"):
-            case = self.register.case(reference.upper())
+        quoted = _CASE_REFERENCE.findall(f"{mail.subject}\n{mail.body_text}")
+        # A few lookups at most, however many references a hostile body repeats.
+        for reference in list(dict.fromkeys(r.upper() for r in quoted))[:MAX_REFERENCES_READ]:
+            case = self.register.case(reference)
             if case is not None:
                 break
         live = case if case is not None and case.status is not CaseStatus.WITHDRAWN else None
         effects: list[Effect] = [
             *self.notices.reply_for_coordinators(mail, message_id, live.case_id if live else None),
-            *self.notices.reply_passed_on(mail.sender),
         ]
+        # The sender is told only when their address is proved (no backscatter to a forged
+        # one), and never in answer to our own "passed on" notice (no loop with a responder
+        # that does not mark its replies as automatic).
+        if is_authenticated(mail, self.settings) and not _PASSED_ON_SUBJECT.search(mail.subject):
+            effects += self.notices.reply_passed_on(mail.sender, answering=self._answering(mail))
         return Decision(
             outcome=Outcome.PASSED_ON,
             related_case_id=live.case_id if live else None,
@@ -363,11 +395,14 @@ class IntakeDecider:
             return None  # lapsed: a new referral starts afresh (the store's TTL removes it soon)
         return case
 
-    def _reject(self, mail: InboundMail, reasons: list[Reason]) -> Decision:
+    def _reject(
+        self, mail: InboundMail, reasons: list[Reason], answering: Answering | None = None
+    ) -> Decision:
+        answering = answering or self._answering(mail)
         return Decision(
             outcome=Outcome.REJECTED,
             reasons=reasons,
-            effects=list(self.notices.rejection(mail.sender, reasons)),
+            effects=list(self.notices.rejection(mail.sender, reasons, answering=answering)),
         )
 
     def _apply(
@@ -378,6 +413,7 @@ class IntakeDecider:
         existing: Case | None,
         referral: Referral | None,
         consent: Consent | None,
+        answering: Answering,
     ) -> Decision:
         if existing is not None and existing.status is CaseStatus.ACTIVE:
             if referral is not None:
@@ -386,9 +422,10 @@ class IntakeDecider:
                     message_id,
                     existing,
                     "The child or young person is already on the register.",
+                    answering,
                 )
             assert consent is not None
-            return self._renew_consent(mail, message_id, existing, consent)
+            return self._renew_consent(mail, message_id, existing, consent, answering)
 
         if existing is not None:
             # A waiting case: the new forms complete it when they bring what it waits for.
@@ -400,13 +437,13 @@ class IntakeDecider:
                     if waiting_for_consent
                     else "A consent form for this child or young person is already waiting for its referral form."
                 )
-                return self._already_registered(mail, message_id, existing, situation)
+                return self._already_registered(mail, message_id, existing, situation, answering)
             referral = referral or existing.referral
             consent = consent or existing.consent
             assert referral is not None and consent is not None
             mismatches = identity_mismatches(referral.child, consent.child)
             if mismatches:
-                return self._reject(mail, mismatches)
+                return self._reject(mail, mismatches, answering)
             case = self._activate(existing.model_copy(deep=True), referral, consent, message_id)
             earlier_senders = [sender for sender in case.contributors if sender != mail.sender]
             case.contributors = list(dict.fromkeys([*case.contributors, mail.sender]))
@@ -416,6 +453,7 @@ class IntakeDecider:
                 message_id,
                 case,
                 "waiting case completed, now on the register",
+                answering,
             )
             assert case.next_review_on is not None
             for earlier in earlier_senders:
@@ -439,9 +477,9 @@ class IntakeDecider:
         if referral is not None and consent is not None:
             case = self._activate(case, referral, consent, message_id)
             return self._activated(
-                Outcome.ACCEPTED, mail, message_id, case, "new case on the register"
+                Outcome.ACCEPTED, mail, message_id, case, "new case on the register", answering
             )
-        return self._pending(mail, message_id, case, referral, consent)
+        return self._pending(mail, message_id, case, referral, consent, answering)
 
     def _activate(self, case: Case, referral: Referral, consent: Consent, message_id: str) -> Case:
         rating = referral.suggested_rating
@@ -466,7 +504,13 @@ class IntakeDecider:
         return case
 
     def _activated(
-        self, outcome: Outcome, mail: InboundMail, message_id: str, case: Case, headline: str
+        self,
+        outcome: Outcome,
+        mail: InboundMail,
+        message_id: str,
+        case: Case,
+        headline: str,
+        answering: Answering,
     ) -> Decision:
         assert case.next_review_on is not None
         effects: list[Effect] = [
@@ -477,6 +521,7 @@ class IntakeDecider:
                 "acknowledgement_accepted",
                 mail.sender,
                 case,
+                answering=answering,
                 next_review=case.next_review_on.strftime("%d/%m/%Y"),
             ),
             reminder_effect(case, self.settings, self.context.now),
@@ -490,6 +535,7 @@ class IntakeDecider:
         case: Case,
         referral: Referral | None,
         consent: Consent | None,
+        answering: Answering,
     ) -> Decision:
         case.referral = referral
         case.consent = consent
@@ -516,19 +562,28 @@ class IntakeDecider:
                 headline, Outcome.PENDING.value, case, message_id, new_case=True
             ),
             *self.notices.acknowledgement(
-                template, mail.sender, case, expires_on=case.pending_expires_at.strftime("%d/%m/%Y")
+                template,
+                mail.sender,
+                case,
+                answering=answering,
+                expires_on=case.pending_expires_at.strftime("%d/%m/%Y"),
             ),
             reminder_effect(case, self.settings, self.context.now),  # the lapse, if it comes
         ]
         return Decision(outcome=Outcome.PENDING, case=case, effects=effects)
 
     def _renew_consent(
-        self, mail: InboundMail, message_id: str, existing: Case, consent: Consent
+        self,
+        mail: InboundMail,
+        message_id: str,
+        existing: Case,
+        consent: Consent,
+        answering: Answering,
     ) -> Decision:
         assert existing.referral is not None
         mismatches = identity_mismatches(existing.referral.child, consent.child)
         if mismatches:
-            return self._reject(mail, mismatches)
+            return self._reject(mail, mismatches, answering)
         case = existing.model_copy(deep=True)
         case.consent = consent
         case.consent_history.append(ConsentRecord(consent=consent, recorded_at=self.context.now))
@@ -538,13 +593,20 @@ class IntakeDecider:
             *self.notices.coordinator_notification(
                 "new consent recorded", Outcome.UPDATED.value, case, message_id
             ),
-            *self.notices.acknowledgement("acknowledgement_consent_updated", mail.sender, case),
+            *self.notices.acknowledgement(
+                "acknowledgement_consent_updated", mail.sender, case, answering=answering
+            ),
             reminder_effect(case, self.settings, self.context.now),  # reconfirmation moves on
         ]
         return Decision(outcome=Outcome.UPDATED, case=case, effects=effects)
 
     def _already_registered(
-        self, mail: InboundMail, message_id: str, existing: Case, situation: str
+        self,
+        mail: InboundMail,
+        message_id: str,
+        existing: Case,
+        situation: str,
+        answering: Answering,
     ) -> Decision:
         reason = Reason(
             code=ReasonCode.ALREADY_ON_REGISTER,
@@ -560,7 +622,11 @@ class IntakeDecider:
             # The case held may be another referrer's, and the sender may only know the NHS
             # number: they are told it is held, never what it holds.
             *self.notices.reference_only(
-                "already_on_register", mail.sender, existing, situation=situation
+                "already_on_register",
+                mail.sender,
+                existing,
+                answering=answering,
+                situation=situation,
             ),
         ]
         # The case itself is not changed: the decision carries no new state.

@@ -6,12 +6,17 @@ domains get the child's details, everyone else the case reference only.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime, tzinfo
 from functools import cache
 from importlib import resources
 from string import Template
+from zoneinfo import ZoneInfo
 
+from shared.blank_forms import blank_forms_for
 from shared.case import Case, EmailAttachment, EmailEffect, EmailPurpose, OriginalFiles
+from shared.forms.fields import FormKind
+from shared.forms.reader import label
 from shared.holds import HeldWithdrawal
 from shared.mail import InboundMail
 from shared.outcome import Reason
@@ -31,6 +36,117 @@ def _uk(day: date) -> str:
 
 
 MAX_REPLY_CHARS = 3000  # of a reply's own text passed to the coordinators
+
+
+@cache
+def _uk_zone() -> tzinfo:
+    try:
+        return ZoneInfo("Europe/London")
+    except Exception:  # no time zone data on this machine: UTC is within an hour
+        return UTC
+
+
+def _uk_time(moment: datetime) -> str:
+    aware = moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+    return aware.astimezone(_uk_zone()).strftime("%d/%m/%Y %H:%M")
+
+
+def initials(*names: str) -> str:
+    """A name's initials ("A. O."): the first letter of each name given. Initials may go to
+    any address; nothing more of the name ever does."""
+    letters = []
+    for name in names:
+        first = next((c for c in name if c.isalpha()), None)
+        if first is not None:
+            letters.append(first.upper()[:1] + ".")
+    return " ".join(letters)
+
+
+MAX_FILES_LISTED = 20
+MAX_REFERENCES_CHARS = 900  # SES takes a header value up to 995 characters
+_REPLY_PREFIX = ("re:", "aw:", "sv:", "antw:", "fw:", "fwd:")
+
+
+@dataclass(frozen=True)
+class AnsweredFile:
+    position: int
+    filename: str  # the sender's (sanitised); shown at secure addresses only
+    kind: str  # "PDF", "Word" ...
+
+
+@dataclass(frozen=True)
+class Answering:
+    """The email an answer is to: what the answer says of it (when it was sent, its files,
+    the child's initials when its forms gave a name) and how the answer threads to it."""
+
+    message_id: str | None  # their real Message-ID: In-Reply-To it
+    references: tuple[str, ...]  # their References chain
+    subject: str  # theirs: may name the child (secure addresses only)
+    sent_at: datetime  # their Date header, else when we received it
+    dated: bool  # from their Date header
+    files: tuple[AnsweredFile, ...]
+    file_count: int
+    initials: str = ""
+
+    @classmethod
+    def to(cls, mail: InboundMail, received_at: datetime) -> Answering:
+        return cls(
+            message_id=mail.reply_to_id,
+            references=mail.references,
+            subject=mail.reply_subject,
+            sent_at=mail.sent_at or received_at,
+            dated=mail.sent_at is not None,
+            files=tuple(
+                AnsweredFile(file.position, file.filename, file.kind_name)
+                for file in mail.attachments
+            ),
+            file_count=max(mail.file_count, len(mail.attachments)),
+        )
+
+    def about(self, given_name: str, family_name: str) -> Answering:
+        """The same, naming the child by the initials of the name their forms gave."""
+        return replace(self, initials=initials(given_name, family_name))
+
+    def text(self, secure: bool) -> str:
+        """Which email this answers, its files (filenames at secure addresses only) and the
+        child's initials."""
+        when = ("your email of " if self.dated else "your email received ") + _uk_time(
+            self.sent_at
+        )
+        count = self.file_count
+        if not count:
+            lines = [f"This answers {when} (no attachments)."]
+        else:
+            lines = [f"This answers {when}, with {count} attachment{'s' * (count != 1)}:"]
+            for file in self.files[:MAX_FILES_LISTED]:
+                if secure and file.filename:
+                    lines.append(f"  {file.position}. {file.filename} ({file.kind})")
+                else:
+                    lines.append(f"  attachment {file.position} ({file.kind})")
+            if count > min(len(self.files), MAX_FILES_LISTED):
+                lines.append(f"  and {count - min(len(self.files), MAX_FILES_LISTED)} more")
+        if self.initials:
+            lines.append(f"It is about the child with initials {self.initials}.")
+        return "\n".join(lines) + "\n\n"
+
+    def subject_for(self, ours: str, secure: bool) -> str:
+        """`Re: <their subject>` at a secure address; elsewhere (their subject may name the
+        child), or when they gave none, our own with the child's initials."""
+        theirs = self.subject.strip()
+        while theirs.lower().startswith(_REPLY_PREFIX):
+            theirs = theirs.split(":", 1)[1].strip()
+        if secure and theirs:
+            return _one_line(f"Re: {theirs}")
+        return f"{ours} - child {self.initials}" if self.initials else ours
+
+    def thread(self) -> dict[str, object]:
+        """In-Reply-To and References for the answer (none without a real Message-ID)."""
+        if self.message_id is None:
+            return {}
+        chain = [*self.references, self.message_id]
+        while len(chain) > 1 and len(" ".join(chain)) > MAX_REFERENCES_CHARS:
+            chain.pop(0)
+        return {"in_reply_to": self.message_id, "references": tuple(chain)}
 
 
 def _indented(text: str) -> str:
@@ -183,46 +299,71 @@ class Notices:
         values: dict[str, str],
         case: Case | None,
         secure_values: dict[str, str] | None = None,
+        *,
+        answering: Answering | None = None,
+        blank_forms: tuple[str, ...] = (),
     ) -> list[EmailEffect]:
         """One email per group of recipients: the secure ones (with details) and the rest.
         `secure_values` fill their placeholders for the secure group only; the rest get them
-        empty."""
+        empty. An answer to an email (`answering`) says which email it answers (filenames
+        and their subject at secure addresses only) and threads to it."""
         subject, body = _template(name)
         common = {
             "area_name": self.settings.area_name,
             "inbox_address": self.settings.inbox_address,
             "case_flags": "",
             "referral_substance": "",
+            "answering": "",
         }
         private = {"child_details": child_details(case) if case else "", **(secure_values or {})}
         effects = []
         secure = sorted({a for a in to if self.is_secure(a)})
         others = sorted({a for a in to if not self.is_secure(a)})
         withheld = dict.fromkeys(private, "")
-        for group, details in ((secure, private), (others, withheld)):
+        for group, details, is_secure in ((secure, private, True), (others, withheld, False)):
             if not group:
                 continue
             filled = {**common, **values, **details}
+            if answering is not None:
+                filled["answering"] = answering.text(is_secure)
+            ours = subject.substitute(filled)
             effects.append(
                 EmailEffect(
                     purpose=purpose,
                     to=tuple(group),
-                    subject=subject.substitute(filled),
+                    subject=answering.subject_for(ours, is_secure) if answering else ours,
                     body=body.substitute(filled),
+                    blank_forms=blank_forms,
+                    **(answering.thread() if answering else {}),
                 )
             )
         return effects
 
-    def acknowledgement(self, name: str, to: str, case: Case, **values: str) -> list[EmailEffect]:
-        """The sender's answer, with the child's details at secure addresses."""
+    def acknowledgement(
+        self,
+        name: str,
+        to: str,
+        case: Case,
+        *,
+        answering: Answering | None = None,
+        **values: str,
+    ) -> list[EmailEffect]:
+        """The sender's answer, with the child's details at secure addresses (`answering`:
+        the email it answers; None for someone told of a case they sent part of earlier)."""
         values = {"case_reference": case.case_id, **values}
-        return self._render(name, EmailPurpose.ACKNOWLEDGEMENT, [to], values, case)
+        return self._render(
+            name, EmailPurpose.ACKNOWLEDGEMENT, [to], values, case, answering=answering
+        )
 
-    def reference_only(self, name: str, to: str, case: Case, **values: str) -> list[EmailEffect]:
+    def reference_only(
+        self, name: str, to: str, case: Case, *, answering: Answering | None = None, **values: str
+    ) -> list[EmailEffect]:
         """The sender's answer about a case that may not be theirs: its reference, never
         what it holds."""
         values = {"case_reference": case.case_id, **values}
-        return self._render(name, EmailPurpose.ACKNOWLEDGEMENT, [to], values, None)
+        return self._render(
+            name, EmailPurpose.ACKNOWLEDGEMENT, [to], values, None, answering=answering
+        )
 
     def coordinator_notification(
         self,
@@ -304,9 +445,31 @@ class Notices:
             )
         return effects
 
-    def rejection(self, to: str, reasons: list[Reason]) -> list[EmailEffect]:
+    def rejection(
+        self,
+        to: str,
+        reasons: list[Reason],
+        *,
+        answering: Answering | None = None,
+        with_forms: bool = True,
+    ) -> list[EmailEffect]:
+        """The sender's answer: every problem in plain words (which form, which field by its
+        printed label, what to do; never a code), with the blank forms to use attached."""
+        forms = blank_forms_for([reason.form for reason in reasons]) if with_forms else ()
+        note = (
+            f"The blank form{'s' * (len(forms) != 1)} to use {'are' if len(forms) != 1 else 'is'} "
+            f"attached: {', '.join(forms)}.\n\n"
+            if forms
+            else ""
+        )
         return self._render(
-            "rejection", EmailPurpose.REJECTION, [to], {"reason_lines": reason_lines(reasons)}, None
+            "rejection",
+            EmailPurpose.REJECTION,
+            [to],
+            {"reason_lines": plain_reason_lines(reasons), "forms_note": note},
+            None,
+            answering=answering,
+            blank_forms=forms,
         )
 
     def manual_entry(
@@ -410,7 +573,9 @@ class Notices:
             )
         return effects
 
-    def withdrawal_received(self, held: HeldWithdrawal) -> list[EmailEffect]:
+    def withdrawal_received(
+        self, held: HeldWithdrawal, *, answering: Answering | None = None
+    ) -> list[EmailEffect]:
         """To the sender of a held withdrawal: received, to be confirmed (nothing more)."""
         return self._render(
             "withdrawal_received",
@@ -418,6 +583,7 @@ class Notices:
             [held.sender],
             {"hold_reference": held.reference},
             None,
+            answering=answering,
         )
 
     def reply_for_coordinators(
@@ -447,8 +613,12 @@ class Notices:
             )
         return effects
 
-    def reply_passed_on(self, to: str) -> list[EmailEffect]:
-        return self._render("reply_passed_on", EmailPurpose.ACKNOWLEDGEMENT, [to], {}, None)
+    def reply_passed_on(
+        self, to: str, *, answering: Answering | None = None
+    ) -> list[EmailEffect]:
+        return self._render(
+            "reply_passed_on", EmailPurpose.ACKNOWLEDGEMENT, [to], {}, None, answering=answering
+        )
 
     def quarantine_alert(
         self, sender: str, reasons: list[Reason], message_id: str
@@ -487,8 +657,32 @@ def case_flags(case: Case, today: date) -> str:
 
 
 def reason_lines(reasons: list[Reason]) -> str:
+    """For the team (alerts, manual entry): each reason with its code and field name."""
     lines = []
     for number, reason in enumerate(reasons, start=1):
         where = f" (field: {reason.field})" if reason.field else ""
         lines.append(f"{number}. [{reason.code.value}]{where} {reason.message}")
+    return "\n".join(lines)
+
+
+def plain_reason_lines(reasons: list[Reason]) -> str:
+    """For the sender: each reason in plain words, without codes or field names. A reason
+    whose message does not itself name its form, or its field by the label the form prints,
+    starts with them ("Consent form, 'Consent basis' (section 3): ...")."""
+    lines = []
+    for number, reason in enumerate(reasons, start=1):
+        where: list[str] = []
+        try:
+            kind = FormKind(reason.form) if reason.form else None
+        except ValueError:
+            kind = None
+        message = reason.message
+        if kind is not None and kind.display_name not in message.lower():
+            where.append(kind.display_name.capitalize())
+        if reason.field:
+            printed = label(reason.field, kind.value if kind else None)
+            if printed.lower() not in message.lower():
+                where.append(printed if where else printed[0].upper() + printed[1:])
+        prefix = ", ".join(where) + ": " if where else ""
+        lines.append(f"{number}. {prefix}{message}")
     return "\n".join(lines)

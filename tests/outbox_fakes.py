@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from shared.blank_forms import BlankForm
 from shared.case import Case, EmailEffect, Submission
 from shared.effects import EFFECT, OutboxEntry
 from shared.errors import MailNotSentError
@@ -114,6 +115,7 @@ class FakeMailer:
     the answer is lost; `crash` fails before sending without an answer."""
 
     sent: list[tuple[EmailEffect, Sequence[Attachment]]] = field(default_factory=list)
+    forms: list[tuple[str, ...]] = field(default_factory=list)  # the blank forms of each sent
     refuse: int = 0
     lose_answer: int = 0
     crash: int = 0
@@ -123,6 +125,7 @@ class FakeMailer:
         email: EmailEffect,
         files: Sequence[Attachment] = (),
         case_reference: str | None = None,
+        forms: Sequence[BlankForm] = (),
     ) -> str:
         if self.refuse:
             self.refuse -= 1
@@ -131,6 +134,7 @@ class FakeMailer:
             self.crash -= 1
             raise LostAnswerError("connection reset before the request was sent")
         self.sent.append((email, files))
+        self.forms.append(tuple(form.filename for form in forms))
         if self.lose_answer:
             self.lose_answer -= 1
             raise LostAnswerError("read timeout")

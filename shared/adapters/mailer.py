@@ -10,6 +10,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from shared.blank_forms import BlankForm
 from shared.case import EmailEffect
 from shared.errors import MailNotSentError
 from shared.mail import Attachment
@@ -27,6 +28,15 @@ def automatic_headers(email: EmailEffect) -> list[tuple[str, str]]:
     return [("Auto-Submitted", "auto-replied"), ("X-Auto-Response-Suppress", "All")]
 
 
+def thread_headers(email: EmailEffect) -> list[tuple[str, str]]:
+    """An answer to an email threads to it (RFC 5322 3.6.4): In-Reply-To its Message-ID,
+    References its chain then its Message-ID. The ids were read as `<printable ASCII>`."""
+    if not email.in_reply_to:
+        return []
+    references = " ".join(email.references or (email.in_reply_to,))
+    return [("In-Reply-To", email.in_reply_to), ("References", references)]
+
+
 class SesMailer:
     def __init__(self, ses: Any, from_address: str, configuration_set: str = "") -> None:
         self.ses = ses
@@ -38,11 +48,12 @@ class SesMailer:
         email: EmailEffect,
         files: Sequence[Attachment] = (),
         case_reference: str | None = None,
+        forms: Sequence[BlankForm] = (),
     ) -> str:
         """Send once. SES answering with an error means it did not send (MailNotSentError);
         any other failure (a lost connection, a timeout) propagates: the outcome is unknown."""
         try:
-            return self._send(email, files, case_reference)
+            return self._send(email, files, case_reference, forms)
         except ClientError as error:
             code = error.response.get("Error", {}).get("Code", "unknown")
             raise MailNotSentError(f"the mail service refused the email: {code}") from None
@@ -62,10 +73,14 @@ class SesMailer:
         return options
 
     def _send(
-        self, email: EmailEffect, files: Sequence[Attachment], case_reference: str | None
+        self,
+        email: EmailEffect,
+        files: Sequence[Attachment],
+        case_reference: str | None,
+        forms: Sequence[BlankForm],
     ) -> str:
-        if email.attachments or files:
-            return self._send_raw(email, files, case_reference)
+        if email.attachments or files or forms:
+            return self._send_raw(email, files, case_reference, forms)
         response = self.ses.send_email(
             **self._options(email, case_reference),
             Content={
@@ -73,7 +88,8 @@ class SesMailer:
                     "Subject": {"Data": email.subject, "Charset": "UTF-8"},
                     "Body": {"Text": {"Data": email.body, "Charset": "UTF-8"}},
                     "Headers": [
-                        {"Name": name, "Value": value} for name, value in automatic_headers(email)
+                        {"Name": name, "Value": value}
+                        for name, value in [*automatic_headers(email), *thread_headers(email)]
                     ],
                 }
             },
@@ -81,13 +97,17 @@ class SesMailer:
         return str(response["MessageId"])
 
     def _send_raw(
-        self, email: EmailEffect, files: Sequence[Attachment], case_reference: str | None
+        self,
+        email: EmailEffect,
+        files: Sequence[Attachment],
+        case_reference: str | None,
+        forms: Sequence[BlankForm] = (),
     ) -> str:
         message = EmailMessage(policy=SMTP)
         message["From"] = self.from_address
         message["To"] = ", ".join(email.to)
         message["Subject"] = email.subject
-        for name, value in automatic_headers(email):
+        for name, value in [*automatic_headers(email), *thread_headers(email)]:
             message[name] = value
         message.set_content(email.body)
         for attachment in email.attachments:
@@ -107,6 +127,11 @@ class SesMailer:
                 maintype=maintype,
                 subtype=subtype or "octet-stream",
                 filename=f"original-attachment-{file.position}{extension}",
+            )
+        for form in forms:
+            # Our own blank forms, under their own names (dsr-referral-form.pdf ...).
+            message.add_attachment(
+                form.content, maintype="application", subtype="pdf", filename=form.filename
             )
         response = self.ses.send_email(
             **self._options(email, case_reference),

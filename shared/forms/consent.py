@@ -140,7 +140,9 @@ def validate_consent(form: RawForm, today: date) -> tuple[Consent | None, list[R
         for field in _REQUIRED_FOR_BASIS[basis]:
             if reader.text(field, required=True) is None:
                 invalid(
-                    field, f"Consent given as '{basis.value}' must record {reader.label(field)}."
+                    field,
+                    f"Consent given as '{basis.value.replace('_', ' ')}' must record "
+                    f"{reader.label(field)}. Please complete it and send the form again.",
                 )
         if basis is ConsentBasis.SELF:
             if not capacity:
@@ -224,7 +226,7 @@ def identity_mismatches(referral_child: Child, consent_child: Child) -> list[Rea
             field=field,
             form=FormKind.CONSENT.value,
             message=f"The {label(field, FormKind.CONSENT.value)} on the consent form does not match the referral form. "
-            "Both forms must be about the same child.",
+            "Both forms must be about the same child: please check them and send them again.",
         )
         for field, matches in checks
         if not matches

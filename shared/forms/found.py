@@ -94,7 +94,8 @@ def find_forms(mail: InboundMail, settings: Settings) -> FoundForms:
                 Reason(
                     code=ReasonCode.ATTACHMENT_TOO_LARGE,
                     message=f"{attachment.source.capitalize()} is larger than the "
-                    f"{settings.max_attachment_bytes // (1024 * 1024)} MB limit.",
+                    f"{settings.max_attachment_bytes // (1024 * 1024)} MB limit. Please send the "
+                    "completed form itself (a fillable PDF or Word form), which is far smaller.",
                 )
             )
             continue

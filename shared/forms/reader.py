@@ -212,6 +212,6 @@ class FieldReader:
             ReasonCode.FIELD_INVALID,
             field,
             f"The {self.label(field)} on the {self.form.kind.display_name} must be one of: "
-            f"{', '.join(sorted(set(options.values())))}.",
+            f"{', '.join(sorted(set(options.values())))}. Please write or choose one of them.",
         )
         return None

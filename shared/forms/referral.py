@@ -162,7 +162,8 @@ def validate_referral(
                 "child_date_of_birth",
                 f"The register in {settings.area_name} is for children and young people aged "
                 f"{settings.minimum_age} to {settings.maximum_age}; by the date of birth given "
-                "the child is outside that range.",
+                "the child is outside that range. If the date of birth is wrong, please correct "
+                "it and send the form again; otherwise the child cannot join this register.",
             )
 
     postcode = reader.text("child_postcode")
@@ -190,7 +191,8 @@ def validate_referral(
             "diagnosis_learning_disability",
             "The register is for children with a diagnosed learning disability and/or autism; "
             "neither is ticked on the referral form"
-            + (" (awaiting assessment alone is not enough)." if awaiting else "."),
+            + (" (awaiting assessment alone is not enough)." if awaiting else ".")
+            + " Please tick the diagnosis the child has, then send the form again.",
         )
 
     concern = reader.text("mental_health_concern")
@@ -215,7 +217,8 @@ def validate_referral(
         reader.problem(
             ReasonCode.FIELD_INVALID,
             "referrer_email",
-            "The referrer email on the referral form is not an email address.",
+            "The referrer email on the referral form is not an email address. Please give the "
+            "referrer's email address and send the form again.",
         )
         referrer_email = None
     referral_date = reader.date_value("referral_date", required=True)

@@ -4,6 +4,7 @@ plain values that `shared.mail.message` reads out of the raw MIME."""
 from __future__ import annotations
 
 import re
+from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict
 
@@ -14,6 +15,16 @@ from shared.outcome import Reason
 _PDF_MAGIC = b"%PDF-"
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # legacy Office files (.doc, .xls)
 _IMAGE_MAGIC = (b"\xff\xd8\xff", b"\x89PNG", b"II*\x00", b"MM\x00*", b"GIF8")  # JPEG PNG TIFF GIF
+
+
+_WORD_TYPES = frozenset(
+    {
+        "application/msword",
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        "application/vnd.ms-word.document.macroenabled.12",
+    }
+)
+MAX_FILENAME_CHARS = 100
 
 
 class Attachment(BaseModel):
@@ -27,6 +38,10 @@ class Attachment(BaseModel):
     size: int = 0
     # Found inside an attached (forwarded) message rather than in the sender's own email.
     inside_message: bool = False
+    # The sender's filename, sanitised (one line, no controls, at most MAX_FILENAME_CHARS).
+    # It often names the child: it is shown at secure addresses only, and never used to
+    # judge the file, name a stored object or name a file we send.
+    filename: str = ""
 
     @property
     def full_size(self) -> int:
@@ -61,10 +76,26 @@ class Attachment(BaseModel):
         )
 
     @property
+    def kind_name(self) -> str:
+        """What the file is, in plain words ("PDF", "Word"), judged from its bytes and
+        declared type, never the filename."""
+        if self.looks_like_pdf:
+            return "PDF"
+        if self.is_word_document or self.content_type in _WORD_TYPES:
+            return "Word"
+        if self.content_type.startswith("image/") or self.content[:8].startswith(_IMAGE_MAGIC):
+            return "image"
+        if self.content_type.startswith("text/"):
+            return "text"
+        if self.content_type in ("message/rfc822", "message/global"):
+            return "email"
+        return "file"
+
+    @property
     def source(self) -> str:
         # Filenames often name the child ("J Smith referral.pdf"), so attachments are
-        # identified by their position and type only.
-        return f"attachment {self.position} ({self.content_type})"
+        # identified by their position and what they are ("attachment 2 (PDF)") only.
+        return f"attachment {self.position} ({self.kind_name})"
 
 
 class InboundMail(BaseModel):
@@ -76,6 +107,9 @@ class InboundMail(BaseModel):
     attachments: tuple[Attachment, ...] = ()
     file_count: int = 0  # files in the email; only the first MAX_FILES_KEPT are in attachments
     body_text: str = ""  # the plain-text body (forms are sometimes typed into it)
+    # The body is the email's own main text (not a text part found further down, which may
+    # be someone else's): only then can it carry a coordinator's command.
+    body_is_main: bool = False
 
     @property
     def own_text(self) -> str:
@@ -95,6 +129,14 @@ class InboundMail(BaseModel):
     # our answers thread to it, and a reply to one of our emails is recognised.
     subject: str = ""
     in_reply_to: tuple[str, ...] = ()
+    # What our answers thread to (In-Reply-To and References) and say they answer: the
+    # sender's own email (for a forward with the original attached, that original). Its
+    # Message-ID only when a real `<...>` one (None: no threading headers), its References
+    # chain (else its In-Reply-To), and its Date header (None: unreadable or absent).
+    reply_to_id: str | None = None
+    references: tuple[str, ...] = ()
+    sent_at: datetime | None = None
+    reply_subject: str = ""  # its subject (one line, bounded): may name the child
 
     @property
     def replies_to_us(self) -> bool:

@@ -11,10 +11,12 @@ import codecs
 import hashlib
 import re
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from email import policy
 from email.feedparser import BytesFeedParser
 from email.header import decode_header, make_header
 from email.message import Message
+from email.utils import parsedate_to_datetime
 
 from shared.mail.addresses import SenderError, header_values, sender_of
 from shared.mail.authentication import MailVerdicts, read_verdicts
@@ -23,7 +25,7 @@ from shared.mail.forwarding import (
     attached_original_sender,
     inline_original_sender,
 )
-from shared.mail.inbound import Attachment, InboundMail, valid_text
+from shared.mail.inbound import MAX_FILENAME_CHARS, Attachment, InboundMail, valid_text
 from shared.outcome import Reason, ReasonCode
 
 # Limits on the structure of one email. Real mail has a handful of parts a few levels deep.
@@ -129,9 +131,26 @@ def _attached_files(message: Message, max_part_bytes: int) -> tuple[list[Attachm
                     content=content,
                     size=len(content) if content else size,
                     inside_message=inside_message,
+                    filename=_filename(part),
                 )
             )
     return files, count
+
+
+def _filename(part: Message) -> str:
+    """The sender's filename (RFC 2231 or RFC 2047 encoded), on one line, without controls,
+    at most MAX_FILENAME_CHARS; "" when there is none or it cannot be read."""
+    try:
+        name = part.get_filename()
+        if not name:
+            return ""
+        name = name[: 4 * MAX_FILENAME_CHARS]
+        if "=?" in name:
+            name = str(make_header(decode_header(name)))
+    except Exception:  # a malformed parameter or encoded word: no name
+        return ""
+    one_line = " ".join(_CONTROLS.sub(" ", valid_text(name)).split())
+    return one_line[:MAX_FILENAME_CHARS]
 
 
 _MIME_TYPE = re.compile(r"[a-z0-9][a-z0-9.+-]{0,40}/[a-z0-9][a-z0-9.+-]{0,80}")
@@ -151,16 +170,46 @@ def _is_file(part: Message) -> bool:
     return part.get_filename() is not None or part.get_content_disposition() == "attachment"
 
 
-def _body_text(message: Message, max_part_bytes: int) -> str:
-    """The message's own plain text: its first text/plain part that is not a file, outside
-    any attached message."""
+def _body_part(message: Message) -> Message | None:
+    """The message's own plain text part: its first text/plain part that is not a file,
+    outside any attached message."""
     for part, inside_message in _walk(message):
         # A forwarded message's text is its own.
         if inside_message or part.is_multipart():
             continue
         if part.get_content_type() == "text/plain" and not _is_file(part):
-            return "" if _decoded_size(part) > max_part_bytes else part_text(part)
-    return ""
+            return part
+    return None
+
+
+def _body_text(message: Message, max_part_bytes: int) -> str:
+    part = _body_part(message)
+    if part is None or _decoded_size(part) > max_part_bytes:
+        return ""
+    return part_text(part)
+
+
+def _main_text_part(message: Message) -> Message | None:
+    """The text the sender wrote as the email itself, where mail programs put it: the email
+    when it is text/plain, or the text/plain of its first part (mixed, related) or of its
+    alternatives - never a text part further down (someone else's, carried along)."""
+    part = message
+    for _ in range(4):  # mixed > alternative > related > text at most
+        if part.get_content_type() == "text/plain":
+            return None if _is_file(part) else part
+        payload = part.get_payload() if part.is_multipart() else None
+        if not isinstance(payload, list) or not payload:
+            return None
+        if part.get_content_type() == "multipart/alternative":
+            plain = [p for p in payload if isinstance(p, Message)
+                     and p.get_content_type() == "text/plain" and not _is_file(p)]  # fmt: skip
+            if plain:
+                return plain[0]
+        first = payload[0]
+        if not isinstance(first, Message):
+            return None
+        part = first
+    return None
 
 
 def _message_id(message: Message, raw: bytes) -> str:
@@ -198,6 +247,41 @@ def _answered(message: Message) -> tuple[str, ...]:
         for value in header_values(message, name):
             found += _MESSAGE_IDS.findall(value[:20_000])
     return tuple(dict.fromkeys(valid_text(found_id) for found_id in found[-MAX_THREAD_IDS:]))
+
+
+# A Message-ID we may write into our own headers: printable ASCII, no spaces or brackets
+# inside (SES takes header values of printable ASCII only).
+_REAL_ID = re.compile(r"<[!-;=?-~]{1,250}>")
+
+
+def _real_ids(message: Message, name: str) -> list[str]:
+    found: list[str] = []
+    for value in header_values(message, name):
+        found += [i for i in _MESSAGE_IDS.findall(value[:20_000]) if _REAL_ID.fullmatch(i)]
+    return found
+
+
+def _thread(message: Message) -> tuple[str | None, tuple[str, ...]]:
+    """The email's own real Message-ID, and the chain our answer's References continue: its
+    References (else its In-Reply-To), the last MAX_THREAD_IDS."""
+    values = header_values(message, "Message-ID")
+    own = values[0].strip() if values else ""
+    chain = _real_ids(message, "References") or _real_ids(message, "In-Reply-To")
+    return (own if _REAL_ID.fullmatch(own) else None), tuple(chain[-MAX_THREAD_IDS:])
+
+
+def _sent_at(message: Message) -> datetime | None:
+    """The Date header, as an aware time (none given is UTC); None when unreadable."""
+    value = _first(message, "Date")
+    if not value:
+        return None
+    try:
+        sent = parsedate_to_datetime(value[:200])
+    except Exception:  # any malformed date: when it was received is said instead
+        return None
+    if not 1900 <= sent.year <= 2100:
+        return None
+    return sent if sent.tzinfo is not None else sent.replace(tzinfo=UTC)
 
 
 def _first(message: Message, name: str) -> str | None:
@@ -304,8 +388,11 @@ def _read(raw: bytes, trusted_forwarders: tuple[str, ...], max_part_bytes: int) 
         problems.append(Reason(code=ReasonCode.SENDER_NOT_ALLOWED, message=str(error)))
     automatic_sender = sender  # who sent this email itself, before any forward is unwrapped
     body_text = _body_text(message, max_part_bytes)
+    main = _main_text_part(message)
+    body_is_main = main is not None and main is _body_part(message)
     forwarded_by: str | None = None
     original_found = True
+    inner: Message | None = None
     if sender and sender in trusted_forwarders:
         forwarded_by = sender
         inner = attached_original(message)
@@ -321,6 +408,12 @@ def _read(raw: bytes, trusted_forwarders: tuple[str, ...], max_part_bytes: int) 
             if inner is not None:
                 body_text = _body_text(inner, max_part_bytes)
     files, file_count = _attached_files(message, max_part_bytes)
+    # Our answers are to the sender's own email: for a forward, the original inside it (an
+    # inline forward's original has no headers to thread to).
+    answered = inner if inner is not None else message
+    reply_to_id, references = _thread(answered)
+    if forwarded_by is not None and inner is None:
+        reply_to_id, references = None, ()
     return InboundMail(
         sender=sender,
         header_message_id=_message_id(message, raw),
@@ -332,8 +425,13 @@ def _read(raw: bytes, trusted_forwarders: tuple[str, ...], max_part_bytes: int) 
         original_sender_found=original_found,
         problems=tuple(problems),
         automatic=_is_automatic(message, automatic_sender),
+        body_is_main=body_is_main and forwarded_by is None,
         subject=_subject(message),
         in_reply_to=_answered(message),
+        reply_to_id=reply_to_id,
+        references=references,
+        sent_at=_sent_at(answered),
+        reply_subject=_subject(answered),
     )
 
 

@@ -33,7 +33,9 @@ TWO_CHILDREN_STEPS = [
 
 
 def answers_to_referrer(world: World) -> list[str]:
-    return [email.subject for email in world.sent() if REFERRER in email.to]
+    """Each answer's subject and body (a secure address's subject is `Re: <theirs>`: the
+    case reference is in the body)."""
+    return [f"{email.subject}\n{email.body}" for email in world.sent() if REFERRER in email.to]
 
 
 @pytest.mark.parametrize("step", ONE_CHILD_STEPS)

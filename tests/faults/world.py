@@ -22,6 +22,7 @@ from datetime import datetime, timedelta
 from functools import cache
 
 from infrastructure.samples import child, consent_pdf, email, referral_pdf, withdrawal_pdf
+from shared.blank_forms import BlankForm
 from shared.case import (
     AuditEntry,
     Case,
@@ -422,13 +423,14 @@ class FaultMailer(FakeMailer):
         email: EmailEffect,
         files: Sequence[Attachment] = (),
         case_reference: str | None = None,
+        forms: Sequence[BlankForm] = (),
     ) -> str:
         faults = self.register.faults
         outbox_id = self._being_sent(email)
         faults.at("send:before", outbox_id or "")
         before = len(self.sent)
         try:
-            return super().send(email, files, case_reference)
+            return super().send(email, files, case_reference, forms)
         finally:
             if len(self.sent) > before:
                 if outbox_id is None:

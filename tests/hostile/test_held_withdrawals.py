@@ -42,7 +42,8 @@ def test_a_referrers_withdrawal_is_held_and_the_sender_learns_nothing_of_the_cas
     processed = referrers_withdrawal(seeded)
     reference = hold_reference_for(processed.message_id)
     [to_sender] = [email for email in processed.emails if email.to == (REFERRER,)]
-    assert reference in to_sender.subject and seeded.case_id not in to_sender.body
+    # At a secure address the subject is `Re: <theirs>`: the reference is in the body.
+    assert reference in to_sender.body and seeded.case_id not in to_sender.body
     assert "confirms it before\nanything is erased" in to_sender.body
     [alert] = [email for email in processed.emails if email.to == (COORDINATOR,)]
     assert f"CONFIRM WITHDRAWAL {reference}" in alert.body

@@ -203,7 +203,10 @@ def test_rejections_list_every_reason_and_echo_nothing(desk: Desk) -> None:
     [rejection] = emails(decision)
     assert rejection.to == ("sam.patel@nhs.net",) and rejection.purpose is EmailPurpose.REJECTION
     for reason in decision.reasons:
-        assert reason.code.value in rejection.body
+        # In plain words: every reason, never its code or field name (#13 part 2).
+        assert reason.message in rejection.body
+        assert reason.code.value not in rejection.body
+        assert f"field: {reason.field}" not in rejection.body
     for value in ("123 456 7890", "1234567890", "Amira", "Okafor"):
         assert value not in rejection.body
 
@@ -305,7 +308,7 @@ def test_one_childs_bad_forms_do_not_block_anothers(desk: Desk) -> None:
     assert rejected.outcome is Outcome.REJECTED
     assert decision.outcome is Outcome.REJECTED  # the email's outcome is what needs attention
     # The sender is told which forms each answer is about (by attachment, never by name).
-    assert rejected.reasons[0].message.startswith("(attachment 3 (application/pdf))")
+    assert rejected.reasons[0].message.startswith("(attachment 3 (PDF))")
     [rejection] = rejected.effects
     assert "attachment 3" in rejection.body  # type: ignore[union-attr]
 
