@@ -768,6 +768,8 @@ class SentEmail:
     subject: str
     body: str
     attachments: dict[str, str | bytes] = field(default_factory=dict)  # filename -> content
+    # The threading headers of an email sent raw (moto keeps no headers of a Simple one).
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 def sent_emails() -> list[SentEmail]:
@@ -794,6 +796,11 @@ def sent_emails() -> list[SentEmail]:
                         str(part.get_filename()): part.get_content()
                         for part in parsed.iter_attachments()
                         if isinstance(part, EmailMessage)
+                    },
+                    headers={
+                        name: " ".join(str(parsed[name]).split())
+                        for name in ("In-Reply-To", "References", "Auto-Submitted")
+                        if parsed[name] is not None
                     },
                 )
             )

@@ -273,3 +273,40 @@ def test_several_childrens_forms_are_recorded_child_by_child(
         {"Records": [sqs_record(stack.resources["RawMailBucket"], f"inbound/{message_id}")]},
     )
     assert [register.submission(part) for part in submission.parts] == parts
+
+
+def test_a_rejection_arrives_threaded_with_the_blank_forms_attached(
+    stack: LocalStack, register: RegisterTable
+) -> None:
+    """#13 part 2, end to end: the referrer's email with a consent form that gives no basis;
+    the answer SES sends threads to it and carries the blank referral and consent forms."""
+    from importlib import resources
+
+    person = child(96)
+    their_id = "<CAF7pQ2x.e2e96@mail.nhs.net>"
+    before = len(sent_emails())
+    message_id = stack.deliver_email(
+        email(
+            ("Referral for the child.pdf", referral_pdf(**person)),
+            ("consent.pdf", consent_pdf(**person, consent_basis="")),
+            sender="sam.patel@nhs.net",
+            subject="Referral",
+            message_id=their_id,
+        )
+    )
+    stack.run_pipeline()
+    submission = register.submission(message_id)
+    assert submission is not None and submission.outcome is Outcome.REJECTED
+    [answer] = [mail for mail in sent_emails()[before:] if mail.to == ("sam.patel@nhs.net",)]
+    assert answer.subject == "Re: Referral"
+    assert answer.headers["In-Reply-To"] == their_id
+    assert answer.headers["References"] == their_id
+    assert answer.headers["Auto-Submitted"] == "auto-replied"
+    forms = resources.files("templates.forms")
+    assert answer.attachments == {
+        name: forms.joinpath(name).read_bytes()
+        for name in ("dsr-referral-form.pdf", "dsr-consent-form.pdf")
+    }
+    assert "1. Referral for the child.pdf (PDF)" in answer.body  # a secure address
+    assert submission.reasons and "consent_basis" not in answer.body
+    assert all(reason.code.value not in answer.body for reason in submission.reasons)
