@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import io
 import logging
+import re
 import signal
 import time
 import tracemalloc
@@ -17,6 +18,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from types import FrameType
 
+from shared.blank_forms import BLANK_FORMS
 from shared.case import Decision, Effect, EmailEffect, EraseEffect, Submission
 from shared.intake_service import IntakeService
 from shared.outcome import Outcome
@@ -26,6 +28,7 @@ from tests.end_to_end.personal_data import leaks
 from tests.fakes import MemoryMailStore, RecordingRegister
 from tests.hostile.builders import SETTINGS
 
+_HEADER_ID = re.compile(r"<[!-;=?-~]{1,250}>")
 SECONDS = 10.0  # generous: a loaded 2-core machine never comes near
 MEGABYTES = 300.0
 
@@ -193,6 +196,10 @@ def check_invariants(processed: Processed) -> None:
     for email in processed.emails:
         # Our emails' headers cannot be injected into, and each recipient is one address.
         assert "\r" not in email.subject and "\n" not in email.subject, email.subject[:200]
+        # Threading headers carry only Message-IDs as SES takes them; blank forms are ours.
+        for thread_id in [*email.references, *([email.in_reply_to] if email.in_reply_to else [])]:
+            assert _HEADER_ID.fullmatch(thread_id), thread_id[:200]
+        assert set(email.blank_forms) <= set(BLANK_FORMS), email.blank_forms
         for address in email.to:
             assert address.count("@") == 1, address[:200]
             assert not any(c in address for c in ' \t\r\n,;<>"()\\\x00'), address[:200]

@@ -11,9 +11,12 @@ import json
 from email.message import EmailMessage
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from shared.blank_forms import CONSENT_FORM, REFERRAL_FORM, REVIEW_FORM, WITHDRAWAL_FORM
 from shared.case import EmailEffect, EmailPurpose
+from shared.mail import parse_mail
 from shared.outcome import Outcome
 from tests.end_to_end.personal_data import leaks
 from tests.hostile.builders import (
@@ -296,3 +299,39 @@ def test_a_forwarded_email_is_answered_as_the_original_inside_it() -> None:
     answer = answer_to(processed.emails, REFERRER)
     assert_threaded(answer)
     assert answer.subject == "Re: Referral"
+
+
+# ----- the new headers read, fuzzed -----
+_TEXT = st.text(st.characters(codec="utf-8"), max_size=300)
+
+
+@settings(
+    max_examples=150,
+    deadline=None,
+    database=None,  # nothing written to the working tree
+    derandomize=True,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+@given(filename=_TEXT, date=_TEXT, references=_TEXT, message_id=_TEXT)
+def test_any_filename_date_or_thread_header_reads_safely(
+    filename: str, date: str, references: str, message_id: str
+) -> None:
+    def line(value: str) -> bytes:
+        return " ".join(value.split()).encode("utf-8", "surrogatepass")
+
+    raw = (
+        b"From: Sam <sam.patel@nhs.net>\nSubject: x\nMessage-ID: " + line(message_id)
+        + b"\nDate: " + line(date) + b"\nReferences: " + line(references)
+        + b'\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary="b"\n\n--b\n'
+        b"Content-Type: text/plain\n\nhello\n--b\nContent-Type: application/pdf\n"
+        b'Content-Disposition: attachment; filename="' + line(filename).replace(b'"', b"")
+        + b'"\n\n%PDF-1.7\n--b--\n'
+    )  # fmt: skip
+    mail = parse_mail(raw)
+    for attachment in mail.attachments:
+        name = attachment.filename
+        assert len(name) <= 100 and name == " ".join(name.split())
+        assert not any(ord(c) < 32 or c in "\u202a\u202b\u202c\u202d\u202e" for c in name)
+    for thread_id in (*mail.references, *([mail.reply_to_id] if mail.reply_to_id else [])):
+        assert thread_id.isascii() and " " not in thread_id and thread_id.startswith("<")
+    assert mail.sent_at is None or mail.sent_at.tzinfo is not None
