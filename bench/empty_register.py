@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from shared.holds import HeldWithdrawal
 from shared.intake import IntakeContext, IntakeDecider
 from shared.settings import Settings
 
@@ -20,6 +21,9 @@ class _EmptyRegister:
 
     def held_withdrawal(self, reference: str) -> None:
         return None
+
+    def holds_for_person(self, person_key: str) -> list[HeldWithdrawal]:
+        return []
 
 
 class _Hasher:

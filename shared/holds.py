@@ -53,3 +53,6 @@ class HeldWithdrawal(BaseModel):
     sender: str
     withdrawal: Withdrawal
     received_at: datetime
+    # The child's keyed hash (never the NHS number itself): a withdrawal of the child's case
+    # removes every hold of theirs with it, and their held emails are erased with the case.
+    person_key: str = ""

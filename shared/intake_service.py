@@ -78,6 +78,9 @@ class ReadTracker:
     def first_submission_with_header(self, header_message_id: str) -> str | None:
         return self.register.first_submission_with_header(header_message_id)
 
+    def holds_for_person(self, person_key: str) -> list[HeldWithdrawal]:
+        return self.register.holds_for_person(person_key)
+
     def held_withdrawal(self, reference: str) -> HeldWithdrawal | None:
         # Not a read to check: confirming releases the hold on the condition it is still held.
         return self.register.held_withdrawal(reference)

@@ -55,6 +55,9 @@ class InMemoryRegister:
     def held_withdrawal(self, reference: str) -> HeldWithdrawal | None:
         return self.holds.get(reference)
 
+    def holds_for_person(self, person_key: str) -> list[HeldWithdrawal]:
+        return [held for held in self.holds.values() if held.person_key == person_key]
+
     def store(self, case: Case) -> None:
         self.cases_by_id[case.case_id] = case.model_copy(update={"version": case.version + 1})
         if case.person_key:

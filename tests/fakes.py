@@ -137,6 +137,9 @@ class RecordingRegister:
     def held_withdrawal(self, reference: str) -> HeldWithdrawal | None:
         return self.holds.get(reference)
 
+    def holds_for_person(self, person_key: str) -> list[HeldWithdrawal]:
+        return [held for held in self.holds.values() if held.person_key == person_key]
+
     # ----- the RecordingRegister protocol of shared.intake_service -----
     def submission(self, message_id: str) -> Submission | None:
         text = self.submissions.get(message_id)
@@ -283,6 +286,10 @@ class RecordingRegister:
             self.holds[decision.hold.reference] = decision.hold
         if decision.release_hold:
             del self.holds[decision.release_hold]
+        for held in decision.purged_holds:
+            self.holds.pop(held.reference, None)
+            if decision.case_id:
+                self.case_events.setdefault(decision.case_id, []).append(held.message_id)
         if decision.case_id:
             self.case_events.setdefault(decision.case_id, []).append(message_id)
         self.outbox[message_id] = effects_json

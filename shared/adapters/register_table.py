@@ -12,6 +12,7 @@
 | case event | CASEEVENT#<case id>     | EVENT#<event id>     |
 | event      | EVENT#<event id>        | EVENT                |
 | hold       | HOLD#<hold reference>   | HOLD                 |
+| its child  | PERSONHOLD#<keyed hash> | HOLD#<hold reference>|
 
 An event is an email (its SES message id) or a change not caused by an email (a reminder,
 the panel pack). Every state change for one event is ONE transaction with conditions, so a
@@ -117,6 +118,14 @@ class RegisterTable:
     def held_withdrawal(self, reference: str) -> HeldWithdrawal | None:
         item = self._get(f"HOLD#{reference}", "HOLD")
         return HeldWithdrawal.model_validate_json(item["hold"]["S"]) if item else None
+
+    def holds_for_person(self, person_key: str) -> list[HeldWithdrawal]:
+        found = []
+        for link in self._query_keys(f"PERSONHOLD#{person_key}"):
+            held = self.held_withdrawal(link["SK"]["S"].removeprefix("HOLD#"))
+            if held is not None:
+                found.append(held)
+        return found
 
     def submission(self, message_id: str) -> Submission | None:
         item = self._get(f"SUBMISSION#{message_id}", "SUBMISSION")
@@ -224,7 +233,17 @@ class RegisterTable:
         if decision.forget_person_key:
             writes.append(self._forget_person(decision.forget_person_key, decision.case_id))
         if decision.hold is not None:
-            writes.append(self._hold(decision.hold, now))
+            writes += self._hold(decision.hold, now)
+        for held in decision.purged_holds:
+            if held.reference != decision.release_hold:  # that one is deleted just below
+                writes.append(self._delete(f"HOLD#{held.reference}", "HOLD"))
+            if held.person_key:
+                writes.append(
+                    self._delete(f"PERSONHOLD#{held.person_key}", f"HOLD#{held.reference}")
+                )
+            if decision.case_id:
+                # Listed with the case: the held email is erased with it.
+                writes.append(self._case_event(decision.case_id, held.message_id, "email"))
         if decision.release_hold:
             # Once: a second confirmation of the same hold is decided again and finds it gone.
             writes.append(
@@ -321,15 +340,17 @@ class RegisterTable:
             for number, effect in enumerate(effects)
         ]
 
-    def _hold(self, held: HeldWithdrawal, now: datetime) -> dict[str, Any]:
-        return self._put(
-            {
-                **_key(f"HOLD#{held.reference}", "HOLD"),
-                "hold": _s(held.model_dump_json()),
-                TTL_ATTRIBUTE: _n(_epoch(now + HOLD_RETENTION)),
-            },
-            "attribute_not_exists(PK)",
-        )
+    def _hold(self, held: HeldWithdrawal, now: datetime) -> list[dict[str, Any]]:
+        expiry = {TTL_ATTRIBUTE: _n(_epoch(now + HOLD_RETENTION))}
+        hold = {**_key(f"HOLD#{held.reference}", "HOLD"), "hold": _s(held.model_dump_json())}
+        writes = [self._put({**hold, **expiry}, "attribute_not_exists(PK)")]
+        if held.person_key:
+            link = _key(f"PERSONHOLD#{held.person_key}", f"HOLD#{held.reference}")
+            writes.append(self._put({**link, **expiry}))
+        return writes
+
+    def _delete(self, pk: str, sk: str) -> dict[str, Any]:
+        return {"Delete": {"TableName": self.table_name, "Key": _key(pk, sk)}}
 
     def _case_event(self, case_id: str, event_id: str, kind: str) -> dict[str, Any]:
         return self._put({**_key(f"CASEEVENT#{case_id}", f"EVENT#{event_id}"), "kind": _s(kind)})

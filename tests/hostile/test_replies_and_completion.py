@@ -3,7 +3,9 @@ person, and everyone who sent part of a case hears when it is complete."""
 
 from __future__ import annotations
 
-from shared.case import EmailEffect
+import pytest
+
+from shared.case import Case, EmailEffect
 from shared.outcome import Outcome
 from tests.hostile.builders import (
     COORDINATOR,
@@ -16,6 +18,7 @@ from tests.hostile.builders import (
     message,
     raw_email,
     referral_form,
+    ses_results,
 )
 from tests.hostile.conftest import Seeded
 from tests.hostile.desk import Desk
@@ -86,3 +89,42 @@ def test_everyone_who_sent_part_of_a_case_is_told_it_is_complete(desk: Desk) -> 
     for sender in (REFERRER, SCHOOL_NURSE):
         [told] = to(complete.emails, sender)
         assert case_id in told.body, sender
+
+
+def test_a_reply_to_our_passed_on_notice_is_not_answered_again(desk: Desk) -> None:
+    """An auto-responder that does not mark its replies: one round, then silence."""
+    processed = desk.receive(
+        reply(
+            "Thank you for your message.",
+            subject="Re: DSR - your email has been passed to a coordinator",
+        )
+    )
+    assert processed.outcome is Outcome.PASSED_ON
+    assert to(processed.emails, REFERRER) == [] and to(processed.emails, COORDINATOR)
+
+
+def test_a_reply_from_an_unproved_address_gets_no_answer(desk: Desk) -> None:
+    """dmarc=none lets an email through as a referral would, but a forged sender must not be
+    sent our notice (backscatter): the coordinators still see it."""
+    built = message(subject="Re: DSR forms could not be accepted", body="call me")
+    raw = raw_email((from_line(REFERRER),), auth=(ses_results(dmarc="none"),), body=built)
+    processed = desk.receive(raw)
+    assert processed.outcome is Outcome.PASSED_ON
+    assert to(processed.emails, REFERRER) == [] and to(processed.emails, COORDINATOR)
+
+
+def test_a_body_full_of_case_references_costs_a_few_lookups(
+    desk: Desk, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    looked_up: list[str] = []
+    real = desk.register.case
+
+    def counted(case_id: str) -> Case | None:
+        looked_up.append(case_id)
+        return real(case_id)
+
+    monkeypatch.setattr(desk.register, "case", counted)
+    body = "".join(f"DSR-{n:08d} " for n in range(20_000)).replace("0", "A").replace("1", "B")
+    processed = desk.receive(reply(body))
+    assert processed.outcome is Outcome.PASSED_ON
+    assert 0 < len(looked_up) <= 5

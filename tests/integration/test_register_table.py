@@ -132,3 +132,42 @@ def test_a_sending_mark_whose_answer_was_lost_is_still_ours(
     assert entry is not None and entry.sending_since is not None
     register.release_sending(outbox_id)
     assert register.mark_sending(outbox_id, now), "released: the next attempt may send"
+
+
+def test_a_childs_holds_are_found_by_their_keyed_hash_and_removed_with_a_withdrawal(
+    register: RegisterTable,
+) -> None:
+    from datetime import date
+
+    from shared.forms.case_forms import CaseIdentity, Withdrawal
+    from shared.holds import HeldWithdrawal, hold_reference_for
+
+    person_key = f"pk-{uuid.uuid4().hex}"
+    message_id = uuid.uuid4().hex
+    held = HeldWithdrawal(
+        reference=hold_reference_for(message_id),
+        message_id=message_id,
+        sender="someone@nhs.net",
+        withdrawal=Withdrawal(
+            identity=CaseIdentity(
+                case_reference=None, nhs_number="9434765919", date_of_birth=date(2012, 1, 2)
+            ),
+            withdrawn_by_name="A Parent",
+            withdrawn_by_relationship="Mother",
+            withdrawal_date=date(2026, 11, 1),
+        ),
+        received_at=datetime.now(UTC),
+        person_key=person_key,
+    )
+    now = datetime.now(UTC)
+    register.record(message_id, None, Decision(outcome=Outcome.HELD, hold=held), now)
+    assert register.holds_for_person(person_key) == [held]
+    assert register.held_withdrawal(held.reference) == held
+    confirmed = Decision(
+        outcome=Outcome.REJECTED, release_hold=held.reference, purged_holds=[held]
+    )
+    register.record(uuid.uuid4().hex, None, confirmed, now)
+    assert register.holds_for_person(person_key) == []
+    assert register.held_withdrawal(held.reference) is None
+    with pytest.raises(ConcurrentChangeError):  # released once: a second release fails
+        register.record(uuid.uuid4().hex, None, confirmed, now)
