@@ -264,6 +264,8 @@ class Decision(BaseModel):
     parts: list[Decision] = Field(default_factory=list)
     hold: HeldWithdrawal | None = None  # a withdrawal to keep until a coordinator confirms
     release_hold: str | None = None  # the hold a coordinator's confirmation answers
+    # A key reserved with the decision, so an answer goes once (a passed-on notice: a day).
+    answered_once: str | None = None
     # A withdrawal: the child's other holds, removed, their emails erased with the case.
     purged_holds: list[HeldWithdrawal] = Field(default_factory=list)
 

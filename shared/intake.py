@@ -341,14 +341,21 @@ class IntakeDecider:
             *self.notices.reply_for_coordinators(mail, message_id, live.case_id if live else None),
         ]
         # The sender is told only when their address is proved (no backscatter to a forged
-        # one), and never in answer to our own "passed on" notice (no loop with a responder
-        # that does not mark its replies as automatic).
-        if is_authenticated(mail, self.settings) and not _PASSED_ON_SUBJECT.search(mail.subject):
+        # one), never in answer to our own "passed on" notice, and once a day at most (no
+        # loop with a responder that does not mark its replies as automatic).
+        once_a_day = f"passed-on\n{mail.sender}\n{self.context.today.isoformat()}"
+        answer = (
+            is_authenticated(mail, self.settings)
+            and not _PASSED_ON_SUBJECT.search(mail.subject)
+            and self.register.first_submission_with_header(once_a_day) is None
+        )
+        if answer:
             effects += self.notices.reply_passed_on(mail.sender, answering=self._answering(mail))
         return Decision(
             outcome=Outcome.PASSED_ON,
             related_case_id=live.case_id if live else None,
             effects=effects,
+            answered_once=once_a_day if answer else None,
         )
 
     def _hold(self, mail: InboundMail, message_id: str, form: RawForm) -> Decision:

@@ -231,6 +231,8 @@ class RecordingRegister:
                 if person_key in self.people:
                     raise ConcurrentChangeError("a case was opened for a person read as new")
                 writes.append(_Write("check person", {"PK": f"PERSON#{person_key}"}))
+        if decision.answered_once and decision.answered_once.strip() in self.headers:
+            raise ConcurrentChangeError(f"answered already while recording {message_id}")
         if decision.hold is not None and decision.hold.reference in self.holds:
             raise ConcurrentChangeError(f"hold {decision.hold.reference} already held")
         if decision.release_hold and decision.release_hold not in self.holds:
@@ -284,6 +286,8 @@ class RecordingRegister:
             del self.people[forget]
         if decision.hold is not None:
             self.holds[decision.hold.reference] = decision.hold
+        if decision.answered_once:
+            self.headers[decision.answered_once.strip()] = message_id
         if decision.release_hold:
             del self.holds[decision.release_hold]
         for held in decision.purged_holds:

@@ -232,6 +232,18 @@ class RegisterTable:
             writes += self._case_writes(decision.case, now)
         if decision.forget_person_key:
             writes.append(self._forget_person(decision.forget_person_key, decision.case_id))
+        if decision.answered_once:
+            # Read as a header key by the decision; a race for it is decided again.
+            writes.append(
+                self._put(
+                    {
+                        **_key(header_key(decision.answered_once), "HEADER"),
+                        "message_id": _s(message_id),
+                        TTL_ATTRIBUTE: _n(_epoch(now + EVENT_GUARD_RETENTION)),
+                    },
+                    "attribute_not_exists(PK)",
+                )
+            )
         if decision.hold is not None:
             writes += self._hold(decision.hold, now)
         for held in decision.purged_holds:

@@ -128,3 +128,12 @@ def test_a_body_full_of_case_references_costs_a_few_lookups(
     processed = desk.receive(reply(body))
     assert processed.outcome is Outcome.PASSED_ON
     assert 0 < len(looked_up) <= 5
+
+
+def test_a_sender_is_told_once_a_day_however_often_they_reply(desk: Desk) -> None:
+    """A responder that answers every email without marking its replies: one round a day."""
+    first = desk.receive(reply("Out of the office until Monday."))
+    second = desk.receive(reply("Out of the office until Monday."))
+    assert first.outcome is second.outcome is Outcome.PASSED_ON
+    assert len(to(first.emails, REFERRER)) == 1
+    assert to(second.emails, REFERRER) == [] and to(second.emails, COORDINATOR)
