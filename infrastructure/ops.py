@@ -82,7 +82,14 @@ class DeployedStack:
         return str(self.resources[logical_id])
 
     def invoke(self, logical_id: str, event: dict[str, Any]) -> dict[str, Any]:
-        response = self.client("lambda").invoke(
+        from botocore.config import Config
+
+        # Wait as long as the longest function may run (the reconciliation: 300 s), and
+        # never invoke again on a timeout: the first run may still be working.
+        functions = self.session.client(
+            "lambda", config=Config(read_timeout=330, retries={"total_max_attempts": 1})
+        )
+        response = functions.invoke(
             FunctionName=self.resource(logical_id), Payload=json.dumps(event).encode()
         )
         payload = json.loads(response["Payload"].read() or b"null")
