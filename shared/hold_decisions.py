@@ -73,23 +73,10 @@ class HoldDecider:
         if held is not None and held.received_at + HOLD_RETENTION < self.now:
             held = None  # lapsed (the table's TTL removes it within a day or two)
         if held is None:
-            reason = Reason(
-                code=ReasonCode.CASE_NOT_FOUND,
-                message=f"No withdrawal is held as {reference}: it was confirmed already, or "
-                f"it is older than {HOLD_DAYS} days, or the reference is mistyped.",
-            )
-            return Decision(
-                outcome=Outcome.REJECTED,
-                reasons=[reason],
-                # To the coordinator who confirmed: no blank forms (no form was wrong).
-                effects=list(
-                    self.notices.rejection(
-                        mail.sender,
-                        [reason],
-                        answering=Answering.to(mail, self.now),
-                        with_forms=False,
-                    )
-                ),
+            return self._refuse(
+                mail,
+                f"No withdrawal is held as {reference}: it was confirmed already, or it is "
+                f"older than {HOLD_DAYS} days, or the reference is mistyped.",
             )
         cases = CaseFormDecider(self.settings, self.now, self.register, self.hasher)
         decision = cases.withdraw(mail, message_id, held.withdrawal)
@@ -98,24 +85,14 @@ class HoldDecider:
         ):
             # The child's current case began, or consent was given again, after the
             # withdrawal was sent: an old hold never erases it.
-            reason = Reason(
-                code=ReasonCode.CASE_NOT_FOUND,
-                message=f"The withdrawal held as {reference} came before the child's current "
-                "case was opened, so it is not applied to it. Please check with the family.",
+            refused = self._refuse(
+                mail,
+                f"The withdrawal held as {reference} came before the child's current case was "
+                "opened, or consent was given again, so it is not applied to it. Please check "
+                "with the family.",
             )
-            return Decision(
-                outcome=Outcome.REJECTED,
-                reasons=[reason],
-                effects=list(
-                    self.notices.rejection(
-                        mail.sender,
-                        [reason],
-                        answering=Answering.to(mail, self.now),
-                        with_forms=False,
-                    )
-                ),
-                release_hold=reference,
-            )
+            refused.release_hold = reference
+            return refused
         if decision.outcome is Outcome.WITHDRAWN and all(
             other.reference != held.reference for other in decision.purged_holds
         ):
@@ -133,6 +110,14 @@ class HoldDecider:
         # Answered either way: a case not found or mismatched is the coordinator's to resolve.
         decision.release_hold = reference
         return decision
+
+    def _refuse(self, mail: InboundMail, message: str) -> Decision:
+        """To the coordinator who confirmed: why not, without blank forms (none was wrong)."""
+        reason = Reason(code=ReasonCode.CASE_NOT_FOUND, message=message)
+        answer = self.notices.rejection(
+            mail.sender, [reason], answering=Answering.to(mail, self.now), with_forms=False
+        )
+        return Decision(outcome=Outcome.REJECTED, reasons=[reason], effects=list(answer))
 
     def _given_since(self, case_id: str, held: HeldWithdrawal) -> bool:
         """Whether the case was opened, or its consent recorded, after the hold came."""
