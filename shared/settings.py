@@ -11,6 +11,10 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from shared.rating import Rating
 
+# Any "days" setting: a year at most (a review interval of a million days would overflow
+# the date arithmetic of every reminder).
+MAX_DAYS_SETTING = 365
+
 # The age the adult register takes over: a register for "under 18s" ends here.
 ADULT_REGISTER_AGE = 18
 
@@ -49,15 +53,15 @@ class Settings(BaseModel):
     # 0..17 is Bromley's "under 18"; Kingston and Richmond would set minimum 14.
     minimum_age: int = Field(default=0, ge=0, le=25)
     maximum_age: int = Field(default=17, ge=0, le=25)
-    review_interval_days_red: int = Field(default=14, ge=1)
-    review_interval_days_amber: int = Field(default=28, ge=1)
-    review_interval_days_green: int = Field(default=91, ge=1)
-    review_interval_days_blue: int = Field(default=42, ge=1)
-    pending_expiry_days: int = Field(default=28, ge=1)
-    review_grace_days: int = Field(default=7, ge=1)  # a due review unrecorded this long is overdue
-    first_review_days: int = Field(default=28, ge=1)  # a new case's first panel review, at most
+    review_interval_days_red: int = Field(default=14, ge=1, le=MAX_DAYS_SETTING)
+    review_interval_days_amber: int = Field(default=28, ge=1, le=MAX_DAYS_SETTING)
+    review_interval_days_green: int = Field(default=91, ge=1, le=MAX_DAYS_SETTING)
+    review_interval_days_blue: int = Field(default=42, ge=1, le=MAX_DAYS_SETTING)
+    pending_expiry_days: int = Field(default=28, ge=1, le=MAX_DAYS_SETTING)
+    review_grace_days: int = Field(default=7, ge=1, le=MAX_DAYS_SETTING)  # a due review unrecorded this long is overdue
+    first_review_days: int = Field(default=28, ge=1, le=MAX_DAYS_SETTING)  # a new case's first panel review, at most
     # A case rated Red, or whose review recommended one, needs a C(E)TR within this many days.
-    ctr_due_days: int = Field(default=14, ge=1)
+    ctr_due_days: int = Field(default=14, ge=1, le=MAX_DAYS_SETTING)
     transition_alert_months: int = Field(default=6, ge=1, le=24)  # notice before transition_age
     consent_reconfirmation_months: int = Field(default=12, ge=1, le=60)
     max_attachments: int = Field(default=10, ge=1)

@@ -109,3 +109,20 @@ def test_ages_out_of_order_are_refused() -> None:
         ValidationError, match=r"MinimumAge \(16\) must not be more than MaximumAge \(10\)"
     ):
         Settings(minimum_age=16, maximum_age=10)
+
+
+def test_days_settings_are_bounded_here_and_in_the_template() -> None:
+    """A review interval of a million days would overflow every reminder's date arithmetic."""
+    import pydantic
+    import pytest
+
+    from infrastructure.local_stack import load_template
+    from shared.settings import MAX_DAYS_SETTING
+
+    with pytest.raises(pydantic.ValidationError):
+        Settings(review_interval_days_red=MAX_DAYS_SETTING + 1)
+    declared = load_template()["Parameters"]
+    for name in ("ReviewIntervalDaysRed", "ReviewIntervalDaysAmber", "ReviewIntervalDaysGreen",
+                 "ReviewIntervalDaysBlue", "PendingExpiryDays", "ReviewGraceDays",
+                 "FirstReviewDays", "CtrDueDays"):  # fmt: skip
+        assert declared[name]["MaxValue"] == MAX_DAYS_SETTING, name
