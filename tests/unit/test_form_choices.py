@@ -376,8 +376,7 @@ def test_each_form_prints_its_required_marks_legend_and_where_to_send_it(
 
 
 def test_the_generator_prints_the_inbox_it_is_given(tmp_path: Path) -> None:
-    pytest.importorskip("reportlab")
-    from templates.forms.generate import main
+    from templates.forms.generate import main  # reportlab: in the dev dependencies
 
     main(str(tmp_path), inbox="bromley.dsr@nhs.net", blank_forms="Blank forms: www.example.org")
     for layout in LAYOUTS:
