@@ -72,9 +72,10 @@ package: validate
 		../../../$(LAMBDA_VENV)/bin/python -c "import app, shared.intake_service, shared.adapters.register_table, shared.adapters.identity, shared.forms.pdf, shared.forms.word; print('the intake imports')"
 
 # Regenerate the fillable PDF forms (reportlab is a generation-only dependency).
+# Print your area's inbox on them before deploying: make forms INBOX=... BLANK_FORMS="..."
 forms: $(INSTALLED)
 	$(BIN)/python -m pip install --quiet -e '.[forms]'
-	$(BIN)/python -m templates.forms.generate
+	$(BIN)/python -m templates.forms.generate $(if $(INBOX),--inbox "$(INBOX)") $(if $(BLANK_FORMS),--blank-forms "$(BLANK_FORMS)")
 
 samples: $(INSTALLED)
 	$(BIN)/dsr-intake samples samples

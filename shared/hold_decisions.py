@@ -76,7 +76,9 @@ class HoldDecider:
             return self._refuse(
                 mail,
                 f"No withdrawal is held as {reference}: it was confirmed already, or it is "
-                f"older than {HOLD_DAYS} days, or the reference is mistyped.",
+                f"older than {HOLD_DAYS} days, or the reference is mistyped. If the family "
+                "still wants consent withdrawn, send the withdrawal form yourself from your "
+                "coordinator address: it is applied straight away.",
             )
         cases = CaseFormDecider(self.settings, self.now, self.register, self.hasher)
         decision = cases.withdraw(mail, message_id, held.withdrawal)

@@ -126,7 +126,7 @@ class Answering:
             if count > min(len(self.files), MAX_FILES_LISTED):
                 lines.append(f"  and {count - min(len(self.files), MAX_FILES_LISTED)} more")
         if self.initials:
-            lines.append(f"It is about the child with initials {self.initials}.")
+            lines.append(f"It is about the child with initials {self.initials.rstrip('.')}.")
         return "\n".join(lines) + "\n\n"
 
     def subject_for(self, ours: str, secure: bool) -> str:

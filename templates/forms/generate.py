@@ -78,7 +78,7 @@ def _choice(page: _Page, field: FormField, top: float) -> None:
         height=16,
         fontSize=9,
         borderWidth=1,
-        fieldFlags="combo",
+        fieldFlags="combo required" if field.required else "combo",
         tooltip=f"{field.label}: {' / '.join(shown for _, shown in field.options)}",
     )
 
@@ -97,7 +97,7 @@ def _radio(page: _Page, field: FormField, top: float) -> None:
             buttonStyle="circle",
             shape="circle",
             borderWidth=1,
-            fieldFlags="noToggleToOff radio",
+            fieldFlags="noToggleToOff radio required" if field.required else "noToggleToOff radio",
             tooltip=f"{field.label}: {shown}",
         )
         page.canvas.setFont("Helvetica", 9)
@@ -168,6 +168,8 @@ def draw(layout: FormLayout, path: Path, inbox: str, blank_forms: str) -> None:
                     buttonStyle="check",
                     borderWidth=1,
                     checked=False,
+                    # reportlab marks every checkbox required unless told: none is.
+                    fieldFlags="",
                     tooltip=field.label,
                 )
                 canvas.drawString(MARGIN + LABEL_WIDTH + 18, top - 11, field.label)
@@ -184,7 +186,15 @@ def draw(layout: FormLayout, path: Path, inbox: str, blank_forms: str) -> None:
                     height=height,
                     fontSize=9,
                     borderWidth=1,
-                    fieldFlags="multiline" if field.type == "long" else "",
+                    # The PDF's own Required flag matches the printed `*`.
+                    fieldFlags=" ".join(
+                        flag
+                        for flag, wanted in (
+                            ("multiline", field.type == "long"),
+                            ("required", field.required),
+                        )
+                        if wanted
+                    ),
                     tooltip=f"{field.label}{' - ' + field.hint if field.hint else ''}",
                 )
                 if field.hint:
