@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Protocol
 
+from shared.blank_forms import CONSENT_FORM, REFERRAL_FORM
 from shared.case import (
     Case,
     CaseStatus,
@@ -568,12 +569,18 @@ class IntakeDecider:
             *self.notices.coordinator_notification(
                 headline, Outcome.PENDING.value, case, message_id, new_case=True
             ),
-            *self.notices.acknowledgement(
-                template,
-                mail.sender,
-                case,
-                answering=answering,
-                expires_on=case.pending_expires_at.strftime("%d/%m/%Y"),
+            *(
+                # The form the case waits for, attached blank for whoever will fill it in.
+                answer.model_copy(
+                    update={"blank_forms": (CONSENT_FORM,) if referral else (REFERRAL_FORM,)}
+                )
+                for answer in self.notices.acknowledgement(
+                    template,
+                    mail.sender,
+                    case,
+                    answering=answering,
+                    expires_on=case.pending_expires_at.strftime("%d/%m/%Y"),
+                )
             ),
             reminder_effect(case, self.settings, self.context.now),  # the lapse, if it comes
         ]

@@ -137,3 +137,12 @@ def test_a_sender_is_told_once_a_day_however_often_they_reply(desk: Desk) -> Non
     assert first.outcome is second.outcome is Outcome.PASSED_ON
     assert len(to(first.emails, REFERRER)) == 1
     assert to(second.emails, REFERRER) == [] and to(second.emails, COORDINATOR)
+
+
+def test_a_waiting_case_answer_attaches_the_blank_form_it_asks_for(desk: Desk) -> None:
+    referral = message(subject="DSR referral", attachments=[(referral_form(), PDF)])
+    waiting = desk.receive(raw_email((from_line(REFERRER),), body=referral))
+    assert waiting.outcome is Outcome.PENDING
+    [answer] = to(waiting.emails, REFERRER)
+    assert answer.blank_forms == ("dsr-consent-form.pdf",)
+    assert "A blank consent\nform is attached." in answer.body
