@@ -247,7 +247,12 @@ def test_coordinators_get_unreadable_files_for_manual_entry(
     # The file as it came, named by its position only (a filename may name the child).
     assert manual.attachments == {"original-attachment-2.pdf": scan}
     assert "FORM_UNREADABLE" in manual.body and message_id in manual.body
-    assert all(not mail.attachments for mail in sent if mail is not manual)
+    # Nobody else gets the scan: the referrer only the blank consent form their case awaits.
+    others = [mail for mail in sent if mail is not manual]
+    assert all(set(mail.attachments) <= {"dsr-consent-form.pdf"} for mail in others)
+    assert [set(mail.attachments) for mail in others if "sam.patel@nhs.net" in mail.to] == [
+        {"dsr-consent-form.pdf"}
+    ]
 
 
 def test_several_childrens_forms_are_recorded_child_by_child(
