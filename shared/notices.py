@@ -35,6 +35,7 @@ def _uk(day: date) -> str:
     return day.strftime("%d/%m/%Y")
 
 
+WITHHELD = "(withheld: not a secure address)"
 MAX_REPLY_CHARS = 3000  # of a reply's own text passed to the coordinators
 
 
@@ -509,69 +510,74 @@ class Notices:
         others = tuple(sorted({a for a in addresses if not self.is_secure(a)}))
         return [group for group in (secure, others) if group]
 
+    def _to_each_coordinator(
+        self,
+        name: str,
+        purpose: EmailPurpose,
+        values: dict[str, str],
+        secure_only: dict[str, str],
+        withheld: dict[str, str] | None = None,
+    ) -> list[EmailEffect]:
+        """One email to each coordinator. `secure_only` values (addresses, subjects, what
+        someone wrote: they may identify people) only at secure addresses; elsewhere
+        WITHHELD, or the text `withheld` gives for that value."""
+        hidden = {key: WITHHELD for key in secure_only} | (withheld or {})
+        effects = []
+        for address in self.settings.coordinator_addresses:
+            shown = secure_only if self.is_secure(address) else hidden
+            effects += self._render(name, purpose, [address], {**values, **shown}, None)
+        return effects
+
     def send_uncertain(
         self, email: EmailEffect, case_id: str | None, attempted_at: datetime, outbox_id: str
     ) -> list[EmailEffect]:
         """To the coordinators: an email whose send could not be confirmed, so it was not
         sent again (SES has no idempotency token; sending blind could send it twice)."""
-        effects = []
-        for address in self.settings.coordinator_addresses:
-            # Addresses and subjects may identify people: only secure recipients see them.
-            secure = self.is_secure(address)
-            withheld = "(withheld: not a secure address)"
-            values = {
+        return self._to_each_coordinator(
+            "send_uncertain",
+            EmailPurpose.SEND_UNCERTAIN,
+            {
                 "purpose": email.purpose.value.replace("_", " "),
-                "recipients": ", ".join(email.to) if secure else withheld,
-                "subject": _one_line(email.subject) if secure else withheld,
                 "case_reference": case_id or "no case",
                 "attempted_at": attempted_at.strftime("%d/%m/%Y %H:%M"),
                 "outbox_id": outbox_id,
-            }
-            effects += self._render(
-                "send_uncertain", EmailPurpose.SEND_UNCERTAIN, [address], values, None
-            )
-        return effects
+            },
+            {"recipients": ", ".join(email.to), "subject": _one_line(email.subject)},
+        )
 
     def mail_problem(
         self, problem: str, email_purpose: str, case_id: str | None, recipients: list[str],
         on: datetime,
     ) -> list[EmailEffect]:  # fmt: skip
         """To the coordinators: an answer we sent bounced, was refused or complained of."""
-        effects = []
-        for address in self.settings.coordinator_addresses:
-            secure = self.is_secure(address)
-            values = {
+        return self._to_each_coordinator(
+            "mail_problem",
+            EmailPurpose.MAIL_PROBLEM,
+            {
                 "problem": problem,
                 "purpose": email_purpose.replace("_", " "),
-                "recipients": ", ".join(recipients) if secure else "(withheld: not a secure address)",
                 "case_reference": case_id or "no case",
                 "on": on.strftime("%d/%m/%Y %H:%M"),
-            }
-            effects += self._render(
-                "mail_problem", EmailPurpose.MAIL_PROBLEM, [address], values, None
-            )
-        return effects
+            },
+            {"recipients": ", ".join(recipients)},
+        )
 
     def withdrawal_held(
         self, held: HeldWithdrawal, details: str, days: int
     ) -> list[EmailEffect]:
         """To the coordinators: a withdrawal from outside the team, to confirm. The form's
         details and the sender only at secure addresses."""
-        effects = []
-        for address in self.settings.coordinator_addresses:
-            secure = self.is_secure(address)
-            withheld = "(withheld: not a secure address)"
-            values = {
+        return self._to_each_coordinator(
+            "withdrawal_held",
+            EmailPurpose.COORDINATOR_NOTIFICATION,
+            {
                 "hold_reference": held.reference,
-                "sender": held.sender if secure else withheld,
                 "received_on": held.received_at.strftime("%d/%m/%Y %H:%M"),
-                "withdrawal_details": details if secure else "",
                 "hold_days": str(days),
-            }
-            effects += self._render(
-                "withdrawal_held", EmailPurpose.COORDINATOR_NOTIFICATION, [address], values, None
-            )
-        return effects
+            },
+            {"sender": held.sender, "withdrawal_details": details},
+            withheld={"withdrawal_details": ""},
+        )
 
     def withdrawal_received(
         self, held: HeldWithdrawal, *, answering: Answering | None = None
@@ -591,27 +597,22 @@ class Notices:
     ) -> list[EmailEffect]:
         """To the coordinators: a reply to one of our emails, for a person to answer. What
         the sender wrote only at secure addresses (it may name the child)."""
-        effects = []
-        for address in self.settings.coordinator_addresses:
-            secure = self.is_secure(address)
-            withheld = "(withheld: not a secure address)"
-            text = mail.own_text.strip()[:MAX_REPLY_CHARS] or "(no text of their own)"
-            values = {
+        text = mail.own_text.strip()[:MAX_REPLY_CHARS] or "(no text of their own)"
+        return self._to_each_coordinator(
+            "reply_for_coordinators",
+            EmailPurpose.COORDINATOR_NOTIFICATION,
+            {
                 "case_reference": case_id or "no case reference found",
-                "sender": mail.sender if secure else withheld,
-                "their_subject": _one_line(mail.subject) if secure else withheld,
-                "their_text": _indented(text) if secure else "  " + withheld,
                 "files": str(mail.file_count),
                 "message_id": message_id,
-            }
-            effects += self._render(
-                "reply_for_coordinators",
-                EmailPurpose.COORDINATOR_NOTIFICATION,
-                [address],
-                values,
-                None,
-            )
-        return effects
+            },
+            {
+                "sender": mail.sender,
+                "their_subject": _one_line(mail.subject),
+                "their_text": _indented(text),
+            },
+            withheld={"their_text": "  " + WITHHELD},
+        )
 
     def reply_passed_on(
         self, to: str, *, answering: Answering | None = None
@@ -623,24 +624,17 @@ class Notices:
     def quarantine_alert(
         self, sender: str, reasons: list[Reason], message_id: str
     ) -> list[EmailEffect]:
-        effects = []
-        for address in self.settings.coordinator_addresses:
-            # The sender's address is itself personal data: only secure recipients see it.
-            shown_sender = sender if self.is_secure(address) else "(withheld: not a secure address)"
-            effects += self._render(
-                "quarantine_alert",
-                EmailPurpose.QUARANTINE_ALERT,
-                [address],
-                {
-                    "reason_lines": reason_lines(reasons),
-                    "reason_codes": ", ".join(reason.code.value for reason in reasons),
-                    "sender": shown_sender,
-                    "message_id": message_id,
-                },
-                None,
-            )
-        return effects
-
+        # The sender's address is itself personal data: only secure recipients see it.
+        return self._to_each_coordinator(
+            "quarantine_alert",
+            EmailPurpose.QUARANTINE_ALERT,
+            {
+                "reason_lines": reason_lines(reasons),
+                "reason_codes": ", ".join(reason.code.value for reason in reasons),
+                "message_id": message_id,
+            },
+            {"sender": sender},
+        )
 
 def case_flags(case: Case, today: date) -> str:
     """What the team should see at a glance; no personal data (rating and dates only)."""
