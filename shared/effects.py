@@ -154,10 +154,9 @@ class EffectDelivery:
     # ----- emails: at most once -----
     def _send(self, entry: OutboxEntry, email: EmailEffect) -> str:
         now = self.clock()
-        if entry.sending_since is not None:
-            if now - entry.sending_since < SENDING_LEASE:
-                return "skipped:being sent by another delivery"
-            return self._uncertain(entry, email, now)
+        marked = self._already_marked(entry, email, now)
+        if marked is not None:
+            return marked
         forms, email = _with_blank_forms(email)
         # Everything read before the mark: a failed read leaves the item free to try again.
         files, email = self._with_originals(email)
@@ -177,17 +176,15 @@ class EffectDelivery:
         """The panel pack's emails, built now, under the one item's "sending" mark."""
         assert self.packs is not None, "this delivery was wired without the panel pack"
         now = self.clock()
-        if entry.sending_since is not None:
-            if now - entry.sending_since < SENDING_LEASE:
-                return "skipped:being sent by another delivery"
-            subject = f"DSR panel pack of {pack.at:%d/%m/%Y}"
-            email = EmailEffect(
-                purpose=EmailPurpose.PANEL_PACK,
-                to=self.notices.settings.coordinator_addresses,
-                subject=subject,
-                body="",
-            )
-            return self._uncertain(entry, email, now)
+        described = EmailEffect(  # what an alert about it says (its emails are not built yet)
+            purpose=EmailPurpose.PANEL_PACK,
+            to=self.notices.settings.coordinator_addresses,
+            subject=f"DSR panel pack of {pack.at:%d/%m/%Y}",
+            body="",
+        )
+        marked = self._already_marked(entry, described, now)
+        if marked is not None:
+            return marked
         emails = self.packs.emails(pack.at)  # built before the mark, like files are read
         if not self.outbox.mark_sending(entry.outbox_id, now):
             return "skipped:taken by another delivery"
@@ -200,6 +197,15 @@ class EffectDelivery:
                 raise
         self.outbox.delete_outbox_item(entry.outbox_id)
         return f"panel_pack:emails={len(emails)}"
+
+    def _already_marked(self, entry: OutboxEntry, email: EmailEffect, now: datetime) -> str | None:
+        """An item already marked "sending": left alone within the lease (another delivery
+        may be sending it), reported to the coordinators after it; None when unmarked."""
+        if entry.sending_since is None:
+            return None
+        if now - entry.sending_since < SENDING_LEASE:
+            return "skipped:being sent by another delivery"
+        return self._uncertain(entry, email, now)
 
     def _uncertain(self, entry: OutboxEntry, email: EmailEffect, now: datetime) -> str:
         if email.purpose is EmailPurpose.SEND_UNCERTAIN:
