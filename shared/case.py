@@ -82,6 +82,7 @@ class ClosureReason(StrEnum):
     REMOVED_BY_PANEL = "removed_by_panel"
     TRANSITION_AT_18 = "transition_at_18"
     CONSENT_WITHDRAWN = "consent_withdrawn"
+    PENDING_LAPSED = "pending_lapsed"  # the other form never came (a retention tombstone's)
 
 
 class Closure(BaseModel):

@@ -27,6 +27,7 @@ from shared.mail import InboundMail
 from shared.notices import Answering, Notices, case_flags
 from shared.outcome import Outcome, Reason, ReasonCode
 from shared.reminders import reminder_effect
+from shared.retention import erased_by_retention
 from shared.settings import Settings
 
 _REVIEW_KEYS = ("review_due:", "review_overdue:", "first_review_overdue")
@@ -226,7 +227,10 @@ class CaseFormDecider:
                 CaseStatus.AWAITING_CONSENT: "is waiting for its consent form and is not on the register yet",
                 CaseStatus.AWAITING_REFERRAL: "is waiting for its referral form and is not on the register yet",
                 CaseStatus.CLOSED: "has been closed",
-                CaseStatus.WITHDRAWN: "was withdrawn and its details erased",
+                CaseStatus.WITHDRAWN: "was closed and its details erased after the retention "
+                "period"
+                if erased_by_retention(case)
+                else "was withdrawn and its details erased",
             }[case.status]
             return [
                 _not_found(form_id, f"Case {case.case_id} {situation}: no review can be recorded.")
@@ -341,8 +345,11 @@ class CaseFormDecider:
             return _already_done(
                 form_id,
                 case,
-                f"Consent for case {case.case_id} has already been withdrawn and the person's "
-                "details erased.",
+                f"Case {case.case_id} was closed and the person's details erased after the "
+                "retention period."
+                if erased_by_retention(case)
+                else f"Consent for case {case.case_id} has already been withdrawn and the "
+                "person's details erased.",
                 # This email names the person again: it is erased like the first one.
                 [EraseEffect(case_id=case.case_id)],
             )

@@ -68,6 +68,9 @@ class Settings(BaseModel):
     max_attachment_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
     # An outbox item the stream has not delivered within this many minutes is the sweeper's.
     outbox_sweep_after_minutes: int = Field(default=15, ge=5)
+    # A closed case (or a lapsed pending one) is erased to its tombstone this many years after
+    # the day it closed (shared.retention): six is Kent and Medway's rule.
+    closed_case_retention_years: int = Field(default=6, ge=1, le=25)
     # Resource names, set by the template; unused by the pure core.
     table_name: str = "dsr-register"
     raw_mail_bucket: str = "dsr-raw-mail"

@@ -1,5 +1,6 @@
 """ReconcileFunction: once a day, checks that every open case has exactly one schedule, at
-its next checkpoint, and repairs any that is missing, stale or left over (shared.schedules)."""
+its next checkpoint, and repairs any that is missing, stale or left over (shared.schedules);
+then erases the cases closed longer than their retention (shared.retention)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from shared.adapters.delivery import review_scheduler
 from shared.adapters.register_table import RegisterTable
 from shared.clock import CLOCK
 from shared.events import ReconcileRequest
+from shared.retention import erase_expired_cases
 from shared.schedules import reconcile
 from shared.settings import Settings
 
@@ -37,6 +39,17 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         reader=register,
     )
     logger.info("schedules reconciled", summary=found.summary())
+    answer: dict[str, Any] = {
+        "summary": found.summary(),
+        "wrong": found.repaired,
+        "repaired": repair,
+    }
     if repair:
         metrics.add_metric(name="SchedulesRepaired", unit=MetricUnit.Count, value=found.repaired)
-    return {"summary": found.summary(), "wrong": found.repaired, "repaired": repair}
+        # Only a repairing run erases; nobody is emailed (see shared.retention).
+        erased = erase_expired_cases(register, settings.closed_case_retention_years, CLOCK.now)
+        logger.info("retention applied", summary=erased.summary())
+        metrics.add_metric(name="ClosedCasesErased", unit=MetricUnit.Count, value=erased.erased)
+        answer["summary"] += f"; {erased.summary()}"  # what `ops reconcile` prints
+        answer["erased"] = erased.erased
+    return answer

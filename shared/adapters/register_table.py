@@ -19,7 +19,10 @@ the panel pack). Every state change for one event is ONE transaction with condit
 redelivered or stale event can neither create a second case nor overwrite a newer state.
 Case events list every event about a case, so withdrawal can erase all of them.
 Undelivered outbox items carry `outbox_queue`/`outbox_since`, the keys of the sparse index
-`OutboxByAge` the sweeper reads; an email being sent carries `sending_since`.
+`OutboxByAge` the sweeper reads; an email being sent carries `sending_since`. A case that
+has left the register (closed, or pending: it lapses) carries `retention_queue`/`closed_on`,
+the keys of the sparse index `ClosedByDay` the reconciliation reads for cases past their
+retention (shared.retention); its tombstone drops them.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ import contextlib
 import hashlib
 import uuid
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from shared.case import (
@@ -49,12 +52,35 @@ from shared.effects import EFFECT, OutboxEntry
 from shared.errors import AlreadyRecordedError, ConcurrentChangeError
 from shared.holds import HOLD_RETENTION, HeldWithdrawal
 from shared.outcome import Outcome
+from shared.retention import closed_on
 
 OUTBOX_PREFIX = "OUTBOX#"
 OUTBOX_INDEX = "OutboxByAge"
 OUTBOX_QUEUE = "OUTBOX"
 TTL_ATTRIBUTE = "expires_at"
 EVENT_GUARD_RETENTION = timedelta(days=35)
+CLOSED_INDEX = "ClosedByDay"
+CLOSED_QUEUE = "CLOSED"
+# The outcome of an email about no case (rejected, quarantined, a copy, a reply passed on,
+# a held withdrawal) and every email's duplicate key: kept while the raw email may still be
+# read again (`ops reprocess`; RawMailRetentionDays is at most 365, the lifecycle runs a day
+# or two late), then expired. A case's emails keep theirs (its erasure checks them).
+OUTCOME_GUARD_RETENTION = timedelta(days=400)
+
+# Every kind of item the table holds, by key prefix: the README's "What is kept, for how
+# long, and why" has a row for each (tests/unit/test_retention_kinds.py checks both ways).
+ITEM_KINDS = {
+    "CASE#": "case",
+    "PERSON#": "person lookup",
+    "SUBMISSION#": "email outcome",
+    "HEADER#": "duplicate key",
+    "AUDIT#": "audit entry",
+    "OUTBOX#": "outbox item",
+    "CASEEVENT#": "case event",
+    "EVENT#": "change guard",
+    "HOLD#": "held withdrawal",
+    "PERSONHOLD#": "held withdrawal's child",
+}
 
 
 def _s(value: str) -> dict[str, str]:
@@ -197,12 +223,16 @@ class RegisterTable:
             received_at=now,
             parts=[part_submission_id(message_id, n) for n in range(1, len(decision.parts) + 1)],
         )
+        guard_expiry = {TTL_ATTRIBUTE: _n(_epoch(now + OUTCOME_GUARD_RETENTION))}
+        # An email about no case expires; a case's (and a summary of parts) is kept with it.
+        outcome_expiry = guard_expiry if decision.case_id is None and not decision.parts else {}
         writes: list[dict[str, Any]] = [
             self._put(
                 {
                     **_key(f"SUBMISSION#{message_id}", "SUBMISSION"),
                     "outcome": _s(decision.outcome.value),
                     "submission": _s(submission.model_dump_json()),
+                    **outcome_expiry,
                 },
                 "attribute_not_exists(PK)",
             ),
@@ -224,7 +254,11 @@ class RegisterTable:
         if header_message_id and reserves:
             writes.append(
                 self._put(
-                    {**_key(header_key(header_message_id), "HEADER"), "message_id": _s(message_id)},
+                    {
+                        **_key(header_key(header_message_id), "HEADER"),
+                        "message_id": _s(message_id),
+                        **guard_expiry,
+                    },
                     "attribute_not_exists(PK)",
                 )
             )
@@ -299,8 +333,11 @@ class RegisterTable:
         ]
         return checks
 
-    def record_change(self, change: CaseChange, now: datetime) -> None:
-        """Store a change not caused by an email (reminder, panel pack) with its effects, once."""
+    def record_change(
+        self, change: CaseChange, now: datetime, forget_person_key: str | None = None
+    ) -> None:
+        """Store a change not caused by an email (reminder, panel pack, a retention erasure
+        with `forget_person_key`, its person lookup) with its effects, once."""
         case_id = change.case.case_id if change.case else None
         writes: list[dict[str, Any]] = [
             self._put(
@@ -321,6 +358,8 @@ class RegisterTable:
         if change.case is not None:
             writes += self._case_writes(change.case, now)
             writes.append(self._case_event(change.case.case_id, change.event_id, "change"))
+        if forget_person_key:
+            writes.append(self._forget_person(forget_person_key, case_id))
         writes += self._outbox_writes(change.event_id, change.effects, case_id, now)
         self._transact(writes, change.event_id)
 
@@ -507,6 +546,26 @@ class RegisterTable:
         items = response.get("Items", [])
         return _moment(items[0].get("outbox_since")) if items else None
 
+    def closed_cases(self, closed_by: date, limit: int) -> list[str]:
+        """Ids of cases that left the register on or before `closed_by` (the ClosedByDay
+        index, eventually consistent), oldest first, at most `limit`."""
+        found: list[str] = []
+        paginator = self.dynamodb.get_paginator("query")
+        for page in paginator.paginate(
+            TableName=self.table_name,
+            IndexName=CLOSED_INDEX,
+            KeyConditionExpression="retention_queue = :queue AND closed_on <= :by",
+            ExpressionAttributeValues={
+                ":queue": _s(CLOSED_QUEUE),
+                ":by": _s(closed_by.isoformat()),
+            },
+            PaginationConfig={"PageSize": limit},
+        ):
+            found += [item["PK"]["S"].removeprefix("CASE#") for item in page["Items"]]
+            if len(found) >= limit:
+                break
+        return found[:limit]
+
     def unrecorded_emails(self, case_id: str) -> list[str]:
         emails = []
         for item in self._query_items(f"CASEEVENT#{case_id}"):
@@ -535,6 +594,12 @@ class RegisterTable:
         expiry = (
             {TTL_ATTRIBUTE: _n(_epoch(case.pending_expires_at))} if case.pending_expires_at else {}
         )
+        closed = closed_on(case)
+        retention = (
+            {"retention_queue": _s(CLOSED_QUEUE), "closed_on": _s(closed.isoformat())}
+            if closed is not None
+            else {}
+        )
         case_item = {
             **_key(f"CASE#{case.case_id}", "CASE"),
             "status": _s(case.status.value),
@@ -553,6 +618,7 @@ class RegisterTable:
             "case_id": _s(case.case_id),
             "open": {"BOOL": case.status.is_open},
             **expiry,
+            **retention,
         }
         if expected == 0:
             # A lapsed pending case (expired, not yet removed by TTL) or a closed case may be
