@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -80,6 +80,14 @@ class Settings(BaseModel):
     reminder_dlq_arn: str = "arn:aws:sqs:eu-west-2:123456789012:dsr-reminder-dlq"
     identity_key_id: str = "alias/dsr-identity"
     configuration_set: str = ""  # SES configuration set: TLS required, bounces reported
+    # The way mail comes in and goes out: SES, or the Microsoft 365 / NHSmail shared mailbox
+    # through Graph. The intake trusts only the inbound route's receiving server.
+    inbound_route: Literal["ses", "graph"] = "ses"
+    outbound_route: Literal["ses", "graph"] = "ses"
+    graph_mailbox: str = ""  # the shared mailbox read and sent from (Graph routes)
+    graph_secret_arn: str = ""  # tenant id, client id and client secret (Secrets Manager)
+    graph_api_url: str = "https://graph.microsoft.com/v1.0"  # the local mailbox stands in
+    graph_login_url: str = "https://login.microsoftonline.com"
 
     @model_validator(mode="after")
     def _ages_in_order(self) -> Settings:
@@ -102,6 +110,13 @@ class Settings(BaseModel):
         """The age a young person leaves the register: 18, or, for a register that runs past
         18 (`MaximumAge` 25, say), the birthday after the oldest eligible age."""
         return max(ADULT_REGISTER_AGE, self.maximum_age + 1)
+
+    @property
+    def receiving_authserv_id(self) -> str:
+        """The authserv-id of the receiving server whose verdicts the intake trusts."""
+        from shared.mail.authentication import MAILBOX_AUTHSERV_ID, SES_AUTHSERV_ID
+
+        return MAILBOX_AUTHSERV_ID if self.inbound_route == "graph" else SES_AUTHSERV_ID
 
     def review_interval_days(self, rating: Rating) -> int:
         return {

@@ -13,6 +13,7 @@
 | event      | EVENT#<event id>        | EVENT                |
 | hold       | HOLD#<hold reference>   | HOLD                 |
 | its child  | PERSONHOLD#<keyed hash> | HOLD#<hold reference>|
+| mailbox    | MAILBOX#inbox           | DELTA                |
 
 An event is an email (its SES message id) or a change not caused by an email (a reminder,
 the panel pack). Every state change for one event is ONE transaction with conditions, so a
@@ -59,6 +60,8 @@ OUTBOX_INDEX = "OutboxByAge"
 OUTBOX_QUEUE = "OUTBOX"
 TTL_ATTRIBUTE = "expires_at"
 EVENT_GUARD_RETENTION = timedelta(days=35)
+MAILBOX_DELTA_PK = "MAILBOX#inbox"
+MAILBOX_DELTA_SK = "DELTA"
 CLOSED_INDEX = "ClosedByDay"
 CLOSED_QUEUE = "CLOSED"
 # The outcome of an email about no case (rejected, quarantined, a copy, a reply passed on,
@@ -144,6 +147,19 @@ class RegisterTable:
     def held_withdrawal(self, reference: str) -> HeldWithdrawal | None:
         item = self._get(f"HOLD#{reference}", "HOLD")
         return HeldWithdrawal.model_validate_json(item["hold"]["S"]) if item else None
+
+    # The Graph route's place in the shared mailbox's Inbox: MAILBOX#inbox / DELTA holds the
+    # delta link (Graph's opaque state token, no personal data). The MailboxFunction's role
+    # may touch this one item only (dynamodb:LeadingKeys).
+    def mailbox_delta_link(self) -> str | None:
+        item = self._get(MAILBOX_DELTA_PK, MAILBOX_DELTA_SK)
+        return item["delta_link"]["S"] if item else None
+
+    def save_mailbox_delta_link(self, delta_link: str) -> None:
+        self.dynamodb.put_item(
+            TableName=self.table_name,
+            Item={**_key(MAILBOX_DELTA_PK, MAILBOX_DELTA_SK), "delta_link": _s(delta_link)},
+        )
 
     def holds_for_person(self, person_key: str) -> list[HeldWithdrawal]:
         found = []

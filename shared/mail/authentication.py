@@ -1,18 +1,24 @@
-"""What the receiving server (SES) says about an email's authenticity, read per RFC 8601.
+"""What the receiving server says about an email's authenticity, read per RFC 8601.
 
-Only the topmost `Authentication-Results` header counts, and only when its authserv-id is
-SES's: SES adds its header above every other, so any lower one came with the message and
-may be forged. In it, each `;`-separated clause starts with `method=result`; anything else
-(a `smtp.mailfrom` that contains the text `dmarc=pass`, a comment) is never a verdict.
+Only the topmost `Authentication-Results` header counts, and only when its authserv-id is a
+receiving server's: SES's, or the MailboxFunction's for mail read from Microsoft 365. Each
+adds its header above every other, so any lower one came with the message and may be
+forged; which of the two a deployment trusts is its inbound route's (shared.mail.trust). In
+it, each `;`-separated clause starts with `method=result`; anything else (a `smtp.mailfrom`
+that contains the text `dmarc=pass`, a comment) is never a verdict.
 """
 
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
 SES_AUTHSERV_ID = "amazonses.com"
+# The MailboxFunction's own id: it receives for the Graph route as SES does for the other.
+MAILBOX_AUTHSERV_ID = "mailbox.dsr-intake.invalid"
+RECEIVING_AUTHSERV_IDS = (SES_AUTHSERV_ID, MAILBOX_AUTHSERV_ID)
 # SES's own header is a few hundred characters; a longer one is not SES's to read.
 MAX_AUTH_RESULTS_CHARS = 4096
 
@@ -25,7 +31,8 @@ class MailVerdicts(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    found: bool = False  # SES's Authentication-Results was there and could be read
+    found: bool = False  # a receiving server's Authentication-Results was there and read
+    authserv_id: str | None = None  # whose it was (SES_AUTHSERV_ID or MAILBOX_AUTHSERV_ID)
     spam: str | None = None
     virus: str | None = None
     spf: str | None = None
@@ -78,18 +85,41 @@ def _domain(value: str) -> str:
 
 
 def read_verdicts(results: str | None, spam: str | None, virus: str | None) -> MailVerdicts:
-    """The verdicts of the topmost `Authentication-Results` (`results`) and SES's spam and virus
-    headers. `found` is False when `results` is missing, too long, or not SES's."""
+    """The verdicts of the topmost `Authentication-Results` (`results`) and the spam and virus
+    headers. `found` is False when `results` is missing, too long, or no receiving server's."""
     spam_verdict = spam.strip().upper() if spam else None
     virus_verdict = virus.strip().upper() if virus else None
     if not results or len(results) > MAX_AUTH_RESULTS_CHARS:
         return MailVerdicts(spam=spam_verdict, virus=virus_verdict)
     authserv, *clauses = _without_comments(" ".join(results.split()))
     authserv_words = authserv.split()
-    if not authserv_words or authserv_words[0].lower() != SES_AUTHSERV_ID:
+    authserv_id = authserv_words[0].lower() if authserv_words else ""
+    if authserv_id not in RECEIVING_AUTHSERV_IDS:
         return MailVerdicts(spam=spam_verdict, virus=virus_verdict)
-    found: dict[str, str] = {}
-    dmarc_from: str | None = None
+    return MailVerdicts(
+        found=True,
+        authserv_id=authserv_id,
+        spam=spam_verdict,
+        virus=virus_verdict,
+        **_method_results(clauses),
+    )
+
+
+def read_methods(results: str) -> MailVerdicts:
+    """The method results of a header WITHOUT an authserv-id, as Exchange Online writes it
+    (`spf=pass (sender IP is ...) smtp.mailfrom=...; dkim=...; dmarc=... header.from=...`).
+    Only for the MailboxFunction, which knows which header is Exchange's; `found` stays False."""
+    if len(results) > MAX_AUTH_RESULTS_CHARS:
+        return MailVerdicts()
+    clauses = _without_comments(" ".join(results.split()))
+    if _METHOD.match(clauses[0].strip()) is None:
+        # An authserv-id first (SES's, ours, another server's): not Exchange's header.
+        return MailVerdicts()
+    return MailVerdicts(**_method_results(clauses))
+
+
+def _method_results(clauses: list[str]) -> dict[str, Any]:
+    found: dict[str, Any] = {}
     dkim_results: list[str] = []
     dkim_domains: list[str] = []
     for clause in clauses:
@@ -109,14 +139,8 @@ def read_verdicts(results: str | None, spam: str | None, virus: str | None) -> M
         elif name in ("spf", "dmarc") and name not in found:
             found[name] = result
             if name == "dmarc" and "header.from" in properties:
-                dmarc_from = _domain(properties["header.from"])
+                found["dmarc_header_from"] = _domain(properties["header.from"])
     if dkim_results:
         found["dkim"] = "PASS" if "PASS" in dkim_results else dkim_results[0]
-    return MailVerdicts(
-        found=True,
-        spam=spam_verdict,
-        virus=virus_verdict,
-        dmarc_header_from=dmarc_from,
-        dkim_domains=tuple(dkim_domains),
-        **found,
-    )
+    found["dkim_domains"] = tuple(dkim_domains)
+    return found

@@ -1,4 +1,5 @@
-"""Whether an email is trusted: who sent it, and whether SES could prove it.
+"""Whether an email is trusted: who sent it, and whether the receiving server (SES, or the
+MailboxFunction for the Microsoft 365 route) could prove it.
 
 Untrusted mail is quarantined and never answered. The team (coordinators, panel members)
 can erase a child's case with a withdrawal form, so they are recognised only when DMARC
@@ -20,7 +21,7 @@ def is_authenticated(mail: InboundMail, settings: Settings) -> bool:
     a DKIM signature of that domain passed where the settings accept DKIM alignment."""
     verdicts = mail.verdicts
     domain = domain_of(mail.authenticated_address)
-    if not verdicts.found or not domain:
+    if not _from_receiving_server(mail, settings) or not domain:
         return False
     if verdicts.dmarc == "PASS" and verdicts.dmarc_header_from == domain:
         return True
@@ -38,9 +39,17 @@ def is_team_sender(mail: InboundMail, settings: Settings) -> bool:
     return named and mail.forwarded_by is None and is_authenticated(mail, settings)
 
 
-def _authentication_reasons(mail: InboundMail) -> list[Reason]:
+def _from_receiving_server(mail: InboundMail, settings: Settings) -> bool:
+    """The topmost results are the configured route's receiving server's, never the other
+    route's: a Graph-route email carrying an `amazonses.com` header (or the reverse) was
+    not received by the server that wrote it."""
     verdicts = mail.verdicts
-    if not verdicts.found:
+    return verdicts.found and verdicts.authserv_id == settings.receiving_authserv_id
+
+
+def _authentication_reasons(mail: InboundMail, settings: Settings) -> list[Reason]:
+    verdicts = mail.verdicts
+    if not _from_receiving_server(mail, settings):
         return [
             Reason(
                 code=ReasonCode.MAIL_AUTH_FAILED,
@@ -71,8 +80,9 @@ def _authentication_reasons(mail: InboundMail) -> list[Reason]:
 
 
 def _scan_reasons(mail: InboundMail) -> list[Reason]:
-    """SES scans every email it receives (the receipt rule asks it to): a missing verdict
-    means the scan did not happen, which is not a pass."""
+    """SES scans every email it receives (the receipt rule asks it to), and the
+    MailboxFunction writes Exchange's verdicts: a missing verdict means the scan did not
+    happen, which is not a pass."""
     verdicts = mail.verdicts
     reasons = []
     if verdicts.virus != "PASS":
@@ -128,7 +138,7 @@ def trust_reasons(mail: InboundMail, settings: Settings) -> list[Reason]:
             )
         )
     if not mail.problems:
-        reasons += _scan_reasons(mail) + _authentication_reasons(mail)
+        reasons += _scan_reasons(mail) + _authentication_reasons(mail, settings)
     if mail.forwarded_by and not is_authenticated(mail, settings):
         reasons.append(
             Reason(
