@@ -2,6 +2,7 @@
 
 The template goes through the SAM transform, then moto's CloudFormation; what moto's
 CloudFormation skips (SES receipt rules, the configuration set and its event destination,
+the intake domain's identity and the outputs that read its DKIM tokens,
 schedule groups and schedules, bucket, queue and topic policies, bucket notifications,
 alarms, asynchronous invocation configs) is created here by API from the same template. The
 handlers run in-process, driven the way Lambda would drive them: S3 -> SQS -> IntakeFunction
@@ -43,6 +44,8 @@ HANDLERS = {
     "ReconcileFunction": "reconcile",
     "MailEventsFunction": "mail_events",
 }
+# Resource types whose attributes moto's CloudFormation cannot give an output.
+OUTPUTS_MOTO_CANNOT_RESOLVE = frozenset({"AWS::SES::EmailIdentity"})
 # Timers `advance` does not fire: here the pipeline always runs to its end, so the sweeper
 # and the reconciliation would find nothing (every 5 minutes of a simulated year is 100,000
 # firings); `dsr-intake ops deliver-outbox` and `ops reconcile` run them on demand.
@@ -56,6 +59,8 @@ LOCAL_PARAMETERS = {
     # The area's NHSmail shared mailbox, which forwards referrers' emails to the intake.
     "TrustedForwarders": "dsr.mailbox@nhs.net",
     "PanelAddresses": "panel.member@nhs.net",
+    # `dsr-intake ops smoke` sends from it; its answers are kept under smoke/.
+    "SmokeTestAddress": "dsr.smoke-test@nhs.net",
 }
 
 
@@ -111,6 +116,32 @@ def _quiet_local_aws() -> None:
     warnings.filterwarnings("ignore", message="Tried to parse AWS::")
     # A function that published no metric in an invocation: expected, not news.
     warnings.filterwarnings("ignore", message="No application metrics to publish")
+
+
+def _keep_simple_email_headers() -> None:
+    """moto's SESv2 drops the headers of a Simple email; SES sends them. Keep them on the
+    message moto records, so `sent_emails()` shows an answer's threading headers however it
+    was sent (the smoke test finds its acknowledgement by In-Reply-To)."""
+    from moto.ses.models import ses_backends
+    from moto.sesv2.responses import SESV2Response
+
+    if getattr(SESV2Response.send_email, "keeps_headers", False):
+        return
+    drops_headers = SESV2Response.send_email
+
+    def send_email(self: SESV2Response) -> str:
+        answer: str = drops_headers(self)
+        simple = json.loads(self.body).get("Content", {}).get("Simple", {})
+        if simple.get("Headers"):
+            message_id = json.loads(answer)["MessageId"]
+            backend = ses_backends[self.current_account][self.region]
+            for message in backend.sent_messages:
+                if message.id == message_id:
+                    message.headers = {h["Name"]: h["Value"] for h in simple["Headers"]}
+        return answer
+
+    send_email.keeps_headers = True  # type: ignore[attr-defined]
+    SESV2Response.send_email = send_email  # type: ignore[method-assign]
 
 
 def check_parameters(values: dict[str, str], declared: dict[str, Any]) -> None:
@@ -194,6 +225,7 @@ class LocalStack:
         # The stack's clock: real time plus however far `advance` has moved it.
         self.clock_offset = timedelta(0)
         self._fired: set[tuple[str, datetime]] = set()
+        self._deferred_outputs: dict[str, Any] = {}
 
     # ----- lifecycle -----
     def __enter__(self) -> LocalStack:
@@ -208,6 +240,7 @@ class LocalStack:
 
         _set_local_credentials()
         _quiet_local_aws()
+        _keep_simple_email_headers()
         self.server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
         self.server.start()
         host, port = self.server.get_host_and_port()
@@ -240,6 +273,18 @@ class LocalStack:
         template = transformed_template(
             self.parameters, self.client("iam"), f"s3://{CODE_BUCKET}/code.zip"
         )
+        # moto refuses an output that reads an attribute of a type it skips (the intake
+        # domain's DKIM tokens): those outputs are resolved here once the resource exists.
+        lacking = {
+            logical_id
+            for logical_id, resource in template["Resources"].items()
+            if resource["Type"] in OUTPUTS_MOTO_CANNOT_RESOLVE
+        }
+        self._deferred_outputs = {
+            name: template["Outputs"].pop(name)
+            for name, output in list(template.get("Outputs", {}).items())
+            if any(logical_id in json.dumps(output["Value"]) for logical_id in lacking)
+        }
         # moto would run the functions in Docker for these; the driver below plays them instead.
         for logical_id, resource in list(template["Resources"].items()):
             if resource["Type"] == "AWS::Lambda::EventSourceMapping":
@@ -347,6 +392,18 @@ class LocalStack:
             )
         if kind == "AWS::IAM::Role" and attribute == "Arn":
             return str(self.client("iam").get_role(RoleName=physical)["Role"]["Arn"])
+        dkim = re.fullmatch(r"DkimDNSToken(Name|Value)([123])", attribute)
+        if kind == "AWS::SES::EmailIdentity" and dkim:
+            # SES's Easy DKIM CNAME <token>._domainkey.<domain> -> <token>.dkim.amazonses.com;
+            # moto makes no tokens, so locally they are placeholders.
+            found = self.client("sesv2").get_email_identity(EmailIdentity=physical)
+            tokens = found.get("DkimAttributes", {}).get("Tokens") or [
+                f"local-dkim-token-{n}" for n in (1, 2, 3)
+            ]
+            token = tokens[int(dkim[2]) - 1]
+            if dkim[1] == "Name":
+                return f"{token}._domainkey.{physical}"
+            return f"{token}.dkim.amazonses.com"
         raise KeyError(f"{logical_id}.{attribute}")
 
     def _complete_what_cloudformation_skipped(self) -> None:
@@ -384,6 +441,7 @@ class LocalStack:
             "AWS::SNS::TopicPolicy",
             "AWS::SES::ReceiptRuleSet",
             "AWS::SES::ConfigurationSet",
+            "AWS::SES::EmailIdentity",
             "AWS::Scheduler::ScheduleGroup",
             "AWS::CloudWatch::Alarm",
             "AWS::Lambda::EventInvokeConfig",
@@ -427,6 +485,8 @@ class LocalStack:
                     SendingOptions=properties.get("SendingOptions", {}),
                 )
                 self.resources[logical_id] = properties["Name"]
+            elif kind == "AWS::SES::EmailIdentity":
+                self._create_email_identity(logical_id, properties)
             elif kind == "AWS::Lambda::EventInvokeConfig":
                 self.client("lambda").put_function_event_invoke_config(
                     FunctionName=properties["FunctionName"],
@@ -461,8 +521,8 @@ class LocalStack:
                     EventDestination=destination,
                 )
         rule_sets = {s["Name"] for s in ses.list_receipt_rule_sets().get("RuleSets", [])}
-        for resource in self.template["Resources"].values():
-            if resource["Type"] == "AWS::SES::ReceiptRule":
+        for logical_id, resource in self.template["Resources"].items():
+            if resource["Type"] == "AWS::SES::ReceiptRule" and self._exists(resource):
                 properties = self._resolve(resource["Properties"])
                 if properties["RuleSetName"] not in rule_sets:
                     # ExistingReceiptRuleSet: the account's active rule set, which the stack
@@ -470,8 +530,14 @@ class LocalStack:
                     ses.create_receipt_rule_set(RuleSetName=properties["RuleSetName"])
                     rule_sets.add(properties["RuleSetName"])
                 ses.create_receipt_rule(
-                    RuleSetName=properties["RuleSetName"], Rule=properties["Rule"]
+                    RuleSetName=properties["RuleSetName"],
+                    Rule=properties["Rule"],
+                    **({"After": properties["After"]} if "After" in properties else {}),
                 )
+                self.resources[logical_id] = properties["Rule"]["Name"]  # what its Ref gives
+        for name, output in self._deferred_outputs.items():
+            if "Condition" not in output or self._holds(output["Condition"]):
+                self.outputs[name] = str(self._resolve(output["Value"]))
         notification = self._resolve(
             self._resource("RawMailBucket")["Properties"]["NotificationConfiguration"]
         )
@@ -489,8 +555,32 @@ class LocalStack:
             },
         )
         inbox = self.parameters["InboxAddress"]
-        self.client("sesv2").create_email_identity(EmailIdentity=inbox.split("@", 1)[1])
-        self.client("sesv2").create_email_identity(EmailIdentity=inbox)
+        made = {
+            i["IdentityName"]
+            for i in self.client("sesv2").list_email_identities()["EmailIdentities"]
+        }
+        for identity in {inbox.split("@", 1)[1], inbox} - made:
+            self.client("sesv2").create_email_identity(EmailIdentity=identity)
+
+    def _create_email_identity(self, logical_id: str, properties: dict[str, Any]) -> None:
+        """The intake domain's SES identity (AWS::SES::EmailIdentity), with its MAIL FROM."""
+        identity = properties["EmailIdentity"]
+        self.client("sesv2").create_email_identity(
+            EmailIdentity=identity,
+            DkimSigningAttributes=properties.get("DkimSigningAttributes", {}),
+        )
+        mail_from = properties.get("MailFromAttributes")
+        if mail_from:
+            # moto's SESv2 has no PutEmailIdentityMailFromAttributes; SES v1's is the same setting.
+            behaviour = {"REJECT_MESSAGE": "RejectMessage", "USE_DEFAULT_VALUE": "UseDefaultValue"}
+            self.client("ses").set_identity_mail_from_domain(
+                Identity=identity,
+                MailFromDomain=mail_from["MailFromDomain"],
+                BehaviorOnMXFailure=behaviour[
+                    mail_from.get("BehaviorOnMxFailure", "USE_DEFAULT_VALUE")
+                ],
+            )
+        self.resources[logical_id] = identity
 
     def _configure_handlers(self) -> None:
         """Give the in-process handlers the environment Lambda would give them."""
@@ -805,11 +895,17 @@ def sent_emails() -> list[SentEmail]:
                 )
             )
         else:
+            kept = getattr(message, "headers", {})  # see _keep_simple_email_headers
             sent.append(
                 SentEmail(
                     to=tuple(message.destinations["ToAddresses"]),
                     subject=message.subject,
                     body=message.body,
+                    headers={
+                        name: " ".join(str(kept[name]).split())
+                        for name in ("In-Reply-To", "References", "Auto-Submitted")
+                        if name in kept
+                    },
                 )
             )
     return sent

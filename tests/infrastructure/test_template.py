@@ -519,8 +519,10 @@ def test_the_whole_stack_creates_in_local_aws(stack: LocalStack, template: dict[
     assert missing == set()
     ses = stack.client("ses")
     rule_set = ses.describe_receipt_rule_set(RuleSetName=stack.resources["ReceiptRuleSet"])
-    [rule] = rule_set["Rules"]
-    assert rule["TlsPolicy"] == "Require" and rule["ScanEnabled"] is True
+    rules = {rule["Name"]: rule for rule in rule_set["Rules"]}
+    assert set(rules) == {"dsr-inbox-local", "dsr-smoke-local"}  # the smoke test's too
+    for rule in rules.values():
+        assert rule["TlsPolicy"] == "Require" and rule["ScanEnabled"] is True
     alarms = stack.client("cloudwatch").describe_alarms()["MetricAlarms"]
     assert {alarm["AlarmName"] for alarm in alarms} >= {
         "IntakeDLQAlarm",
