@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from infrastructure.local_stack import LocalStack
+from infrastructure.local_stack import LocalStack, load_template
 from shared.adapters import client
 from shared.adapters.register_table import (
     OUTCOME_GUARD_RETENTION,
@@ -161,4 +161,7 @@ def test_the_outcome_of_an_email_about_no_case_expires_and_a_cases_does_not(
     for message_id in (rejected, accepted):
         header = raw_item(register, header_key(f"<{message_id}@nhs.net>"), "HEADER")
         assert header is not None and header["expires_at"] == {"N": str(expiry)}
-    assert OUTCOME_GUARD_RETENTION > timedelta(days=365 + 2)
+    # ... and outlives the longest the raw email may be kept (and reprocessed), with the
+    # lifecycle's lag.
+    longest = load_template()["Parameters"]["RawMailRetentionDays"]["MaxValue"]
+    assert timedelta(days=longest + 2) < OUTCOME_GUARD_RETENTION
