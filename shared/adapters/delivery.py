@@ -8,7 +8,7 @@ from shared.adapters.mailer import SesMailer
 from shared.adapters.register_table import RegisterTable
 from shared.adapters.review_schedule import ReviewScheduler
 from shared.clock import CLOCK
-from shared.effects import EffectDelivery
+from shared.effects import EffectDelivery, Mailer
 from shared.notices import Notices
 from shared.panel_pack import PanelPackService
 from shared.schedules import ScheduleSync
@@ -29,13 +29,23 @@ def schedule_sync(settings: Settings, register: RegisterTable) -> ScheduleSync:
     return ScheduleSync(register, review_scheduler(settings), settings, CLOCK.now)
 
 
+def mailer(settings: Settings) -> Mailer:
+    """The outbound route's mailer: SES, or the shared mailbox through Graph."""
+    if settings.outbound_route == "graph":
+        from shared.adapters.graph import graph_client
+        from shared.adapters.graph_mailer import GraphMailer
+
+        return GraphMailer(graph_client(settings), settings.graph_mailbox)
+    # Never retried by the SDK: a send whose answer was lost may have gone out.
+    return SesMailer(
+        client_without_retries("sesv2"), settings.inbox_address, settings.configuration_set
+    )
+
+
 def effect_delivery(settings: Settings, register: RegisterTable) -> EffectDelivery:
     return EffectDelivery(
         register,
-        # Never retried by the SDK: a send whose answer was lost may have gone out.
-        SesMailer(
-            client_without_retries("sesv2"), settings.inbox_address, settings.configuration_set
-        ),
+        mailer(settings),
         schedule_sync(settings, register),
         RawMailStore(client("s3"), settings.raw_mail_bucket),
         Notices(settings),

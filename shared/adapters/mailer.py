@@ -1,4 +1,5 @@
-"""Sending the intake's emails with SES."""
+"""Sending the intake's emails: with SES here, with Graph in `graph_mailer`; both build the
+same MIME (`mime_message`)."""
 
 from __future__ import annotations
 
@@ -103,38 +104,49 @@ class SesMailer:
         case_reference: str | None,
         forms: Sequence[BlankForm] = (),
     ) -> str:
-        message = EmailMessage(policy=SMTP)
-        message["From"] = self.from_address
-        message["To"] = ", ".join(email.to)
-        message["Subject"] = email.subject
-        for name, value in [*automatic_headers(email), *thread_headers(email)]:
-            message[name] = value
-        message.set_content(email.body)
-        for attachment in email.attachments:
-            maintype, _, subtype = attachment.content_type.partition("/")
-            message.add_attachment(
-                attachment.text.encode("utf-8"),
-                maintype=maintype,
-                subtype=subtype,
-                filename=attachment.filename,
-            )
-        for file in files:
-            maintype, _, subtype = file.content_type.partition("/")
-            extension = mimetypes.guess_extension(file.content_type) or ""
-            # Named by position, never by the sender's filename (it may name the child).
-            message.add_attachment(
-                file.content,
-                maintype=maintype,
-                subtype=subtype or "octet-stream",
-                filename=f"original-attachment-{file.position}{extension}",
-            )
-        for form in forms:
-            # Our own blank forms, under their own names (dsr-referral-form.pdf ...).
-            message.add_attachment(
-                form.content, maintype="application", subtype="pdf", filename=form.filename
-            )
+        message = mime_message(self.from_address, email, files, forms)
         response = self.ses.send_email(
             **self._options(email, case_reference),
             Content={"Raw": {"Data": message.as_bytes()}},
         )
         return str(response["MessageId"])
+
+
+def mime_message(
+    from_address: str,
+    email: EmailEffect,
+    files: Sequence[Attachment] = (),
+    forms: Sequence[BlankForm] = (),
+) -> EmailMessage:
+    """The email as MIME, for every route that sends raw MIME (SES raw, Graph sendMail)."""
+    message = EmailMessage(policy=SMTP)
+    message["From"] = from_address
+    message["To"] = ", ".join(email.to)
+    message["Subject"] = email.subject
+    for name, value in [*automatic_headers(email), *thread_headers(email)]:
+        message[name] = value
+    message.set_content(email.body)
+    for attachment in email.attachments:
+        maintype, _, subtype = attachment.content_type.partition("/")
+        message.add_attachment(
+            attachment.text.encode("utf-8"),
+            maintype=maintype,
+            subtype=subtype,
+            filename=attachment.filename,
+        )
+    for file in files:
+        maintype, _, subtype = file.content_type.partition("/")
+        extension = mimetypes.guess_extension(file.content_type) or ""
+        # Named by position, never by the sender's filename (it may name the child).
+        message.add_attachment(
+            file.content,
+            maintype=maintype,
+            subtype=subtype or "octet-stream",
+            filename=f"original-attachment-{file.position}{extension}",
+        )
+    for form in forms:
+        # Our own blank forms, under their own names (dsr-referral-form.pdf ...).
+        message.add_attachment(
+            form.content, maintype="application", subtype="pdf", filename=form.filename
+        )
+    return message
