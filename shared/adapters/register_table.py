@@ -622,6 +622,7 @@ class RegisterTable:
             "version": _n(expected + 1),
             "case": _s(case.model_dump_json(exclude={"version"})),
             **expiry,
+            **retention,
         }
         if expected == 0:
             case_write = self._put(case_item, "attribute_not_exists(PK)")
@@ -634,7 +635,6 @@ class RegisterTable:
             "case_id": _s(case.case_id),
             "open": {"BOOL": case.status.is_open},
             **expiry,
-            **retention,
         }
         if expected == 0:
             # A lapsed pending case (expired, not yet removed by TTL) or a closed case may be
