@@ -83,6 +83,7 @@ ITEM_KINDS = {
     "EVENT#": "change guard",
     "HOLD#": "held withdrawal",
     "PERSONHOLD#": "held withdrawal's child",
+    "MAILBOX#": "mailbox position",
 }
 
 

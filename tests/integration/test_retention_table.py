@@ -12,6 +12,7 @@ import pytest
 from infrastructure.local_stack import LocalStack, load_template
 from shared.adapters import client
 from shared.adapters.register_table import (
+    ITEM_KINDS,
     OUTCOME_GUARD_RETENTION,
     RegisterTable,
     header_key,
@@ -165,3 +166,17 @@ def test_the_outcome_of_an_email_about_no_case_expires_and_a_cases_does_not(
     # lifecycle's lag.
     longest = load_template()["Parameters"]["RawMailRetentionDays"]["MaxValue"]
     assert timedelta(days=longest + 2) < OUTCOME_GUARD_RETENTION
+
+
+def test_every_item_the_stack_has_written_is_a_kind_with_a_retention(
+    stack: LocalStack, register: RegisterTable
+) -> None:
+    """Whatever the tests run so far wrote (this module's own erasure at least): each item's
+    key is one of ITEM_KINDS, whose retention the README states."""
+    closed(register, date(1994, 7, 8))
+    prefixes = set()
+    paginator = register.dynamodb.get_paginator("scan")
+    for page in paginator.paginate(TableName=register.table_name, ProjectionExpression="PK"):
+        prefixes |= {item["PK"]["S"].split("#", 1)[0] + "#" for item in page["Items"]}
+    assert {"CASE#", "PERSON#", "AUDIT#", "EVENT#", "CASEEVENT#"} <= prefixes
+    assert prefixes <= set(ITEM_KINDS), prefixes - set(ITEM_KINDS)
