@@ -386,6 +386,10 @@ def cmd_ops(args: argparse.Namespace) -> int:
                 return [ops.reprocess(target, args.message_id)]
             case "deliver-outbox":
                 return [ops.deliver_outbox(target)]
+            case "erase-test-case":
+                return [ops.erase_test_case(target, args.case_id)]
+            case "smoke":
+                return _smoke(target, args)
             case _:
                 return [ops.reconcile_schedules(target)]
 
@@ -395,6 +399,7 @@ def cmd_ops(args: argparse.Namespace) -> int:
         else:
             with LocalSession(args.state, args.parameters) as session:
                 target = ops.LocalTarget(session.stack)
+                args.local_stack = session.stack
                 lines = run(target)
                 target.run_intake()  # locally, a redriven or reprocessed email runs now
     except ops.OpsError as error:
@@ -404,12 +409,30 @@ def cmd_ops(args: argparse.Namespace) -> int:
     return 0
 
 
+def _smoke(target: Any, args: argparse.Namespace) -> list[str]:
+    from infrastructure import ops
+    from infrastructure.smoke import SmokeTest
+    from infrastructure.smoke_routes import LocalRoute, SesRoute
+
+    def say(line: str) -> None:
+        print(line, flush=True)
+
+    if not args.stack:  # the local pipeline runs as each email arrives: no wait
+        route = LocalRoute(target, args.local_stack)
+        return SmokeTest(target, route, say, wait_seconds=5, poll_seconds=0.5).run()
+    way_in = target.parameter("InboundRoute") or "ses"
+    if way_in != "ses":
+        raise ops.OpsError(f"the smoke test has no {way_in} route yet (SES only)")
+    return SmokeTest(target, SesRoute(target), say, wait_seconds=args.wait).run()
+
+
 def _add_ops(commands: Any) -> None:
     from infrastructure import ops
 
     parser = commands.add_parser(
         "ops",
-        help="answer the alarms: status, redrive, reprocess, deliver-outbox, reconcile",
+        help="answer the alarms: status, redrive, reprocess, deliver-outbox, reconcile; "
+        "smoke-test a deployment",
         description=ops.__doc__.split("\n\n", 1)[1] if ops.__doc__ else None,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -424,6 +447,23 @@ def _add_ops(commands: Any) -> None:
     redrive.add_argument("queue", choices=["intake", "schedule"])
     again = actions.add_parser("reprocess", help="run a stored email with no outcome again")
     again.add_argument("message_id", metavar="MESSAGE_ID")
+    smoke = actions.add_parser(
+        "smoke",
+        help="send a synthetic referral (test NHS number) through the inbox, check its "
+        "outcome, answer and schedule, then erase it and prove nothing is left",
+    )
+    smoke.add_argument(
+        "--wait",
+        type=float,
+        default=300,
+        metavar="SECONDS",
+        help="longest wait for each step on a deployed stack (default 300)",
+    )
+    erase = actions.add_parser(
+        "erase-test-case",
+        help="erase a test case (NHS number 999...) as a withdrawal would; any other is refused",
+    )
+    erase.add_argument("case_id", metavar="CASE_ID")
     for action in actions.choices.values():
         action.add_argument(
             "--stack",

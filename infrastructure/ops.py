@@ -5,6 +5,8 @@
     dsr-intake ops reprocess MESSAGE_ID [--stack]     a stored email with no outcome, again
     dsr-intake ops deliver-outbox [--stack NAME]      deliver every undelivered outbox item now
     dsr-intake ops reconcile [--stack NAME]           repair every case's reminder schedule
+    dsr-intake ops smoke [--stack NAME]               a synthetic referral through the inbox
+    dsr-intake ops erase-test-case CASE_ID [--stack]  erase a test case (999 NHS number) only
 
 With `--stack`, the admin's AWS credentials and region (the usual AWS settings) are used and
 the stack's own functions do the work (so they run with their own least-privilege roles);
@@ -15,6 +17,7 @@ command prints what it did in counts and ids, never personal data.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -41,6 +44,10 @@ class Target(Protocol):
     def client(self, service: str) -> Any: ...
 
     def resource(self, logical_id: str) -> str: ...
+
+    def parameter(self, name: str) -> str:
+        """The value of one of the stack's template parameters ("" when it has none)."""
+        ...
 
     def invoke(self, logical_id: str, event: dict[str, Any]) -> dict[str, Any]: ...
 
@@ -72,9 +79,19 @@ class DeployedStack:
         except cloudformation.exceptions.ClientError as error:
             raise OpsError(f"cannot read stack {name}: {error}") from None
         self.name = name
+        self._parameters: dict[str, str] | None = None
 
     def client(self, service: str) -> Any:
         return self.session.client(service)
+
+    def parameter(self, name: str) -> str:
+        if self._parameters is None:
+            stack = self.client("cloudformation").describe_stacks(StackName=self.name)
+            self._parameters = {
+                p["ParameterKey"]: p.get("ParameterValue", "")
+                for p in stack["Stacks"][0].get("Parameters", [])
+            }
+        return self._parameters.get(name, "")
 
     def resource(self, logical_id: str) -> str:
         if logical_id not in self.resources:
@@ -116,6 +133,9 @@ class LocalTarget:
     def resource(self, logical_id: str) -> str:
         # Locally, alarms are named by their logical id.
         return str(self.stack.resources.get(logical_id, logical_id))
+
+    def parameter(self, name: str) -> str:
+        return str(self.stack.parameter_values.get(name, ""))
 
     def invoke(self, logical_id: str, event: dict[str, Any]) -> dict[str, Any]:
         from infrastructure.local_stack import HANDLERS
@@ -313,3 +333,15 @@ def deliver_outbox(target: Target) -> str:
 def reconcile_schedules(target: Target) -> str:
     answer = target.invoke("ReconcileFunction", {})
     return str(answer.get("summary", "the reconciliation gave no summary"))
+
+
+def erase_test_case(target: Target, case_id: str) -> str:
+    """Erase one test case as a withdrawal would (tombstone, then its emails, outbox and
+    schedule); the sweeper refuses any case whose NHS number is not a test number."""
+    if not re.fullmatch(r"DSR-[A-Z0-9]{8}", case_id):
+        raise OpsError("a case reference is DSR- and eight letters or digits")
+    answer = target.invoke("OutboxSweeperFunction", {"erase_test_case": case_id})
+    summary = str(answer.get("summary", "the sweeper gave no summary"))
+    if not answer.get("erased"):
+        raise OpsError(summary)
+    return summary

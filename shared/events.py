@@ -22,3 +22,10 @@ class ReconcileRequest(BaseModel):
     """The daily timer sends `{}` (repair); `ops status` asks `{"repair": false}`."""
 
     repair: bool = True
+
+
+class EraseTestCaseRequest(BaseModel):
+    """`dsr-intake ops erase-test-case` (and the smoke test) asks the sweeper to erase one
+    test case: `{"erase_test_case": "DSR-..."}`."""
+
+    erase_test_case: str = Field(pattern=r"^DSR-[A-Z0-9]{8}$")

@@ -35,6 +35,7 @@ from shared.reminders import (
     red_since,
 )
 from shared.settings import ADULT_REGISTER_AGE, Settings
+from shared.synthetic import TEST_DATA_LABEL, is_test_case
 
 REVIEWS_AHEAD = timedelta(days=30)
 BIRTHDAYS_AHEAD_MONTHS = 6
@@ -204,6 +205,12 @@ def build_panel_pack(
     ctr_due_days: int = CTR_DUE_DAYS,
 ) -> PanelPack:
     start = add_months(today, -1)
+    # Test data (the smoke test's cases, erased or not) is never in the pack, nor counted.
+    tests = {case.case_id for case in cases if is_test_case(case)} | {
+        line.case_id for line in audit if line.label == TEST_DATA_LABEL and line.case_id
+    }
+    cases = [case for case in cases if case.case_id not in tests]
+    audit = [line for line in audit if line.case_id not in tests]
     active = [case for case in cases if case.status is CaseStatus.ACTIVE]
     pack = PanelPack(
         period_start=start,
@@ -426,7 +433,7 @@ def panel_pack_csv(
     writer = _InertWriter(out)
     writer.writerow(list(CSV_COLUMNS))
     for case in cases:
-        if not case.status.is_open:
+        if not case.status.is_open or is_test_case(case):
             continue
         child = case.child
         last = case.reviews[-1] if case.reviews else None

@@ -1,6 +1,11 @@
 """OutboxSweeperFunction: every few minutes, delivers what the stream left in the outbox
 (retries exhausted, an outage longer than the stream keeps records) and reports the age of
-the oldest undelivered item, which is alarmed."""
+the oldest undelivered item, which is alarmed.
+
+It also erases a test case when an admin asks (`dsr-intake ops erase-test-case`, the smoke
+test): its role already holds everything that takes (read the case, the transaction's puts
+and the person lookup's delete, then the erasure's deliveries), so no function gains a
+privilege for it."""
 
 from __future__ import annotations
 
@@ -17,8 +22,9 @@ from shared.adapters.delivery import effect_delivery
 from shared.adapters.register_table import RegisterTable
 from shared.clock import CLOCK
 from shared.effects import EffectDelivery, sweep_outbox
-from shared.events import SweepRequest
+from shared.events import EraseTestCaseRequest, SweepRequest
 from shared.settings import Settings
+from shared.synthetic import erase_test_case
 
 logger = Logger(service="dsr-sweeper")
 metrics = Metrics(namespace="DSRIntake", service="dsr-sweeper")
@@ -35,6 +41,15 @@ def _wiring() -> tuple[Settings, RegisterTable, EffectDelivery]:
 @logger.inject_lambda_context
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     settings, register, delivery = _wiring()
+    erased = None
+    if "erase_test_case" in event:
+        case_id = EraseTestCaseRequest.model_validate(event).erase_test_case
+        erased, done = erase_test_case(register, case_id, CLOCK.now)
+        logger.info("test case erasure", case_id=case_id, erased=erased, done=done)
+        if not erased:
+            return {"erased": False, "summary": done}
+        # Then everything undelivered at once, the erasure with it (as `ops deliver-outbox`).
+        event = {"older_than_minutes": 0}
     # `dsr-intake ops deliver-outbox` asks for everything undelivered, however recent.
     minutes = SweepRequest.model_validate(event).older_than_minutes
     sweep = sweep_outbox(
@@ -57,4 +72,11 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     )
     if sweep.uncertain:
         metrics.add_metric(name="EmailsUncertain", unit=MetricUnit.Count, value=sweep.uncertain)
-    return {"summary": sweep.summary(), "oldest_age_seconds": sweep.oldest_age_seconds}
+    answer: dict[str, Any] = {
+        "summary": sweep.summary(),
+        "oldest_age_seconds": sweep.oldest_age_seconds,
+    }
+    if erased is not None:
+        answer["erased"] = erased
+        answer["summary"] = f"{done}; {sweep.summary()}"
+    return answer

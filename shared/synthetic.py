@@ -1,0 +1,96 @@
+"""Test data on a live register: the smoke test's synthetic referrals.
+
+NHS numbers from 999 000 0000 to 999 999 9999 are reserved for testing and never issued to
+a person, so a case whose child has one is test data: nobody is on the register through it.
+The register needs no flag of its own for that (a flag could be set wrongly; the number
+cannot be a person's). A test case never reaches the panel pack, and it is the only case an
+admin may erase by command (`dsr-intake ops erase-test-case`): exactly as a withdrawal
+erases a case - its tombstone, and an `EraseEffect` in the outbox for its stored emails,
+undelivered outbox items and schedule.
+
+Pure, like shared.intake: the register is passed in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Protocol
+
+from shared.case import Case, CaseChange, CaseStatus, Closure, ClosureReason, EraseEffect
+from shared.errors import AlreadyRecordedError, ConcurrentChangeError
+from shared.identifiers import is_valid_nhs_number, nhs_check_digit, normalise_nhs_number
+
+TEST_NHS_NUMBER_PREFIX = "999"
+TEST_DATA_LABEL = "test_data:erased"
+
+
+def is_test_nhs_number(nhs_number: str) -> bool:
+    """A valid NHS number from the range reserved for testing."""
+    digits = normalise_nhs_number(nhs_number)
+    return digits.startswith(TEST_NHS_NUMBER_PREFIX) and is_valid_nhs_number(digits)
+
+
+def is_test_case(case: Case) -> bool:
+    """Whether the case is test data: its child's NHS number is a test number. A tombstone
+    holds no number, so it is not (and has nothing left to erase)."""
+    child = case.child
+    return child is not None and is_test_nhs_number(child.nhs_number)
+
+
+def erasure_of_test_case(case: Case, now: datetime) -> CaseChange:
+    """The change that erases a test case as a withdrawal would: its tombstone and the
+    erasure of everything it held elsewhere."""
+    if not is_test_case(case):
+        raise ValueError(f"{case.case_id} is not test data")
+    return CaseChange(
+        # The version read: a second erasure of the same state changes nothing.
+        event_id=f"test-data-{case.case_id}-v{case.version}",
+        label=TEST_DATA_LABEL,
+        # Erased as a withdrawal is, so its tombstone says so; the audit label says why.
+        case=case.tombstone(Closure(reason=ClosureReason.CONSENT_WITHDRAWN, on=now.date()), now),
+        effects=[EraseEffect(case_id=case.case_id)],
+    )
+
+
+class ErasableRegister(Protocol):
+    def case(self, case_id: str) -> Case | None: ...
+
+    def case_for_person(self, person_key: str) -> Case | None: ...
+
+    def record_change(
+        self, change: CaseChange, now: datetime, forget_person_key: str | None = None
+    ) -> None: ...
+
+
+def erase_test_case(
+    register: ErasableRegister, case_id: str, clock: Callable[[], datetime]
+) -> tuple[bool, str]:
+    """Erase one test case; (whether it was erased now, what happened in words with the case
+    id only). Any case that is not test data is refused, whatever asks."""
+    case = register.case(case_id)
+    if case is None:
+        return False, f"there is no case {case_id}"
+    if case.status is CaseStatus.WITHDRAWN:
+        return False, f"{case_id} is already erased (a tombstone)"
+    if not is_test_case(case):
+        return False, f"refused: {case_id} is not test data (its NHS number is not a test number)"
+    person = register.case_for_person(case.person_key) if case.person_key else None
+    # The person lookup goes only when it names this case, as a withdrawal's does.
+    forget = case.person_key if person is not None and person.case_id == case_id else None
+    now = clock()
+    try:
+        register.record_change(erasure_of_test_case(case, now), now, forget_person_key=forget)
+    except (AlreadyRecordedError, ConcurrentChangeError):
+        return False, f"{case_id} changed while it was being erased: run the command again"
+    return True, f"{case_id} erased (test data): its tombstone is kept"
+
+
+def draw_test_nhs_number(draw: Callable[[], int]) -> str:
+    """A valid test NHS number: 999, six digits from `draw()` (any integer, taken modulo a
+    million), then the Modulus 11 check digit; drawn again when those nine have none."""
+    while True:
+        first_nine = f"{TEST_NHS_NUMBER_PREFIX}{draw() % 1_000_000:06d}"
+        check = nhs_check_digit(first_nine)
+        if check is not None:
+            return first_nine + str(check)
