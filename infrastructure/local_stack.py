@@ -27,7 +27,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from infrastructure.local_graph import LocalGraphMailbox
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE = ROOT / "template.yaml"
@@ -43,13 +46,17 @@ HANDLERS = {
     "OutboxSweeperFunction": "sweeper",
     "ReconcileFunction": "reconcile",
     "MailEventsFunction": "mail_events",
+    "MailboxFunction": "mailbox",  # the Graph route only (InboundRoute=graph)
 }
 # Resource types whose attributes moto's CloudFormation cannot give an output.
 OUTPUTS_MOTO_CANNOT_RESOLVE = frozenset({"AWS::SES::EmailIdentity"})
 # Timers `advance` does not fire: here the pipeline always runs to its end, so the sweeper
 # and the reconciliation would find nothing (every 5 minutes of a simulated year is 100,000
 # firings); `dsr-intake ops deliver-outbox` and `ops reconcile` run them on demand.
-OPERATIONS_FUNCTIONS = frozenset({"OutboxSweeperFunction", "ReconcileFunction"})
+# The MailboxFunction's every-2-minutes timer likewise: `run_pipeline` reads the mailbox first.
+OPERATIONS_FUNCTIONS = frozenset({"OutboxSweeperFunction", "ReconcileFunction", "MailboxFunction"})
+# What `Ref AWS::NoValue` resolves to: the property is dropped, as CloudFormation drops it.
+_NO_VALUE = object()
 
 LOCAL_PARAMETERS = {
     "StageName": "local",
@@ -213,6 +220,7 @@ class LocalStack:
             for name, rules in declared.items()
         }
         self.echo_logs = echo_logs
+        self.graph: LocalGraphMailbox | None = None  # the Graph routes' mailbox, when used
         self.log_lines: list[str] = []
         self.server: Any = None
         self.outputs: dict[str, str] = {}
@@ -245,11 +253,23 @@ class LocalStack:
         self.server.start()
         host, port = self.server.get_host_and_port()
         os.environ["AWS_ENDPOINT_URL"] = f"http://{host}:{port}"
+        if "graph" in (
+            self.parameter_values["InboundRoute"],
+            self.parameter_values["OutboundRoute"],
+        ):
+            from infrastructure.local_graph import LocalGraphMailbox
+
+            # Microsoft 365 stands in here: the shared mailbox the Graph routes use.
+            self.graph = LocalGraphMailbox(self.parameter_values["GraphMailbox"])
+            self.graph.start()
         self._create_stack()
         self._complete_what_cloudformation_skipped()
         self._configure_handlers()
 
     def stop(self) -> None:
+        if self.graph is not None:
+            self.graph.stop()
+            self.graph = None
         if self.server is not None:
             self.server.stop()
             self.server = None
@@ -330,6 +350,7 @@ class LocalStack:
                     "AWS::Region": REGION,
                     "AWS::Partition": "aws",
                     "AWS::StackName": STACK_NAME,
+                    "AWS::NoValue": _NO_VALUE,
                 }.get(argument, self.resources.get(argument, argument))
             if name == "Fn::If":
                 condition, when_true, when_false = argument
@@ -339,6 +360,10 @@ class LocalStack:
                 return str(left) == str(right)
             if name == "Fn::Not":
                 return not self._resolve(argument[0])
+            if name == "Fn::Or":
+                return any(self._resolve(side) for side in argument)
+            if name == "Fn::And":
+                return all(self._resolve(side) for side in argument)
             if name == "Condition":
                 return self._holds(argument)
             if name == "Fn::GetAtt":
@@ -360,9 +385,10 @@ class LocalStack:
                     text,
                 )
         if isinstance(value, dict):
-            return {key: self._resolve(inner) for key, inner in value.items()}
+            resolved = {key: self._resolve(inner) for key, inner in value.items()}
+            return {key: inner for key, inner in resolved.items() if inner is not _NO_VALUE}
         if isinstance(value, list):
-            return [self._resolve(inner) for inner in value]
+            return [r for r in map(self._resolve, value) if r is not _NO_VALUE]
         return value
 
     def _holds(self, condition: str) -> bool:
@@ -445,6 +471,7 @@ class LocalStack:
             "AWS::Scheduler::ScheduleGroup",
             "AWS::CloudWatch::Alarm",
             "AWS::Lambda::EventInvokeConfig",
+            "AWS::SecretsManager::Secret",
         }
         # Also skipped, and left out on purpose: AWS::SNS::Subscription (the ops email, and
         # the MailEventsFunction's subscription to MailEventsTopic: moto's SES publishes no
@@ -487,11 +514,23 @@ class LocalStack:
                 self.resources[logical_id] = properties["Name"]
             elif kind == "AWS::SES::EmailIdentity":
                 self._create_email_identity(logical_id, properties)
+            elif kind == "AWS::SecretsManager::Secret":
+                # The admin's step after a deploy: the app registration's values (here the
+                # local mailbox's) go in the secret.
+                secret = self.client("secretsmanager").create_secret(
+                    Name=properties["Name"],
+                    Description=properties["Description"],
+                    KmsKeyId=properties["KmsKeyId"],
+                    SecretString=json.dumps(self.graph.credentials)
+                    if self.graph is not None
+                    else properties["SecretString"],
+                )
+                self.resources[logical_id] = secret["ARN"]
             elif kind == "AWS::Lambda::EventInvokeConfig":
                 self.client("lambda").put_function_event_invoke_config(
                     FunctionName=properties["FunctionName"],
                     MaximumRetryAttempts=properties["MaximumRetryAttempts"],
-                    DestinationConfig=properties["DestinationConfig"],
+                    DestinationConfig=properties.get("DestinationConfig", {}),
                 )
             elif kind == "AWS::SES::ReceiptRuleSet":
                 ses.create_receipt_rule_set(RuleSetName=properties["RuleSetName"])
@@ -507,7 +546,7 @@ class LocalStack:
                         properties[number] = int(properties[number])
                 self.client("cloudwatch").put_metric_alarm(AlarmName=logical_id, **properties)
         for logical_id, resource in self.template["Resources"].items():
-            if resource["Type"] == "AWS::Scheduler::Schedule":
+            if resource["Type"] == "AWS::Scheduler::Schedule" and self._exists(resource):
                 properties = self._resolve(resource["Properties"])
                 self.client("scheduler").create_schedule(**properties)
                 self.resources[logical_id] = properties["Name"]
@@ -598,6 +637,10 @@ class LocalStack:
         self.environment["DSR_IDENTITY_KEY_ID"] = self.resources["IdentityKey"]
         self.environment["DSR_REMINDER_DLQ_ARN"] = self._attribute("ScheduleDLQ", "Arn")
         self.environment["DSR_CONFIGURATION_SET"] = self.resources["OutboundConfigurationSet"]
+        if self.graph is not None:
+            self.environment["DSR_GRAPH_API_URL"] = self.graph.api_url
+            self.environment["DSR_GRAPH_LOGIN_URL"] = self.graph.url
+            self.environment["DSR_GRAPH_SECRET_ARN"] = self.resources["GraphSecret"]
         os.environ.update(self.environment)
         os.environ["POWERTOOLS_METRICS_NAMESPACE"] = "DSRIntake"
 
@@ -729,6 +772,8 @@ class LocalStack:
 
     def run_pipeline(self) -> None:
         """Drive everything that is waiting until nothing is left to do."""
+        if "MailboxFunction" in self.resources:
+            self.invoke("mailbox", {"timer": "mailbox"})  # what its timer would have done
         intake_failures = self.run_intake()
         effect_failures = self.run_effects()
         if intake_failures or effect_failures:

@@ -68,7 +68,10 @@ def test_the_smoke_address_has_its_own_mailbox_the_intake_never_reads(
         rule["Properties"]["RuleSetName"]
         == resources["InboxReceiptRule"]["Properties"]["RuleSetName"]
     )
-    assert rule["Properties"]["After"] == {"Ref": "InboxReceiptRule"}
+    # After the inbox's rule, which exists on the SES route only (InboundRoute ses).
+    assert rule["Properties"]["After"] == {
+        "Fn::If": ["ReceivesWithSes", {"Ref": "InboxReceiptRule"}, {"Ref": "AWS::NoValue"}]
+    }
     smoke = rule["Properties"]["Rule"]
     assert smoke["Recipients"] == [{"Ref": "SmokeTestAddress"}]
     assert smoke["TlsPolicy"] == "Require" and smoke["ScanEnabled"] is True

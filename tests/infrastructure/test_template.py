@@ -274,6 +274,7 @@ def test_function_roles_have_least_privilege(transformed: dict[str, Any]) -> Non
         "DigestFunctionRole",
         "ReconcileFunctionRole",
         "MailEventsFunctionRole",
+        "MailboxFunctionRole",
     }
     for role, statements in roles.items():
         for statement in statements:
@@ -454,12 +455,14 @@ def test_the_scheduler_role_only_invokes_the_scheduled_functions(
         {"Fn::GetAtt": ["DigestFunction", "Arn"]},
         _function_arn("sweeper"),
         _function_arn("reconcile"),
+        _function_arn("mailbox"),
     ]
     # The ARNs built by name are the functions' own names.
     for logical_id, suffix in (
         ("ReminderFunction", "reminder"),
         ("OutboxSweeperFunction", "sweeper"),
         ("ReconcileFunction", "reconcile"),
+        ("MailboxFunction", "mailbox"),
     ):
         assert resources[logical_id]["Properties"]["FunctionName"] == {
             "Fn::Sub": f"dsr-intake-${{StageName}}-{suffix}"
@@ -822,3 +825,32 @@ def test_a_missing_raw_email_reads_as_not_found(transformed: dict[str, Any]) -> 
         ]
         assert listing["Resource"] == {"Fn::GetAtt": ["RawMailBucket", "Arn"]}
         assert listing["Condition"] == {"StringLikeIfExists": {"s3:prefix": "inbound/*"}}
+
+
+def test_the_graph_route_is_conditional_and_least_privilege(transformed: dict[str, Any]) -> None:
+    """InboundRoute graph: the MailboxFunction, its timer, log group and alarms exist, the
+    SES inbox receipt rule does not; its role reads the secret, puts under inbound/ and
+    touches its one register item only."""
+    resources = transformed["Resources"]
+    for name in ("MailboxFunction", "MailboxTimer", "MailboxLogGroup", "MailboxErrorsAlarm",
+                 "MailboxThrottlesAlarm"):  # fmt: skip
+        assert resources[name]["Condition"] == "ReadsGraphMailbox", name
+    assert resources["InboxReceiptRule"]["Condition"] == "ReceivesWithSes"
+    assert resources["GraphSecret"]["Condition"] == "UsesGraph"
+    assert resources["GraphSecret"]["Properties"]["KmsKeyId"] == {"Ref": "DataKey"}
+    statements = {s["Sid"]: s for s in _function_statements(transformed)["MailboxFunctionRole"]}
+    assert {sid: sorted(_actions(s)) for sid, s in statements.items()} == {
+        "ReadGraphSecret": ["secretsmanager:GetSecretValue"],
+        "StoreInboundMail": ["s3:PutObject"],
+        "MailboxDeltaLink": ["dynamodb:GetItem", "dynamodb:PutItem"],
+        "UseDataKey": ["kms:Decrypt", "kms:GenerateDataKey"],
+    }
+    assert statements["StoreInboundMail"]["Resource"] == {
+        "Fn::Sub": "${RawMailBucket.Arn}/inbound/*"
+    }
+    assert statements["MailboxDeltaLink"]["Condition"] == {
+        "ForAllValues:StringEquals": {"dynamodb:LeadingKeys": ["MAILBOX#inbox"]}
+    }
+    from shared.adapters.register_table import MAILBOX_DELTA_PK
+
+    assert MAILBOX_DELTA_PK == "MAILBOX#inbox"
