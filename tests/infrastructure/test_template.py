@@ -343,10 +343,12 @@ def test_function_roles_have_least_privilege(transformed: dict[str, Any]) -> Non
         "kms:GenerateDataKey",
         "sqs:SendMessage",
     }
+    # DeleteItem: a retention erasure deletes the person lookup, in its transaction.
     assert actions_of("ReconcileFunctionRole") == {
         "dynamodb:Scan",
         "dynamodb:GetItem",
         "dynamodb:PutItem",
+        "dynamodb:DeleteItem",
         "dynamodb:Query",
         "scheduler:CreateSchedule",
         "scheduler:UpdateSchedule",
@@ -726,8 +728,9 @@ def test_the_reminders_own_arn_resolves_locally(stack: LocalStack) -> None:
 
 def test_the_outbox_index_is_sparse_and_keys_only(resources: dict[str, Any]) -> None:
     table = resources["RegisterTable"]["Properties"]
-    [index] = table["GlobalSecondaryIndexes"]
-    assert index["IndexName"] == "OutboxByAge"
+    indexes = {index["IndexName"]: index for index in table["GlobalSecondaryIndexes"]}
+    assert set(indexes) == {"OutboxByAge", "ClosedByDay"}
+    index = indexes["OutboxByAge"]
     assert index["KeySchema"] == [
         {"AttributeName": "outbox_queue", "KeyType": "HASH"},
         {"AttributeName": "outbox_since", "KeyType": "RANGE"},
@@ -854,3 +857,28 @@ def test_the_graph_route_is_conditional_and_least_privilege(transformed: dict[st
     from shared.adapters.register_table import MAILBOX_DELTA_PK
 
     assert MAILBOX_DELTA_PK == "MAILBOX#inbox"
+
+
+def test_the_retention_index_is_sparse_and_keys_only(resources: dict[str, Any]) -> None:
+    """Closed cases past their retention are found by a query on keys, no personal data."""
+    table = resources["RegisterTable"]["Properties"]
+    [index] = [i for i in table["GlobalSecondaryIndexes"] if i["IndexName"] == "ClosedByDay"]
+    assert index["KeySchema"] == [
+        {"AttributeName": "retention_queue", "KeyType": "HASH"},
+        {"AttributeName": "closed_on", "KeyType": "RANGE"},
+    ]
+    assert index["Projection"] == {"ProjectionType": "KEYS_ONLY"}
+    types = {a["AttributeName"]: a["AttributeType"] for a in table["AttributeDefinitions"]}
+    assert types["retention_queue"] == types["closed_on"] == "S"
+    # Only the reconciliation queries it.
+    queriers = [
+        name
+        for name, resource in resources.items()
+        if resource["Type"] == "AWS::Serverless::Function"
+        and any(
+            statement.get("Resource") == {"Fn::Sub": "${RegisterTable.Arn}/index/ClosedByDay"}
+            for policy in resource["Properties"].get("Policies", [])
+            for statement in policy.get("Statement", [])
+        )
+    ]
+    assert queriers == ["ReconcileFunction"]
