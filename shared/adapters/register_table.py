@@ -457,9 +457,13 @@ class RegisterTable:
 
     def erase_case_events(self, case_id: str, keep_event: str | None = None) -> int:
         """Delete the outbox items of the case's events (but `keep_event`'s: the erasing
-        withdrawal's own answers), then the list of events itself."""
+        withdrawal's own answers), then the list of events itself. The outcomes recorded for
+        its emails stay for the audit trail, without who was answered or the subjects."""
         deleted = 0
         for event_id in self.case_events(case_id):
+            self._forget_recipients(event_id)
+            if event_id != email_of(event_id):  # one child's part: the whole email's too
+                self._forget_recipients(email_of(event_id))
             if event_id == keep_event:
                 continue
             for item in self._query_keys(f"{OUTBOX_PREFIX}{event_id}"):
@@ -468,6 +472,25 @@ class RegisterTable:
         for item in self._query_keys(f"CASEEVENT#{case_id}"):
             self.dynamodb.delete_item(TableName=self.table_name, Key=item)
         return deleted
+
+    def _forget_recipients(self, message_id: str) -> None:
+        """An erased case's email outcome keeps its outcome, reasons and kinds of effect, but
+        not the addresses or subjects: at a secure address a subject is `Re: <theirs>`, which
+        may name the child. Idempotent, so an erasure done again does it again harmlessly."""
+        submission = self.submission(message_id)
+        if submission is None or not any(e.to or e.subject for e in submission.effects):
+            return
+        effects = [e.model_copy(update={"to": None, "subject": None}) for e in submission.effects]
+        forgotten = submission.model_copy(update={"effects": effects})
+        # Gone meanwhile (an outcome about no case expires): nothing left to forget.
+        with contextlib.suppress(self.dynamodb.exceptions.ConditionalCheckFailedException):
+            self.dynamodb.update_item(
+                TableName=self.table_name,
+                Key=_key(f"SUBMISSION#{message_id}", "SUBMISSION"),
+                UpdateExpression="SET submission = :submission",
+                ConditionExpression="attribute_exists(PK)",
+                ExpressionAttributeValues={":submission": _s(forgotten.model_dump_json())},
+            )
 
     def delete_outbox_item(self, outbox_id: str) -> None:
         """A delivered effect's stored copy (its email may hold personal data) is not kept."""

@@ -113,10 +113,13 @@ def test_reviews_change_the_rating_and_discharge_keeps_it_red_then_withdrawal_er
         email(
             ("r.pdf", referral_pdf(**person, suggested_rag="Red")),
             ("c.pdf", consent_pdf(**person)),
+            # Referrers name the child in the subject: our answer's is `Re: ` theirs.
+            subject="DSR referral - Zephyrine Quarterman",
         ),
     )
     assert accepted.outcome is Outcome.ACCEPTED and accepted.case_id
     case_id = accepted.case_id
+    assert found(person, str(register.submission(accepted.message_id)))
 
     # Two weeks on, the Red case's review falls due and the coordinators are told.
     before = len(sent_emails())
@@ -205,10 +208,19 @@ def test_reviews_change_the_rating_and_discharge_keeps_it_red_then_withdrawal_er
     withdrawn = send(
         stack,
         register,
-        email(("withdrawal.pdf", withdrawal_pdf(person, case_id)), sender=COORDINATOR),
+        email(
+            ("withdrawal.pdf", withdrawal_pdf(person, case_id)),
+            sender=COORDINATOR,
+            subject="Withdrawal - Zephyrine Quarterman",
+        ),
     )
     assert withdrawn.outcome is Outcome.WITHDRAWN
+    # Nothing of the child anywhere: the emails' outcomes are kept without recipients or
+    # subjects, the tombstone without the person.
     assert found(person, everything_stored(stack)) == set()
+    kept = register.submission(accepted.message_id)
+    assert kept is not None and kept.outcome is Outcome.ACCEPTED
+    assert kept.effects and all(e.to is None and e.subject is None for e in kept.effects)
     tombstone = register.case(case_id)
     assert tombstone is not None and tombstone.status is CaseStatus.WITHDRAWN
     assert tombstone.closure is not None
