@@ -417,12 +417,12 @@ def _smoke(target: Any, args: argparse.Namespace) -> list[str]:
     def say(line: str) -> None:
         print(line, flush=True)
 
-    if not args.stack:  # the local pipeline runs as each email arrives: no wait
-        route = LocalRoute(target, args.local_stack)
-        return SmokeTest(target, route, say, wait_seconds=5, poll_seconds=0.5).run()
     way_in = target.parameter("InboundRoute") or "ses"
     if way_in != "ses":
         raise ops.OpsError(f"the smoke test has no {way_in} route yet (SES only)")
+    if not args.stack:  # the local pipeline runs as each email arrives: no wait
+        route = LocalRoute(target, args.local_stack)
+        return SmokeTest(target, route, say, wait_seconds=5, poll_seconds=0.5).run()
     return SmokeTest(target, SesRoute(target), say, wait_seconds=args.wait).run()
 
 

@@ -72,3 +72,17 @@ def test_without_a_smoke_address_the_route_says_what_to_deploy(stack: LocalStack
 
     with pytest.raises(ops.OpsError, match="has no SmokeTestAddress"):
         SesRoute(NoSmokeAddress(stack))
+
+
+def test_the_smoke_refuses_a_route_it_has_none_for(stack: LocalStack) -> None:
+    from argparse import Namespace
+
+    from infrastructure.cli import _smoke
+
+    class GraphRoute(ops.LocalTarget):
+        def parameter(self, name: str) -> str:
+            return "graph" if name == "InboundRoute" else super().parameter(name)
+
+    for args in (Namespace(stack=None, local_stack=stack), Namespace(stack="x", wait=1)):
+        with pytest.raises(ops.OpsError, match="no graph route yet"):
+            _smoke(GraphRoute(stack), args)
