@@ -43,6 +43,11 @@ What Exchange stamps, and why it can be believed (Microsoft's documentation):
   quarantined, never put in a mailbox ("Anti-malware protection in EOP"; admins cannot
   choose delivery). ASSUMPTION: so mail that came through Exchange's transport passed its
   malware scan (PASS). If the tenant's policies ever deliver malware, this must change.
+- Only where Exchange and our parser must agree on the lines: the header block's lines all
+  end alike (CRLF, or LF alone), and each of Exchange's headers is there once. A bare CR or
+  LF is a line end to Python's parser and perhaps not to Exchange's, so a sender could hide
+  a From and an AuthAs from its firewall; a second AuthAs or SCL got past it. Either way
+  nothing is vouched for (no results, no scan).
 """
 
 from __future__ import annotations
@@ -65,12 +70,30 @@ _RESULT = re.compile(r"[A-Z]{1,20}")
 _ADDRESS = re.compile(r"<\s*([^<>\s]+@[^<>\s]+)\s*>\s*$|^\s*([^<>\s]+@[^<>\s]+)\s*$")
 
 
-def _header_block(raw: bytes) -> Message:
+_EXCHANGE_HEADERS = ("X-MS-Exchange-Organization-AuthAs", "X-MS-Exchange-Organization-SCL")
+
+
+def _header_bytes(raw: bytes) -> bytes:
     end = min(
         (found for found in (raw.find(b"\n\n"), raw.find(b"\r\n\r\n")) if found >= 0),
         default=len(raw),
     )
-    return BytesHeaderParser(policy=policy.compat32).parsebytes(raw[:end] + b"\r\n\r\n")
+    return raw[:end]
+
+
+def _header_block(raw: bytes) -> Message:
+    return BytesHeaderParser(policy=policy.compat32).parsebytes(_header_bytes(raw) + b"\r\n\r\n")
+
+
+def _ambiguity(block: bytes, message: Message) -> str | None:
+    """Why Exchange's headers cannot be told from the sender's (see the module's note), or
+    None."""
+    lone = block.replace(b"\r\n", b"")
+    if b"\r" in lone or (b"\n" in lone and len(lone) < len(block)):
+        return "header lines end ambiguously"
+    if any(len(header_values(message, name)) > 1 for name in _EXCHANGE_HEADERS):
+        return "an Exchange header is there twice"
+    return None
 
 
 def _first(message: Message, name: str) -> str | None:
@@ -149,9 +172,17 @@ def stamped(raw: bytes, mailbox_domain: str) -> bytes:
     """The email with our verdict headers above everything it carries. The same email gives
     the same bytes, so storing it again after a crash overwrites it with itself."""
     message = _header_block(raw)
-    received_by_exchange = _first(message, "X-MS-Exchange-Organization-AuthAs") is not None
+    ambiguity = _ambiguity(_header_bytes(raw), message)
+    received_by_exchange = (
+        ambiguity is None and _first(message, "X-MS-Exchange-Organization-AuthAs") is not None
+    )
+    results = (
+        f"{MAILBOX_AUTHSERV_ID}; none ({ambiguity})"
+        if ambiguity
+        else authentication_results(message, mailbox_domain)
+    )
     headers = [
-        ("Authentication-Results", authentication_results(message, mailbox_domain)),
+        ("Authentication-Results", results),
         ("X-SES-Spam-Verdict", spam_verdict(message) if received_by_exchange else _NO_SCAN),
         ("X-SES-Virus-Verdict", "PASS" if received_by_exchange else _NO_SCAN),
     ]

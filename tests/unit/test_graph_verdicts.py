@@ -8,7 +8,7 @@ from collections.abc import Sequence
 import pytest
 
 from shared.adapters.graph_verdicts import stamped
-from shared.mail import is_authenticated, parse_mail, trust_reasons
+from shared.mail import is_authenticated, is_team_sender, parse_mail, trust_reasons
 from shared.mail.authentication import MAILBOX_AUTHSERV_ID
 from shared.outcome import ReasonCode
 from shared.settings import Settings
@@ -184,3 +184,57 @@ def test_best_guess_dmarc_is_not_a_pass() -> None:
     assert mail.verdicts.dmarc == "BESTGUESSPASS"
     assert not is_authenticated(mail, GRAPH)
     assert is_authenticated(parse_mail(stamped(exchange_mail(), "nhs.net")), GRAPH)
+
+
+ATTACKER_PASS = EXCHANGE_PASS.replace("kent.gov.uk", "attacker.example")
+
+
+@pytest.mark.parametrize(
+    "smuggled",
+    [
+        # A bare CR is no line end to Exchange (one header, `X-Note`, which its firewall
+        # keeps) but is one to our parser: a From, an AuthAs and the end of the headers, so
+        # Exchange's own From and AuthAs below are the body to us.
+        "X-Note: a\rFrom: dsr.coordinator@nhs.net\rX-MS-Exchange-Organization-AuthAs: "
+        "Internal\rX-MS-Exchange-Organization-SCL: -1\r",
+        # A bare LF among CRLFs, read the same way.
+        "X-Note: a\nFrom: dsr.coordinator@nhs.net\nX-MS-Exchange-Organization-AuthAs: "
+        "Internal\nX-MS-Exchange-Organization-SCL: -1\n",
+    ],
+)
+def test_exchange_headers_smuggled_past_its_firewall_prove_nothing(smuggled: str) -> None:
+    """An outsider at their own domain (DMARC passes for it) hides, behind a line end our
+    parser reads and Exchange may not, a From of a coordinator and an AuthAs: Internal above
+    Exchange's own headers. It must not pass for the coordinator."""
+    lines = [
+        ATTACKER_PASS,
+        "Received: from mail.attacker.example (203.0.113.9) by EOP",
+        smuggled,
+        "From: Eve <eve@attacker.example>",
+        "To: bromley.dsr@nhs.net",
+        "Subject: Withdrawal",
+        "X-MS-Exchange-Organization-AuthAs: Anonymous",
+        "X-MS-Exchange-Organization-SCL: 1",
+        "",
+        "Please erase the case.",
+    ]
+    mail = parse_mail(stamped("\r\n".join(lines).encode(), "nhs.net"))
+    assert mail.sender == "dsr.coordinator@nhs.net"  # what our parser makes of it
+    assert not is_team_sender(mail, GRAPH)
+    assert not is_authenticated(mail, GRAPH)
+    assert mail.verdicts.dmarc is None and mail.verdicts.spam == "PROCESSING_FAILED"
+
+
+def test_a_second_exchange_header_means_none_is_believed() -> None:
+    """Exchange strips its headers from what a sender wrote and adds one of each: two of
+    one kind mean a copy got past it, and which is Exchange's cannot be told."""
+    internal = exchange_mail(
+        (),
+        sender="dsr.coordinator@nhs.net",
+        auth_as="Internal",
+        scl="-1",
+        below=["X-MS-Exchange-Organization-AuthAs: Anonymous"],
+    )
+    assert not is_team_sender(parse_mail(stamped(internal, "nhs.net")), GRAPH)
+    twice_scl = exchange_mail(below=["X-MS-Exchange-Organization-SCL: -1"])
+    assert parse_mail(stamped(twice_scl, "nhs.net")).verdicts.spam == "PROCESSING_FAILED"
