@@ -6,7 +6,8 @@ email is stored under `inbound/<key>`, the key a hash of Graph's immutable id: n
 data, and the same for the same message, so a run that dies between storing and moving
 stores it again under the same key next time (an overwrite, with the same bytes), and the
 intake, finding the outcome already recorded, stays silent. The delta link is saved only
-after a whole round, so a round cut short is read again from where the last one ended.
+after a whole round, so a round cut short is read again from where the last one ended (the
+very first round's query is saved before it is read, for the same reason).
 """
 
 from __future__ import annotations
@@ -138,10 +139,13 @@ class MailboxIntake:
 
     def run(self, now: datetime) -> MailboxRun:
         run = MailboxRun()
+        link = self.links.mailbox_delta_link()
+        if link is None:
+            # Kept before anything can fail: a first round cut short starts again from its
+            # own moment, not a later run's (whose look-back may have passed unread mail).
+            link = self.mailbox.first_round(now - FIRST_ROUND_LOOKBACK)
+            self.links.save_mailbox_delta_link(link)
         folder = self.mailbox.processed_folder()
-        link = self.links.mailbox_delta_link() or self.mailbox.first_round(
-            now - FIRST_ROUND_LOOKBACK
-        )
         delta_link = None
         for page in self.mailbox.changes(link):
             for message in page.get("value", []):

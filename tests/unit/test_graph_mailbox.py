@@ -92,10 +92,30 @@ def test_a_run_that_dies_before_the_move_stores_the_same_key_again(
     with pytest.raises(GraphError):
         intake(local, links, bucket).run(NOW)
     [(key, first)] = bucket.objects.items()
-    assert links.link is None and local.folder_of(message) == "Inbox"
+    # Only the first round's own query is kept (no delta token): the round is read again.
+    assert links.link is not None and "$deltatoken=" not in links.link
+    assert local.folder_of(message) == "Inbox"
     local.state.throttles.clear()
     intake(local, links, bucket).run(NOW)
     assert bucket.puts == 2 and list(bucket.objects) == [key] and bucket.objects[key] == first
+    assert local.folder_of(message) == PROCESSED_FOLDER
+
+
+def test_a_first_round_that_dies_is_read_again_from_its_own_start(
+    local: LocalGraphMailbox,
+) -> None:
+    """The first run dies (here fetching the email) before it stores an email received just
+    before it; the next run, minutes later, still takes that email and does not start a look-
+    back of its own that has moved past it (nothing would ever read it again)."""
+    message = local.deliver(exchange_mail(), received=NOW - timedelta(minutes=8))
+    links, bucket = Links(), Bucket()
+    local.throttle(10, 0, status=500, path_part="/$value")
+    with pytest.raises(GraphError):
+        intake(local, links, bucket).run(NOW)
+    assert bucket.objects == {} and local.folder_of(message) == "Inbox"
+    local.state.throttles.clear()
+    run = intake(local, links, bucket).run(NOW + timedelta(minutes=4))
+    assert run.stored == 1 and list(bucket.objects) == [f"inbound/{graph_message_key(message)}"]
     assert local.folder_of(message) == PROCESSED_FOLDER
 
 
