@@ -92,7 +92,23 @@ def sender_of(from_values: list[str]) -> str:
     address = plain_address(mailbox.addr_spec)
     if address is None:
         raise SenderError("The email's From address is not a plain email address.")
+    if "=?" in value and _undecoded_address(value) != mailbox.addr_spec:
+        # `=?utf-8?q?dsr.coordinator?=@nhs.net` is a literal address to mail servers and to
+        # DMARC; the parser decodes it into someone else's.
+        raise SenderError("The email's From address is written as an encoded word.")
     return address
+
+
+def _undecoded_address(value: str) -> str | None:
+    """The one address of a From value with no encoded word decoded (`=?` made plain
+    text), or None: what a mail server reads there."""
+    try:
+        header = _REGISTRY("From", value.replace("=?", "=_"))
+        assert isinstance(header, AddressHeader)
+        mailboxes = header.addresses
+    except Exception:  # as in sender_of: the parser raises on hostile input
+        return None
+    return mailboxes[0].addr_spec if len(mailboxes) == 1 else None
 
 
 def forwarded_sender(from_line: str) -> str | None:

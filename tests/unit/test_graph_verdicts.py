@@ -238,3 +238,14 @@ def test_a_second_exchange_header_means_none_is_believed() -> None:
     assert not is_team_sender(parse_mail(stamped(internal, "nhs.net")), GRAPH)
     twice_scl = exchange_mail(below=["X-MS-Exchange-Organization-SCL: -1"])
     assert parse_mail(stamped(twice_scl, "nhs.net")).verdicts.spam == "PROCESSING_FAILED"
+
+
+def test_an_encoded_word_as_the_address_is_not_the_coordinator() -> None:
+    """Exchange let a tenant member send as `=?utf-8?q?dsr.coordinator?=@nhs.net` (a literal
+    address: say an alias, or a relay that does not check): it is not the coordinator's."""
+    raw = exchange_mail((), sender="x@nhs.net", auth_as="Internal", scl="-1").replace(
+        b"<x@nhs.net>", b"<=?utf-8?q?dsr.coordinator?=@nhs.net>"
+    )
+    mail = parse_mail(stamped(raw, "nhs.net"))
+    assert mail.sender != "dsr.coordinator@nhs.net"
+    assert not is_team_sender(mail, GRAPH)

@@ -19,6 +19,13 @@ SES = "amazonses.com"
         "<dsr.coordinator>@gmail.com",
         "dsr.coordinator@nhs.net, someone@gmail.com",  # two mailboxes
         "=?utf-8?q?dsr.coordinator=40nhs.net?=",  # an encoded word only
+        # An encoded word AS the local part or domain: servers (and DMARC) see the literal
+        # `=?utf-8?q?dsr.coordinator?=@nhs.net`, a different mailbox; the parser decodes it.
+        "=?utf-8?q?dsr.coordinator?=@nhs.net",
+        "Jo <=?utf-8?q?dsr.coordinator?=@nhs.net>",
+        '"dsr.coordinator@nhs.net" <=?utf-8?b?ZHNyLmNvb3JkaW5hdG9y?=@nhs.net>',
+        "(dsr.coordinator@nhs.net) =?utf-8?q?dsr.coordinator?=@nhs.net",
+        "dsr.coordinator@=?utf-8?q?nhs.net?=",
         "Team: dsr.coordinator@nhs.net;",  # group syntax
         "=?utf-8?q?Evil=0D=0ABcc=3A_x?= <sam.patel@nhs.net>",  # CR/LF in the display name
         '"dsr.coordinator@nhs.net"@gmail.com',  # a quoted local part
