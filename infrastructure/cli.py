@@ -410,20 +410,17 @@ def cmd_ops(args: argparse.Namespace) -> int:
 
 
 def _smoke(target: Any, args: argparse.Namespace) -> list[str]:
-    from infrastructure import ops
     from infrastructure.smoke import SmokeTest
-    from infrastructure.smoke_routes import LocalRoute, SesRoute
+    from infrastructure.smoke_routes import route_for
 
     def say(line: str) -> None:
         print(line, flush=True)
 
-    way_in = target.parameter("InboundRoute") or "ses"
-    if way_in != "ses":
-        raise ops.OpsError(f"the smoke test has no {way_in} route yet (SES only)")
+    # The route (by the stack's InboundRoute) checks what it needs before anything is sent.
     if not args.stack:  # the local pipeline runs as each email arrives: no wait
-        route = LocalRoute(target, args.local_stack)
+        route = route_for(target, args.local_stack)
         return SmokeTest(target, route, say, wait_seconds=5, poll_seconds=0.5).run()
-    return SmokeTest(target, SesRoute(target), say, wait_seconds=args.wait).run()
+    return SmokeTest(target, route_for(target), say, wait_seconds=args.wait).run()
 
 
 def _add_ops(commands: Any) -> None:

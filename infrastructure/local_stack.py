@@ -259,8 +259,12 @@ class LocalStack:
         ):
             from infrastructure.local_graph import LocalGraphMailbox
 
-            # Microsoft 365 stands in here: the shared mailbox the Graph routes use.
-            self.graph = LocalGraphMailbox(self.parameter_values["GraphMailbox"])
+            # Microsoft 365 stands in here: the shared mailbox the Graph routes use (and the
+            # smoke test's mailbox, which the application access policy also grants).
+            smoke = self.parameter_values.get("SmokeTestMailbox", "")
+            self.graph = LocalGraphMailbox(
+                self.parameter_values["GraphMailbox"], (smoke,) if smoke else ()
+            )
             self.graph.start()
         self._create_stack()
         self._complete_what_cloudformation_skipped()

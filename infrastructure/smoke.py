@@ -3,8 +3,9 @@ deployment works end to end and forgets it again.
 
 1. A referral and consent form for a made-up child: an NHS number from the range reserved
    for testing (999..., valid check digit: test data, `shared.synthetic`), obviously
-   synthetic names, an age the register takes; sent by the route (`smoke_routes`) from the
-   smoke address to the inbox.
+   synthetic names, an age the register takes, a token of the run in its subject and
+   `X-DSR-Smoke` header; sent by the route (`smoke_routes`) from the smoke address to the
+   inbox.
 2. Waits, bounded and saying so, for its outcome (accepted), the acknowledgement threaded to
    it (In-Reply-To its Message-ID) and the case's review schedule.
 3. Erases the case through `ops erase-test-case` (the withdrawal's erasure), deletes the
@@ -24,7 +25,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from email import message_from_bytes
 from email.message import EmailMessage
+from email.policy import SMTP
 from email.utils import make_msgid
 
 from infrastructure import ops
@@ -39,6 +42,9 @@ class SmokeFailedError(ops.OpsError):
     """The deployment did not do what the smoke test checks (the message says which step)."""
 
 
+SMOKE_HEADER = "X-DSR-Smoke"  # the run's token: finds the referral where its id may differ
+
+
 @dataclass(frozen=True)
 class SyntheticReferral:
     raw: bytes
@@ -47,6 +53,12 @@ class SyntheticReferral:
     given_name: str
     family_name: str
     date_of_birth: date
+
+    def sent_as(self, message_id: str) -> bytes:
+        """The email with the Message-ID the sending service gave it (the same, or its own)."""
+        message = message_from_bytes(self.raw, policy=SMTP)
+        message.replace_header("Message-ID", message_id)
+        return message.as_bytes()
 
     def details(self) -> list[str]:
         """The child's details as they could be stored: none may be left after the erasure."""
@@ -96,9 +108,11 @@ def synthetic_referral(
     message = EmailMessage()
     message["From"] = sender
     message["To"] = inbox
-    message["Subject"] = "DSR referral (smoke test, synthetic data)"
+    token = secrets.token_hex(8)
+    message["Subject"] = f"DSR referral (smoke test {token}, synthetic data)"
     message_id = make_msgid(domain=sender.rsplit("@", 1)[-1])
     message["Message-ID"] = message_id
+    message[SMOKE_HEADER] = token
     message.set_content("Smoke test: a synthetic referral and consent form (test NHS number).")
     for name, content in (("referral.pdf", referral), ("consent.pdf", consent)):
         message.add_attachment(content, maintype="application", subtype="pdf", filename=name)
@@ -128,8 +142,8 @@ class SmokeTest:
         self.sleep = sleep
         self.register = RegisterTable(target.client("dynamodb"), target.resource("RegisterTable"))
         self.referral = synthetic_referral(
-            target.parameter("SmokeTestAddress") or "",
-            target.parameter("InboxAddress"),
+            route.sender,
+            route.inbox,
             int(target.parameter("MinimumAge") or 0),
             int(target.parameter("MaximumAge") or 17),
         )
@@ -175,9 +189,12 @@ class SmokeTest:
     def await_outcome(self) -> None:
         def look() -> str | None:
             if self.ses_message_id is None:
-                # Found as the intake keys an email (its sender and Message-ID).
+                sent_as = self.route.message_id_sent(self.referral.message_id)
+                if sent_as is None:
+                    return "the sending mailbox does not show it sent yet"
+                # Found as the intake keys an email (its sender and Message-ID as it went).
                 self.ses_message_id = self.register.first_submission_with_header(
-                    parse_mail(self.referral.raw).duplicate_key
+                    parse_mail(self.referral.sent_as(sent_as)).duplicate_key
                 )
             recorded = self.ses_message_id and self.register.submission(self.ses_message_id)
             if not recorded:
@@ -265,7 +282,7 @@ class SmokeTest:
         if self._schedule_exists(schedule_name(case_id)):
             left.append("its review schedule")
         if self.route.answer_to(self.referral.message_id) is not None:
-            left.append("an answer kept under smoke/")
+            left.append("an answer kept by the smoke route")
         kept = self.register.submission(self.ses_message_id)
         if kept is None or any(d in kept.model_dump_json() for d in self.referral.details()):
             left.append("the email's outcome record (missing, or holding the child's details)")

@@ -12,8 +12,12 @@ kept), so the rest of the smoke test is the same for every route.
   rule is stored under that rule's prefix with the verdict headers SES adds, and the
   pipeline runs.
 
-A Microsoft Graph mailbox route would send from a test mailbox to the shared mailbox and read
-the answer from the test mailbox; it implements the same `MailRoute`.
+- `GraphRoute` and `LocalGraphRoute` (`smoke_graph_route`): the Microsoft 365 / NHSmail
+  route, from `SmokeTestMailbox` to the shared mailbox by Graph `sendMail`, the answer read
+  from the smoke mailbox's Inbox.
+
+`route_for` picks the route by the stack's `InboundRoute`: the way in is what the smoke test
+proves; the answer comes back to the smoke sender by whichever `OutboundRoute` (see README).
 """
 
 from __future__ import annotations
@@ -43,8 +47,16 @@ class Answer:
 
 
 class MailRoute(Protocol):
+    sender: str  # the smoke address the referral is from
+    inbox: str  # the DSR inbox it goes to
+
     def send(self, raw: bytes) -> None:
         """Send this raw email (From the smoke address, To the inbox) into the inbox."""
+        ...
+
+    def message_id_sent(self, message_id: str) -> str | None:
+        """The Message-ID the email went to the inbox with: `message_id`, or the one the
+        sending service gave it instead (None: it does not show as sent yet; one look)."""
         ...
 
     def answer_to(self, message_id: str) -> Answer | None:
@@ -56,7 +68,7 @@ class MailRoute(Protocol):
         ...
 
 
-def _answers(raw: bytes, message_id: str) -> bool:
+def is_answer_to(raw: bytes, message_id: str) -> bool:
     headers = BytesHeaderParser(policy=default).parsebytes(raw)
     return " ".join(str(headers.get("In-Reply-To", "")).split()) == message_id
 
@@ -86,6 +98,9 @@ class SesRoute:
             ConfigurationSetName=self.configuration_set,
         )
 
+    def message_id_sent(self, message_id: str) -> str:
+        return message_id  # SES keeps the Message-ID of a raw email
+
     def _kept(self, message_id: str) -> list[tuple[str, bytes]]:
         found = []
         paginator = self.s3.get_paginator("list_objects_v2")
@@ -95,7 +110,7 @@ class SesRoute:
                 if key in self.others:
                     continue
                 raw = bytes(self.s3.get_object(Bucket=self.bucket, Key=key)["Body"].read())
-                if _answers(raw, message_id):
+                if is_answer_to(raw, message_id):
                     found.append((key, raw))
                 else:
                     self.others.add(key)
@@ -187,6 +202,23 @@ class LocalRoute(SesRoute):
                 )
                 stored += 1
         return stored
+
+
+def route_for(target: Target, local_stack: Any = None) -> MailRoute:
+    """The stack's smoke route, by its InboundRoute (`local_stack`: the embedded stack's)."""
+    from infrastructure.smoke_graph_route import GraphRoute, LocalGraphRoute
+
+    way_in, way_out = (
+        target.parameter(name) or "ses" for name in ("InboundRoute", "OutboundRoute")
+    )
+    if local_stack is not None and way_in != way_out:
+        raise OpsError(
+            f"the embedded stack cannot run the smoke test on a mixed route ({way_in} in, "
+            f"{way_out} out): its answer would cross the internet; run it on AWS"
+        )
+    if way_in == "graph":
+        return GraphRoute(target) if local_stack is None else LocalGraphRoute(target, local_stack)
+    return SesRoute(target) if local_stack is None else LocalRoute(target, local_stack)
 
 
 def _raw(message: Any) -> bytes:

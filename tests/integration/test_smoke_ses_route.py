@@ -74,15 +74,23 @@ def test_without_a_smoke_address_the_route_says_what_to_deploy(stack: LocalStack
         SesRoute(NoSmokeAddress(stack))
 
 
-def test_the_smoke_refuses_a_route_it_has_none_for(stack: LocalStack) -> None:
+def test_the_smoke_takes_the_graph_route_and_refuses_it_without_a_smoke_mailbox(
+    stack: LocalStack,
+) -> None:
+    """A stack whose InboundRoute is graph gets the Graph route, which refuses before it
+    sends when the stack has no SmokeTestMailbox (locally as on AWS)."""
     from argparse import Namespace
 
     from infrastructure.cli import _smoke
 
     class GraphRoute(ops.LocalTarget):
         def parameter(self, name: str) -> str:
-            return "graph" if name == "InboundRoute" else super().parameter(name)
+            routes = ("InboundRoute", "OutboundRoute")
+            return "graph" if name in routes else super().parameter(name)
 
+    backend = get_backend("ses")["123456789012"][REGION]
+    before = len(backend.sent_messages)
     for args in (Namespace(stack=None, local_stack=stack), Namespace(stack="x", wait=1)):
-        with pytest.raises(ops.OpsError, match="no graph route yet"):
+        with pytest.raises(ops.OpsError, match="has no SmokeTestMailbox"):
             _smoke(GraphRoute(stack), args)
+    assert len(backend.sent_messages) == before  # nothing was sent
