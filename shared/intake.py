@@ -33,6 +33,7 @@ from shared.notices import Answering, Notices
 from shared.outcome import Outcome, Reason, ReasonCode
 from shared.reminders import reminder_effect
 from shared.settings import Settings
+from shared.synthetic import test_number_refusals
 
 
 class Register(Protocol):
@@ -232,6 +233,9 @@ class IntakeDecider:
         if reasons:
             return self._reject(mail, reasons, answering)
         child = (referral or consent).child  # type: ignore[union-attr]
+        refused = test_number_refusals(child.nhs_number, mail.sender, self.settings)
+        if refused:
+            return self._reject(mail, refused, answering)
         person_key = self.hasher.person_key(child.nhs_number)
         existing = self._live_case(person_key)
         answering = self._answering(mail).about(child.given_name, child.family_name)

@@ -26,6 +26,7 @@ _LISTS = (
     "panel_pack_addresses",
     "trusted_forwarders",
     "dkim_aligned_domains",
+    "smoke_test_senders",
 )
 
 
@@ -49,6 +50,9 @@ class Settings(BaseModel):
     # Coordinators and panel members are recognised only when DMARC passed for their domain;
     # in these domains a passing DKIM signature of the same domain is accepted instead.
     dkim_aligned_domains: tuple[str, ...] = ()
+    # The smoke test's senders (SmokeTestAddress, SmokeTestMailbox): the only senders whose
+    # forms may name a test NHS number (999...); anyone else's is refused (shared.synthetic).
+    smoke_test_senders: tuple[str, ...] = ()
     # Age limits are inclusive whole years on the day the referral is processed:
     # 0..17 is Bromley's "under 18"; Kingston and Richmond would set minimum 14.
     minimum_age: int = Field(default=0, ge=0, le=25)

@@ -20,6 +20,8 @@ from typing import Protocol
 from shared.case import Case, CaseChange, CaseStatus, Closure, ClosureReason, EraseEffect
 from shared.errors import AlreadyRecordedError, ConcurrentChangeError
 from shared.identifiers import is_valid_nhs_number, nhs_check_digit, normalise_nhs_number
+from shared.outcome import Reason, ReasonCode
+from shared.settings import Settings
 
 TEST_NHS_NUMBER_PREFIX = "999"
 TEST_DATA_LABEL = "test_data:erased"
@@ -36,6 +38,22 @@ def is_test_case(case: Case) -> bool:
     holds no number, so it is not (and has nothing left to erase)."""
     child = case.child
     return child is not None and is_test_nhs_number(child.nhs_number)
+
+
+def test_number_refusals(nhs_number: str, sender: str, settings: Settings) -> list[Reason]:
+    """A test NHS number is taken only from the smoke test's own senders. From anyone else it
+    is a mistake, or a way to keep a real child's details out of the panel pack (test data
+    never reaches it) and open to `erase-test-case`: refused like any invalid number."""
+    if not is_test_nhs_number(nhs_number) or sender.lower() in settings.smoke_test_senders:
+        return []
+    return [
+        Reason(
+            code=ReasonCode.NHS_NUMBER_INVALID,
+            field="child_nhs_number",
+            message="The NHS number on the form is from the range reserved for testing "
+            "(999...): it is nobody's. Please check it against the child's records.",
+        )
+    ]
 
 
 def erasure_of_test_case(case: Case, now: datetime) -> CaseChange:

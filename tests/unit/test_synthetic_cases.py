@@ -31,9 +31,12 @@ MOMENT = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 TEST_NUMBER = "9990000018"  # 999 000 001, check digit 8
 
 
+SMOKE_SENDER = "dsr.smoke-test@nhs.net"
+
+
 @pytest.fixture
 def desk(settings: Settings) -> Desk:
-    return Desk(settings)
+    return Desk(settings.model_copy(update={"smoke_test_senders": (SMOKE_SENDER,)}))
 
 
 def on_register(desk: Desk, seed: int, nhs_number: str | None = None) -> Case:
@@ -41,10 +44,30 @@ def on_register(desk: Desk, seed: int, nhs_number: str | None = None) -> Case:
     if nhs_number:
         person["child_nhs_number"] = nhs_number
     decision = desk.receive(
-        email(("r.pdf", referral_pdf(**person)), ("c.pdf", consent_pdf(**person)))
+        email(
+            ("r.pdf", referral_pdf(**person)),
+            ("c.pdf", consent_pdf(**person)),
+            sender=SMOKE_SENDER,
+        )
     )
     assert decision.outcome is Outcome.ACCEPTED and decision.case is not None
     return decision.case
+
+
+@pytest.mark.parametrize("sender", ["sam.patel@nhs.net", "dsr.coordinator@nhs.net"])
+def test_a_test_number_from_anyone_but_the_smoke_test_is_refused(desk: Desk, sender: str) -> None:
+    """Else anyone could keep a real child's details out of the panel pack, and open to the
+    test-data erasure, by writing a 999 number on the forms."""
+    person = {**child(73, age=9), "child_nhs_number": TEST_NUMBER}
+    decision = desk.receive(
+        email(("r.pdf", referral_pdf(**person)), ("c.pdf", consent_pdf(**person)), sender=sender)
+    )
+    assert decision.outcome is Outcome.REJECTED and decision.case is None
+    assert [(r.code.value, r.field) for r in decision.reasons] == [
+        ("NHS_NUMBER_INVALID", "child_nhs_number")
+    ]
+    assert "reserved for testing" in decision.reasons[0].message
+    assert TEST_NUMBER not in decision.reasons[0].message
 
 
 def test_test_numbers_are_the_reserved_range_with_a_valid_check_digit() -> None:
