@@ -25,12 +25,10 @@ from shared.case import (
     Case,
     CaseChange,
     CaseStatus,
-    Closure,
     ClosureReason,
-    EraseEffect,
 )
 from shared.dates import birthday
-from shared.errors import AlreadyRecordedError, ConcurrentChangeError
+from shared.erasure import ErasingRegister, erasure, record_erasure
 
 RETENTION_LABEL = "retention:closed_case_erased"
 # Erasures per daily run: each is two reads and one transaction, so this stays well inside
@@ -74,13 +72,7 @@ def retention_erasure(case: Case, now: datetime) -> CaseChange:
     closed = closed_on(case)
     assert closed is not None, "only a closed or lapsed case is erased by retention"
     reason = case.closure.reason if case.closure else ClosureReason.PENDING_LAPSED
-    return CaseChange(
-        # The version read: a second run on the same state changes nothing.
-        event_id=f"retention-{case.case_id}-v{case.version}",
-        label=RETENTION_LABEL,
-        case=case.tombstone(Closure(reason=reason, on=closed), now),
-        effects=[EraseEffect(case_id=case.case_id)],
-    )
+    return erasure(case, now, kind="retention", label=RETENTION_LABEL, reason=reason, on=closed)
 
 
 def erased_by_retention(case: Case) -> bool:
@@ -92,18 +84,10 @@ def erased_by_retention(case: Case) -> bool:
     )
 
 
-class RetentionRegister(Protocol):
+class RetentionRegister(ErasingRegister, Protocol):
     def closed_cases(self, closed_by: date, limit: int) -> list[str]:
         """Ids of cases that left the register on or before `closed_by`, oldest first."""
         ...
-
-    def case(self, case_id: str) -> Case | None: ...
-
-    def case_for_person(self, person_key: str) -> Case | None: ...
-
-    def record_change(
-        self, change: CaseChange, now: datetime, forget_person_key: str | None = None
-    ) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -142,14 +126,9 @@ def erase_expired_cases(
         if case is None or not is_due(case, years, today):
             skipped += 1
             continue
-        person = register.case_for_person(case.person_key) if case.person_key else None
-        # The person lookup goes only when it still names this case (not a newer one).
-        forget = case.person_key if person is not None and person.case_id == case_id else None
         now = clock()
-        try:
-            register.record_change(retention_erasure(case, now), now, forget_person_key=forget)
-        except (AlreadyRecordedError, ConcurrentChangeError):
+        if record_erasure(register, case, retention_erasure(case, now), now):
+            erased += 1
+        else:
             skipped += 1  # changed since it was read: judged again on the next run
-            continue
-        erased += 1
     return RetentionRun(len(found[:limit]), erased, skipped, len(found) > limit)

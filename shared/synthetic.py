@@ -15,10 +15,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import Protocol
 
-from shared.case import Case, CaseChange, CaseStatus, Closure, ClosureReason, EraseEffect
-from shared.errors import AlreadyRecordedError, ConcurrentChangeError
+from shared.case import Case, CaseChange, CaseStatus, ClosureReason
+from shared.erasure import ErasingRegister, erasure, record_erasure
 from shared.identifiers import is_valid_nhs_number, nhs_check_digit, normalise_nhs_number
 from shared.outcome import Reason, ReasonCode
 from shared.settings import Settings
@@ -61,28 +60,13 @@ def erasure_of_test_case(case: Case, now: datetime) -> CaseChange:
     erasure of everything it held elsewhere."""
     if not is_test_case(case):
         raise ValueError(f"{case.case_id} is not test data")
-    return CaseChange(
-        # The version read: a second erasure of the same state changes nothing.
-        event_id=f"test-data-{case.case_id}-v{case.version}",
-        label=TEST_DATA_LABEL,
-        # Erased as a withdrawal is, so its tombstone says so; the audit label says why.
-        case=case.tombstone(Closure(reason=ClosureReason.CONSENT_WITHDRAWN, on=now.date()), now),
-        effects=[EraseEffect(case_id=case.case_id)],
-    )
-
-
-class ErasableRegister(Protocol):
-    def case(self, case_id: str) -> Case | None: ...
-
-    def case_for_person(self, person_key: str) -> Case | None: ...
-
-    def record_change(
-        self, change: CaseChange, now: datetime, forget_person_key: str | None = None
-    ) -> None: ...
+    # Erased as a withdrawal is, so its tombstone says so; the audit label says why.
+    reason = ClosureReason.CONSENT_WITHDRAWN
+    return erasure(case, now, kind="test-data", label=TEST_DATA_LABEL, reason=reason, on=now.date())
 
 
 def erase_test_case(
-    register: ErasableRegister, case_id: str, clock: Callable[[], datetime]
+    register: ErasingRegister, case_id: str, clock: Callable[[], datetime]
 ) -> tuple[bool, str]:
     """Erase one test case; (whether it was erased now, what happened in words with the case
     id only). Any case that is not test data is refused, whatever asks."""
@@ -93,13 +77,8 @@ def erase_test_case(
         return False, f"{case_id} is already erased (a tombstone)"
     if not is_test_case(case):
         return False, f"refused: {case_id} is not test data (its NHS number is not a test number)"
-    person = register.case_for_person(case.person_key) if case.person_key else None
-    # The person lookup goes only when it names this case, as a withdrawal's does.
-    forget = case.person_key if person is not None and person.case_id == case_id else None
     now = clock()
-    try:
-        register.record_change(erasure_of_test_case(case, now), now, forget_person_key=forget)
-    except (AlreadyRecordedError, ConcurrentChangeError):
+    if not record_erasure(register, case, erasure_of_test_case(case, now), now):
         return False, f"{case_id} changed while it was being erased: run the command again"
     return True, f"{case_id} erased (test data): its tombstone is kept"
 
