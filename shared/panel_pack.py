@@ -408,7 +408,7 @@ def inert_cell(value: str) -> str:
     return "'" + value if first.startswith(_FORMULA_STARTS) else value
 
 
-class _InertWriter:
+class InertWriter:
     """csv.writer whose every cell is inert."""
 
     def __init__(self, out: io.StringIO) -> None:
@@ -430,7 +430,7 @@ def panel_pack_csv(
 ) -> str:
     """One row per open case, names and identifiers included: for secure recipients only."""
     out = io.StringIO()
-    writer = _InertWriter(out)
+    writer = InertWriter(out)
     writer.writerow(list(CSV_COLUMNS))
     for case in cases:
         if not case.status.is_open or is_test_case(case):
