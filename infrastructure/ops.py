@@ -66,17 +66,25 @@ class DeployedStack:
 
     def __init__(self, name: str, session: Any | None = None) -> None:
         import boto3
+        from botocore.exceptions import BotoCoreError, ClientError, NoRegionError
 
         self.session = session or boto3.session.Session()
-        cloudformation = self.session.client("cloudformation")
         try:
+            cloudformation = self.session.client("cloudformation")
             paginator = cloudformation.get_paginator("list_stack_resources")
             self.resources = {
                 summary["LogicalResourceId"]: summary["PhysicalResourceId"]
                 for page in paginator.paginate(StackName=name)
                 for summary in page["StackResourceSummaries"]
             }
-        except cloudformation.exceptions.ClientError as error:
+        except NoRegionError:
+            # boto3 reads AWS_DEFAULT_REGION or the profile's region, never AWS_REGION.
+            raise OpsError(
+                f"cannot read stack {name}: no AWS region: set AWS_DEFAULT_REGION (e.g. "
+                "eu-west-2) or a region in your AWS profile"
+            ) from None
+        except (ClientError, BotoCoreError) as error:
+            # No credentials, no network: one line, not a traceback.
             raise OpsError(f"cannot read stack {name}: {error}") from None
         self.name = name
         self._parameters: dict[str, str] | None = None

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from infrastructure.samples import referral_pdf
 from tests.end_to_end.test_process_command import dsr_intake
 
@@ -52,3 +54,36 @@ def test_a_file_that_is_not_an_email_says_so(tmp_path: Path) -> None:
     assert line["outcome"] == "quarantined"
     assert [reason["code"] for reason in line["reasons"]] == ["EMAIL_UNREADABLE"]
     assert "not an email" in line["reasons"][0]["message"]
+
+
+def _without_aws_settings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No region, credentials or profile from this machine, and no instance metadata."""
+    for variable in (
+        "AWS_DEFAULT_REGION",
+        "AWS_REGION",
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN",
+        "AWS_PROFILE",
+    ):
+        monkeypatch.delenv(variable, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-credentials"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+
+
+def test_ops_on_a_stack_without_a_region_says_which_setting_boto3_reads(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    _without_aws_settings(monkeypatch, tmp_path)
+    result = dsr_intake("ops", "smoke", "--stack", "dsr-intake-staging")
+    _one_line_error(result, "cannot read stack dsr-intake-staging", "AWS_DEFAULT_REGION")
+
+
+def test_ops_on_a_stack_without_credentials_is_one_line(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    _without_aws_settings(monkeypatch, tmp_path)
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-2")
+    result = dsr_intake("ops", "status", "--stack", "dsr-intake-staging")
+    _one_line_error(result, "cannot read stack dsr-intake-staging", "credentials")
