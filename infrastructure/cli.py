@@ -44,7 +44,10 @@ def _describe(line: dict[str, Any], indent: str = "   ") -> list[str]:
         where = f" [{reason['field']}]" if "field" in reason else ""
         text.append(f"{indent}  - {reason['code']}{where}: {reason['message']}")
     for effect in line["effects"]:
-        if effect["kind"] == "email":
+        if effect["kind"] == "email" and not effect["to"] and effect["subject"] is None:
+            # An erased case's outcome records keep no recipients or subjects.
+            text.append(f"{indent}  email (who and subject forgotten: the case is erased)")
+        elif effect["kind"] == "email":
             text.append(f'{indent}  email to {", ".join(effect["to"])}: "{effect["subject"]}"')
         elif effect["kind"] == "schedule":
             text.append(f"{indent}  next reminder scheduled for {effect['at']}")

@@ -82,3 +82,19 @@ def test_a_register_keeps_the_parameters_it_was_started_with(samples: Path, tmp_
 def test_the_clock_only_moves_forward(tmp_path: Path) -> None:
     result = dsr_intake("advance", "--days", "-3", state=tmp_path)
     assert result.returncode == 2 and "more than 0" in result.stderr
+
+
+def test_a_withdrawals_answers_print_as_forgotten_not_as_none(
+    samples: Path, tmp_path: Path
+) -> None:
+    """The README's own try-out: an erased case's outcome keeps no recipients or subjects,
+    and the text output says so rather than `email to : "None"`."""
+    state = tmp_path / "register"
+    pair = [str(samples / name) for name in ("02-referral-only.eml", "03-consent-follows.eml")]
+    [_, completed] = run_json("process", "--json", *pair, state=state)
+    assert completed["outcome"] == "updated"
+    result = dsr_intake("process", str(samples / "22-withdrawal.eml"), state=state)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "outcome: withdrawn" in result.stdout
+    assert "email (who and subject forgotten: the case is erased)" in result.stdout
+    assert "None" not in result.stdout and "email to :" not in result.stdout
