@@ -13,7 +13,9 @@ delivers internal mail: a Message-ID (kept if the MIME has one, unless `replaces
 is set, for the case Exchange gives its own), then `X-MS-Exchange-Organization-AuthAs:
 Internal` and `-SCL: -1` on top, in the recipient's Inbox. For the smoke mailbox's own calls:
 a folder's messages (`inbox`, `sentitems`: newest first, `$top`/`$skip` paging) and
-`permanentDelete`. Custom folders (Processed) are one list for all the mailboxes.
+`permanentDelete`. Custom folders (Processed) are one list for all the mailboxes. `refuse`
+makes Graph refuse one message's MIME or move for good (a 4xx), as it does for an item it
+cannot convert.
 """
 
 from __future__ import annotations
@@ -65,6 +67,8 @@ class _State:
     tokens: set[str] = field(default_factory=set)
     throttles: list[_Throttle] = field(default_factory=list)
     requests: list[tuple[str, str, int]] = field(default_factory=list)  # method, path, status
+    # (message id, "$value" | "move") -> (status, code): Graph refusing one message for good.
+    refusals: dict[tuple[str, str], tuple[int, str]] = field(default_factory=dict)
 
 
 class LocalGraphMailbox:
@@ -150,6 +154,12 @@ class LocalGraphMailbox:
         """The next `times` API requests (whose path has `path_part`) answer `status`."""
         with self.lock:
             self.state.throttles.append(_Throttle(times, retry_after, status, path_part))
+
+    def refuse(self, message_id: str, action: str, status: int, code: str) -> None:
+        """Every `action` ("$value" or "move") on this one message answers `status` with
+        Graph's error `code`, as Graph does for a message it cannot convert or move."""
+        with self.lock:
+            self.state.refusals[(message_id, action)] = (status, code)
 
     def folder_of(self, message_id: str) -> str:
         with self.lock:

@@ -89,6 +89,8 @@ class GraphHandler(BaseHTTPRequestHandler):
             )
         found = state.messages.get(rest[1]) if rest[:1] == ["messages"] and len(rest) == 3 else None
         if found is not None and found.mailbox == mailbox:
+            if (found.message_id, rest[2]) in state.refusals:
+                return _error(*state.refusals[(found.message_id, rest[2])])
             if rest[2] == "$value" and method == "GET":
                 return 200, {"Content-Type": "text/plain"}, found.raw
             if rest[2] == "move" and method == "POST":

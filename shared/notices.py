@@ -562,6 +562,23 @@ class Notices:
             {"recipients": ", ".join(recipients)},
         )
 
+    def mailbox_set_aside(
+        self, graph_code: str, stage: str, folder: str, on: datetime
+    ) -> list[EmailEffect]:
+        """To the coordinators: an email of the shared mailbox Graph would not let us read,
+        set aside for a person. Graph's error code and the folder only: nothing of the email."""
+        return self._to_each_coordinator(
+            "mailbox_set_aside",
+            EmailPurpose.COORDINATOR_NOTIFICATION,
+            {
+                "graph_code": graph_code,
+                "stage": stage,
+                "folder": folder,
+                "on": on.strftime("%d/%m/%Y %H:%M"),
+            },
+            {},
+        )
+
     def withdrawal_held(
         self, held: HeldWithdrawal, details: str, days: int
     ) -> list[EmailEffect]:

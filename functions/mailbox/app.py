@@ -1,9 +1,11 @@
 """MailboxFunction (the Microsoft 365 / NHSmail route in): on a schedule, stores each new
 email of the shared mailbox's Inbox in the mail bucket as SES would, then moves it to
-"Processed". From the bucket on, the same pipeline as SES's mail."""
+"Processed". From the bucket on, the same pipeline as SES's mail. An email Graph will not
+let it read is set aside in "Needs attention" (the coordinators told) and counted."""
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
@@ -25,7 +27,12 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     run = mailbox_intake(settings, lambda: context.get_remaining_time_in_millis() / 1000).run(
         CLOCK.now()
     )
-    # Counts only: never a subject or an address.
+    # Counts and Graph's ids only: never a subject or an address.
+    for set_aside in run.set_aside:
+        logger.warning("email set aside", **asdict(set_aside))
     logger.info("mailbox read", **run.summary())
     metrics.add_metric(name="MailboxEmailsStored", unit=MetricUnit.Count, value=run.stored)
+    metrics.add_metric(
+        name="MailboxMessagesSetAside", unit=MetricUnit.Count, value=len(run.set_aside)
+    )
     return run.summary()

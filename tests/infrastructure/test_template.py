@@ -836,7 +836,7 @@ def test_the_graph_route_is_conditional_and_least_privilege(transformed: dict[st
     touches its one register item only."""
     resources = transformed["Resources"]
     for name in ("MailboxFunction", "MailboxTimer", "MailboxLogGroup", "MailboxErrorsAlarm",
-                 "MailboxThrottlesAlarm"):  # fmt: skip
+                 "MailboxThrottlesAlarm", "MailboxMessagesSetAsideAlarm"):  # fmt: skip
         assert resources[name]["Condition"] == "ReadsGraphMailbox", name
     assert resources["InboxReceiptRule"]["Condition"] == "ReceivesWithSes"
     assert resources["GraphSecret"]["Condition"] == "UsesGraph"
@@ -846,7 +846,20 @@ def test_the_graph_route_is_conditional_and_least_privilege(transformed: dict[st
         "ReadGraphSecret": ["secretsmanager:GetSecretValue"],
         "StoreInboundMail": ["s3:PutObject"],
         "MailboxDeltaLink": ["dynamodb:GetItem", "dynamodb:PutItem"],
+        "RecordSetAsideNotices": ["dynamodb:PutItem"],
         "UseDataKey": ["kms:Decrypt", "kms:GenerateDataKey"],
+    }
+    # A set-aside email's notice only: its event guard and outbox items, and the audit line.
+    from shared.set_aside import SET_ASIDE_EVENT_PREFIX
+
+    assert statements["RecordSetAsideNotices"]["Condition"] == {
+        "ForAllValues:StringLike": {
+            "dynamodb:LeadingKeys": [
+                f"EVENT#{SET_ASIDE_EVENT_PREFIX}*",
+                f"OUTBOX#{SET_ASIDE_EVENT_PREFIX}*",
+                "AUDIT#*",
+            ]
+        }
     }
     assert statements["StoreInboundMail"]["Resource"] == {
         "Fn::Sub": "${RawMailBucket.Arn}/inbound/*"

@@ -55,11 +55,33 @@ class Bucket:
         self.puts += 1
 
 
+class Told:
+    """The coordinators' notices about set-aside emails, as the register would keep them:
+    once per email."""
+
+    def __init__(self) -> None:
+        self.notices: dict[str, tuple[str, str]] = {}
+        self.calls = 0
+
+    def set_aside(self, message_key: str, graph_code: str, stage: str) -> None:
+        self.calls += 1
+        self.notices.setdefault(message_key, (graph_code, stage))
+
+
 def intake(
-    local: LocalGraphMailbox, links: Links, bucket: Bucket, **options: object
+    local: LocalGraphMailbox,
+    links: Links,
+    bucket: Bucket,
+    told: Told | None = None,
+    **options: object,
 ) -> MailboxIntake:
     return MailboxIntake(
-        GraphMailbox(client(local, **options), MAILBOX), bucket, links, "nhs.net", lambda: 60.0
+        GraphMailbox(client(local, **options), MAILBOX),
+        bucket,
+        links,
+        "nhs.net",
+        lambda: 60.0,
+        told if told is not None else Told(),
     )
 
 
@@ -69,7 +91,7 @@ def test_new_mail_is_stored_once_each_and_moved_to_processed(local: LocalGraphMa
     old = local.deliver(exchange_mail(), received=NOW - timedelta(days=3))
     links, bucket = Links(), Bucket()
     run = intake(local, links, bucket).run(NOW)
-    assert run.summary() == {"stored": 23, "skipped": 1, "complete": True}
+    assert run.summary() == {"stored": 23, "skipped": 1, "set_aside": 0, "complete": True}
     assert set(bucket.objects) == {f"inbound/{graph_message_key(i)}" for i in ids}
     assert all(len(key) == len("inbound/") + 40 for key in bucket.objects)
     assert {local.folder_of(i) for i in ids} == {PROCESSED_FOLDER}

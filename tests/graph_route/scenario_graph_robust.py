@@ -1,0 +1,93 @@
+"""The Graph route loses nothing, end to end on its own embedded stack (InboundRoute=
+OutboundRoute=graph, the local Microsoft 365 mailbox): an email Graph will not give is set
+aside and the coordinators told once while the mail behind it comes in.
+
+Run by tests/integration/test_graph_robust.py in a process of its own (one embedded stack
+per process).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from email.message import EmailMessage
+
+import pytest
+
+from infrastructure.local_stack import LocalStack, sent_emails
+from infrastructure.samples import child
+from shared.adapters.graph_mailbox import PROCESSED_FOLDER
+from shared.set_aside import NEEDS_ATTENTION_FOLDER
+from tests.graph_route.scenario_graph_route import (
+    MAILBOX,
+    answers_to,
+    exchange_email,
+    message_id_of,
+)
+
+COORDINATORS = ("dsr.coordinator@nhs.net", "dsr.lead@nhs.net")
+
+
+@pytest.fixture(scope="module")
+def stack() -> Iterator[LocalStack]:
+    parameters = {"InboundRoute": "graph", "OutboundRoute": "graph", "GraphMailbox": MAILBOX}
+    with LocalStack(parameters) as local:
+        yield local
+
+
+def notices(stack: LocalStack, subject_start: str) -> list[EmailMessage]:
+    assert stack.graph is not None
+    return [
+        m for m in stack.graph.sent_items() if str(m["Subject"]).startswith(subject_start)
+    ]
+
+
+def test_an_email_graph_will_not_give_is_set_aside_and_the_rest_answered(
+    stack: LocalStack,
+) -> None:
+    assert stack.graph is not None
+    unreadable = stack.graph.deliver(exchange_email(71))
+    stack.graph.refuse(unreadable, "$value", 404, "ErrorItemNotFound")
+    raw = exchange_email(72)
+    referral = stack.graph.deliver(raw)
+    before = len(stack.log_lines)
+    stack.run_pipeline()
+    # The mail behind it came in and was answered; the unreadable one waits for a person.
+    assert stack.graph.folder_of(referral) == PROCESSED_FOLDER
+    assert len(answers_to(stack, message_id_of(raw))) == 1
+    assert stack.graph.folder_of(unreadable) == NEEDS_ATTENTION_FOLDER
+    told = notices(stack, "DSR email set aside")
+    assert sorted(str(m["To"]) for m in told) == sorted(COORDINATORS)
+    assert all("404 ErrorItemNotFound" in str(m["Subject"]) for m in told)
+    assert sent_emails() == []  # through the shared mailbox, not SES
+    # Logged with Graph's id and error only; counted for the alarm.
+    logs = stack.log_lines[before:]
+    [line] = [json.loads(x) for x in logs if '"email set aside"' in x]
+    assert (line["graph_id"], line["stage"], line["graph_code"], line["folder"]) == (
+        unreadable, "reading it", "404 ErrorItemNotFound", NEEDS_ATTENTION_FOLDER
+    )  # fmt: skip
+    assert any('"MailboxMessagesSetAside"' in x for x in logs)
+    person = child(71)
+    for personal in ("sam.patel@nhs.net", "Sam Patel", person["child_family_name"],
+                     person["child_nhs_number"]):  # fmt: skip
+        assert all(personal not in x for x in logs), personal
+        assert all(personal not in str(m) for m in told), personal
+
+
+def test_a_set_aside_email_is_told_once_however_many_runs_meet_it(stack: LocalStack) -> None:
+    """The first run dies after telling the coordinators (the move to Needs attention fails
+    with a 5xx); the next one sets it aside: one notice."""
+    assert stack.graph is not None
+    stuck = stack.graph.deliver(exchange_email(73))
+    stack.graph.refuse(stuck, "$value", 400, "ErrorInvalidRequest")
+    already = len(notices(stack, "DSR email set aside in the shared mailbox (400"))
+    stack.graph.throttle(10, 0, status=500, path_part="/move")
+    with pytest.raises(Exception, match="500"):
+        stack.run_pipeline()
+    stack.graph.state.throttles.clear()
+    stack.run_pipeline()
+    stack.run_pipeline()
+    assert stack.graph.folder_of(stuck) == NEEDS_ATTENTION_FOLDER
+    told = notices(stack, "DSR email set aside in the shared mailbox (400")
+    assert len(told) == already + len(COORDINATORS)
+
