@@ -586,9 +586,21 @@ def test_the_inbox_rule_joins_an_existing_rule_set_or_makes_its_own(
 ) -> None:
     resources = template["Resources"]
     assert template["Parameters"]["ExistingReceiptRuleSet"]["Default"] == ""
+    # Its own only when it receives with SES at all (the SES way in, or the smoke address):
+    # a Graph-only stack makes none, so nobody activates an empty one over the account's.
     assert template["Conditions"]["CreatesReceiptRuleSet"] == {
-        "Fn::Equals": [{"Ref": "ExistingReceiptRuleSet"}, ""]
+        "Fn::And": [
+            {"Fn::Equals": [{"Ref": "ExistingReceiptRuleSet"}, ""]},
+            {"Condition": "UsesSesReceiving"},
+        ]
     }
+    assert template["Conditions"]["UsesSesReceiving"] == {
+        "Fn::Or": [
+            {"Fn::Equals": [{"Ref": "InboundRoute"}, "ses"]},
+            {"Fn::Not": [{"Fn::Equals": [{"Ref": "SmokeTestAddress"}, ""]}]},
+        ]
+    }
+    assert template["Outputs"]["ReceiptRuleSetName"]["Condition"] == "UsesSesReceiving"
     assert resources["ReceiptRuleSet"]["Condition"] == "CreatesReceiptRuleSet"
     choice = {
         "Fn::If": [
