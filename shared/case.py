@@ -100,6 +100,40 @@ class ConsentRecord(BaseModel):
     recorded_at: datetime
 
 
+class StaffRole(StrEnum):
+    """A console user's role (a Cognito group): what they may see and do (shared.console.roles)."""
+
+    COORDINATOR = "coordinator"
+    PANEL = "panel"
+    ADMIN = "admin"
+
+
+class Actor(BaseModel):
+    """Who did something in the console: the Cognito `sub`, their (work) address and role.
+    The audit keeps all three: a `sub` names nobody once the account is deleted, and the
+    audit outlives staff accounts (it is the accountability record)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    sub: str
+    email: str
+    role: StaffRole
+
+
+class Correction(BaseModel):
+    """A coordinator's correction of one of the case's fields: the old value is kept here, on
+    the case (erased with it), never in the audit trail."""
+
+    model_config = ConfigDict(frozen=True)
+
+    field: str
+    old: str
+    new: str
+    reason: str
+    by: Actor
+    at: datetime
+
+
 class Case(BaseModel):
     """The whole state of one child's case. `version` guards every write (optimistic locking)."""
 
@@ -123,6 +157,7 @@ class Case(BaseModel):
     submissions: list[str] = Field(default_factory=list)  # SES message ids, oldest first
     # Who sent its referral and consent forms: each is told when the case is complete.
     contributors: list[str] = Field(default_factory=list)
+    corrections: list[Correction] = Field(default_factory=list)  # oldest first
     version: int = 0
 
     @property
@@ -346,11 +381,13 @@ class CaseChange(BaseModel):
     label: str  # what happened, for the audit trail (no personal data)
     case: Case | None = None
     effects: list[Effect] = Field(default_factory=list)
+    actor: Actor | None = None  # the console user who made it; None for the system's own
 
 
 @dataclass(frozen=True)
 class AuditEntry:
-    """One line of the audit trail: an email's outcome or a change's label, never personal data."""
+    """One line of the audit trail: an email's outcome or a change's label, never the child's
+    personal data; a console user's action names the user (`Actor`)."""
 
     at: datetime
     event_id: str
@@ -358,3 +395,7 @@ class AuditEntry:
     label: str | None  # a change's label, e.g. "reminder:review_due"
     reason_codes: tuple[str, ...]
     case_id: str | None
+    # A console user's: their Cognito sub, role and work address (never the child's data).
+    actor_sub: str | None = None
+    actor_role: str | None = None
+    actor_email: str | None = None

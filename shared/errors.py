@@ -1,5 +1,7 @@
 """One error type per failure family. Messages carry ids and codes, never personal data."""
 
+from shared.outcome import Reason
+
 
 class DsrIntakeError(Exception):
     """Base of every error the intake raises on purpose."""
@@ -32,3 +34,14 @@ class RawMailMissingError(DsrIntakeError):
 class ErasureIncompleteError(DeliveryError):
     """Some of a withdrawn case's stored objects could not be deleted: the erasure stays in
     the outbox and is tried again."""
+
+
+class ActionRefusedError(DsrIntakeError):
+    """A console action that may not be done: the user's role may not, the case or email is
+    not in a state for it, or the fields typed break the forms' rules. `reasons` say why, for
+    the page (like an email's reasons, they never repeat a value); the message is a code."""
+
+    def __init__(self, code: str, reasons: list[Reason]) -> None:
+        super().__init__(code)
+        self.code = code
+        self.reasons = reasons

@@ -122,6 +122,11 @@ class IntakeDecider:
         untrusted = trust_reasons(mail, self.settings)
         if untrusted:
             return self._quarantine(mail, message_id, untrusted)
+        return self.decide_as_trusted(mail, message_id)
+
+    def decide_as_trusted(self, mail: InboundMail, message_id: str) -> Decision:
+        """The email as from its sender, its trust reasons waived: a coordinator's release of
+        a quarantined email (shared.console.quarantine, which never releases VIRUS or SPAM)."""
         if self.register.first_submission_with_header(mail.duplicate_key):
             # The very same email again (same sender and Message-ID, or same bytes): it already
             # has its outcome and was answered then, whatever that outcome was.
@@ -174,6 +179,25 @@ class IntakeDecider:
                 decision.outcome.value,
             )
         return decision
+
+    def decide_entered(
+        self, mail: InboundMail, message_id: str, entered: list[RawForm]
+    ) -> Decision:
+        """The email decided again with the forms a coordinator typed from its unreadable
+        files (a scan) in place of those files (shared.console.manual_entry): the outcome,
+        the case and the sender's answer are what the emailed forms would have had. Its trust
+        and its duplicate key were judged when it was first decided (or released)."""
+        found = find_forms(mail, self.settings)
+        typed = FoundForms(
+            referrals=[*found.referrals, *(f for f in entered if f.kind is FormKind.REFERRAL)],
+            consents=[*found.consents, *(f for f in entered if f.kind is FormKind.CONSENT)],
+            case_forms=found.case_forms,
+            reasons=[r for r in found.reasons if r.code is not ReasonCode.FORM_UNREADABLE],
+        )
+        children = by_child(typed) if not typed.reasons and not typed.case_forms else [typed]
+        if len(children) > 1:
+            return self._decide_each_child(mail, message_id, children)
+        return self._decide_forms(mail, message_id, typed)
 
     def no_longer_held(self, message_id: str) -> Decision:
         """An email whose stored copy is gone before it had its outcome (kept past the raw

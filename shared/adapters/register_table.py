@@ -36,6 +36,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from shared.case import (
+    Actor,
     AuditEntry,
     Case,
     CaseChange,
@@ -110,6 +111,21 @@ def _outbox_key(outbox_id: str) -> dict[str, dict[str, str]]:
 
 def _moment(attribute: dict[str, str] | None) -> datetime | None:
     return datetime.fromisoformat(attribute["S"]) if attribute and "S" in attribute else None
+
+
+def audit_key(now: datetime, event_id: str) -> dict[str, dict[str, str]]:
+    return _key(f"AUDIT#{now:%Y-%m}", f"{now.isoformat()}#{event_id}")
+
+
+def actor_attributes(actor: Actor | None) -> dict[str, dict[str, str]]:
+    """Who made a console change, on its audit line (nothing for the system's own)."""
+    if actor is None:
+        return {}
+    return {
+        "actor_sub": _s(actor.sub),
+        "actor_role": _s(actor.role.value),
+        "actor_email": _s(actor.email),
+    }
 
 
 def header_key(header_message_id: str) -> str:
@@ -200,6 +216,11 @@ class RegisterTable:
                             label=item["label"]["S"] if "label" in item else None,
                             reason_codes=tuple(code for code in codes.split(",") if code),
                             case_id=item["case_id"]["S"] if "case_id" in item else None,
+                            **{
+                                name: item[name]["S"]
+                                for name in ("actor_sub", "actor_role", "actor_email")
+                                if name in item
+                            },
                         )
                     )
             month = datetime(
@@ -228,9 +249,13 @@ class RegisterTable:
         decision: Decision,
         now: datetime,
         reads: RegisterReads | None = None,
+        *,
+        actor: Actor | None = None,
+        label: str | None = None,
     ) -> Submission:
         """Store the outcome, the case, an audit event and the outbox, all or nothing - and
-        only while what the decision read (`reads`) is still so."""
+        only while what the decision read (`reads`) is still so. A console action's decision
+        (shared.console) is audited with its `label` and `actor`."""
         submission = Submission(
             message_id=message_id,
             outcome=decision.outcome,
@@ -255,10 +280,12 @@ class RegisterTable:
             ),
             self._put(
                 {
-                    **_key(f"AUDIT#{now:%Y-%m}", f"{now.isoformat()}#{message_id}"),
+                    **audit_key(now, message_id),
                     "outcome": _s(decision.outcome.value),
                     "reason_codes": _s(",".join(reason.code.value for reason in decision.reasons)),
                     **({"case_id": _s(decision.case_id)} if decision.case_id else {}),
+                    **({"label": _s(label)} if label else {}),
+                    **actor_attributes(actor),
                 }
             ),
         ]
@@ -366,9 +393,10 @@ class RegisterTable:
             ),
             self._put(
                 {
-                    **_key(f"AUDIT#{now:%Y-%m}", f"{now.isoformat()}#{change.event_id}"),
+                    **audit_key(now, change.event_id),
                     "label": _s(change.label),
                     **({"case_id": _s(case_id)} if case_id else {}),
+                    **actor_attributes(change.actor),
                 }
             ),
         ]
