@@ -242,7 +242,7 @@ class SmokeTest:
         if self.case_id is not None:
             done.append(ops.erase_test_case(self.target, self.case_id).split(";", 1)[0])
         deleted = self.route.clean_up(self.referral.message_id)
-        done.append(f"{deleted} smoke answers deleted")
+        done.append(f"smoke messages deleted: {deleted}")
         line = "; ".join(done)
         self.say(line)
         return line

@@ -85,7 +85,7 @@ def test_the_smoke_passes_on_the_graph_route_and_leaves_nothing(
     erased = run.erase_and_clean_up()
     assert (
         erased
-        == f"{run.case_id} erased (test data): its tombstone is kept; 1 smoke answers deleted"
+        == f"{run.case_id} erased (test data): its tombstone is kept; smoke messages deleted: 1"
     )
     run.check_nothing_left()
     # Its own messages are gone from the smoke mailbox, Inbox and Sent Items.

@@ -59,7 +59,7 @@ def test_the_smoke_passes_on_the_embedded_stack_and_leaves_nothing(
         f"smoke test passed: case {case_id} accepted, acknowledged and scheduled, then erased; "
         "nothing of it is left"
     ]
-    assert f"{case_id} erased (test data): its tombstone is kept; 1 smoke answers deleted" in said
+    assert f"{case_id} erased (test data): its tombstone is kept; smoke messages deleted: 1" in said
     # The acknowledgement went to the smoke address, threaded to the synthetic referral.
     answers = [e for e in sent_emails()[before:] if e.to == (stack.parameters["SmokeTestAddress"],)]
     assert [a.headers.get("In-Reply-To") for a in answers] == [run.referral.message_id]
