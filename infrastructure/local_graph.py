@@ -15,7 +15,9 @@ Internal` and `-SCL: -1` on top, in the recipient's Inbox. For the smoke mailbox
 a folder's messages (`inbox`, `sentitems`: newest first, `$top`/`$skip` paging) and
 `permanentDelete`. Custom folders (Processed) are one list for all the mailboxes. `refuse`
 makes Graph refuse one message's MIME or move for good (a 4xx), as it does for an item it
-cannot convert.
+cannot convert. A `sendMail` to an address in `undeliverable` is answered as Exchange
+Online answers one it cannot deliver: its non-delivery report (`local_graph_ndr`) in the
+sender's Inbox.
 """
 
 from __future__ import annotations
@@ -78,6 +80,8 @@ class LocalGraphMailbox:
         self.mailbox = mailbox.lower()
         self.mailboxes = {self.mailbox, *(other.lower() for other in others)}
         self.replaces_message_ids = False  # Exchange giving a sent email its own Message-ID
+        # Addresses a `sendMail` cannot reach: Exchange returns its NDR to the sender's Inbox.
+        self.undeliverable: set[str] = set()
         self.state = _State()
         self.lock = threading.Lock()
         self.server: ThreadingHTTPServer | None = None

@@ -26,6 +26,7 @@ from infrastructure.local_graph import (
     LocalGraphMailbox,
     _Message,
 )
+from infrastructure.local_graph_ndr import exchange_ndr
 
 
 class GraphHandler(BaseHTTPRequestHandler):
@@ -236,6 +237,8 @@ class GraphHandler(BaseHTTPRequestHandler):
                     b"X-MS-Exchange-Organization-SCL: -1\r\n"
                 )
                 graph._put(stamps + sent, INBOX_ID, address, None)
+            elif address in graph.undeliverable:
+                graph._put(exchange_ndr(sent, address), INBOX_ID, mailbox, None)
         return 202, {}, b""
 
     def _list(

@@ -19,6 +19,7 @@ import io
 import json
 import os
 import re
+import secrets
 import sys
 import uuid
 import warnings
@@ -28,6 +29,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
+
+from infrastructure.local_console_resources import (
+    CONSOLE_RESOURCE_TYPES,
+    console_environment,
+    create_console_resource,
+)
 
 if TYPE_CHECKING:
     from infrastructure.local_graph import LocalGraphMailbox
@@ -47,9 +54,12 @@ HANDLERS = {
     "ReconcileFunction": "reconcile",
     "MailEventsFunction": "mail_events",
     "MailboxFunction": "mailbox",  # the Graph route only (InboundRoute=graph)
+    "ConsoleFunction": "console",  # behind ConsoleApi; locally infrastructure.local_console
 }
 # Resource types whose attributes moto's CloudFormation cannot give an output.
-OUTPUTS_MOTO_CANNOT_RESOLVE = frozenset({"AWS::SES::EmailIdentity"})
+OUTPUTS_MOTO_CANNOT_RESOLVE = frozenset(
+    {"AWS::SES::EmailIdentity", "AWS::ApiGatewayV2::Api", "AWS::Cognito::UserPool"}
+)
 # Timers `advance` does not fire: here the pipeline always runs to its end, so the sweeper
 # and the reconciliation would find nothing (every 5 minutes of a simulated year is 100,000
 # firings); `dsr-intake ops deliver-outbox` and `ops reconcile` run them on demand.
@@ -420,6 +430,8 @@ class LocalStack:
                     "FunctionArn"
                 ]
             )
+        if kind == "AWS::Logs::LogGroup" and attribute == "Arn":  # the console's access logs
+            return f"arn:aws:logs:{REGION}:123456789012:log-group:{physical}:*"
         if kind == "AWS::IAM::Role" and attribute == "Arn":
             return str(self.client("iam").get_role(RoleName=physical)["Role"]["Arn"])
         dkim = re.fullmatch(r"DkimDNSToken(Name|Value)([123])", attribute)
@@ -476,6 +488,7 @@ class LocalStack:
             "AWS::CloudWatch::Alarm",
             "AWS::Lambda::EventInvokeConfig",
             "AWS::SecretsManager::Secret",
+            *CONSOLE_RESOURCE_TYPES,
         }
         # Also skipped, and left out on purpose: AWS::SNS::Subscription (the ops email, and
         # the MailEventsFunction's subscription to MailEventsTopic: moto's SES publishes no
@@ -518,16 +531,19 @@ class LocalStack:
                 self.resources[logical_id] = properties["Name"]
             elif kind == "AWS::SES::EmailIdentity":
                 self._create_email_identity(logical_id, properties)
+            elif kind in CONSOLE_RESOURCE_TYPES:
+                self.resources[logical_id] = create_console_resource(self, kind, properties)
             elif kind == "AWS::SecretsManager::Secret":
                 # The admin's step after a deploy: the app registration's values (here the
                 # local mailbox's) go in the secret.
                 secret = self.client("secretsmanager").create_secret(
-                    Name=properties["Name"],
+                    Name=properties.get("Name", f"{STACK_NAME}-{logical_id}"),
                     Description=properties["Description"],
                     KmsKeyId=properties["KmsKeyId"],
                     SecretString=json.dumps(self.graph.credentials)
-                    if self.graph is not None
-                    else properties["SecretString"],
+                    if self.graph is not None and logical_id == "GraphSecret"
+                    # GenerateSecretString (the console's CSRF key): random, as AWS makes it.
+                    else properties.get("SecretString") or secrets.token_urlsafe(48),
                 )
                 self.resources[logical_id] = secret["ARN"]
             elif kind == "AWS::Lambda::EventInvokeConfig":
@@ -641,6 +657,7 @@ class LocalStack:
         self.environment["DSR_IDENTITY_KEY_ID"] = self.resources["IdentityKey"]
         self.environment["DSR_REMINDER_DLQ_ARN"] = self._attribute("ScheduleDLQ", "Arn")
         self.environment["DSR_CONFIGURATION_SET"] = self.resources["OutboundConfigurationSet"]
+        self.environment.update(console_environment(self))
         if self.graph is not None:
             self.environment["DSR_GRAPH_API_URL"] = self.graph.api_url
             self.environment["DSR_GRAPH_LOGIN_URL"] = self.graph.url

@@ -45,3 +45,18 @@ class ActionRefusedError(DsrIntakeError):
         super().__init__(code)
         self.code = code
         self.reasons = reasons
+
+
+class ConsoleSignInError(DsrIntakeError):
+    """Cognito refused a step of the console's sign-in (a wrong password or code, a challenge
+    that expired). `message` is for the person signing in and names nothing of theirs."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(code)
+        self.code = code
+        self.message = message
+
+
+class NotSignedInError(DsrIntakeError):
+    """A console request without a valid access token (none, expired, forged, another
+    pool's or client's): the person is sent to sign in. The message is the check that failed."""

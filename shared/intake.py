@@ -9,6 +9,7 @@ from datetime import date, datetime, timedelta
 from typing import Protocol
 
 from shared.blank_forms import CONSENT_FORM, REFERRAL_FORM
+from shared.bounces import bounce_notice
 from shared.case import (
     Case,
     CaseStatus,
@@ -297,7 +298,14 @@ class IntakeDecider:
 
     def _quarantine(self, mail: InboundMail, message_id: str, reasons: list[Reason]) -> Decision:
         # An automatic reply is recorded without an alert: an out-of-office reply to the
-        # alert would otherwise come back, be quarantined, and be alerted again.
+        # alert would otherwise come back, be quarantined, and be alerted again. A bounce of
+        # one of our answers on the Graph route tells the coordinators (shared.bounces).
+        if mail.automatic:
+            bounce = bounce_notice(mail, self.settings, self.register, self.context.now)
+            if bounce is not None:
+                return Decision(outcome=Outcome.QUARANTINED, reasons=reasons,
+                                effects=bounce.effects, answered_once=bounce.answered_once,
+                                related_case_id=bounce.case_id)  # fmt: skip
         alert = (
             []
             if mail.automatic

@@ -92,6 +92,14 @@ class Settings(BaseModel):
     graph_secret_arn: str = ""  # tenant id, client id and client secret (Secrets Manager)
     graph_api_url: str = "https://graph.microsoft.com/v1.0"  # the local mailbox stands in
     graph_login_url: str = "https://login.microsoftonline.com"
+    # The coordinators' console (#11), set by the template: its user pool and app client,
+    # the tokens' issuer and keys, the CSRF key's secret, and the idle sign-out.
+    console_user_pool_id: str = ""
+    console_client_id: str = ""
+    console_issuer: str = ""
+    console_jwks_url: str = ""
+    console_session_key_arn: str = ""
+    console_idle_minutes: int = Field(default=15, ge=5, le=60)
 
     @model_validator(mode="after")
     def _ages_in_order(self) -> Settings:

@@ -19,6 +19,7 @@ from shared.blank_forms import BlankForm
 from shared.case import EmailEffect
 from shared.errors import MailNotSentError
 from shared.mail import Attachment
+from shared.mail.reports import CASE_HEADER, PURPOSE_HEADER
 from shared.settings import domain_of
 
 
@@ -35,12 +36,17 @@ class GraphMailer:
         case_reference: str | None = None,
         forms: Sequence[BlankForm] = (),
     ) -> str:
-        """Send once; returns the Message-ID we gave it. `case_reference` has no place in
-        Graph's request (SES tags it for bounce reports; Exchange sends those to the
-        mailbox itself)."""
+        """Send once; returns the Message-ID we gave it. What SES tags for its bounce
+        reports goes in our own headers here (shared.mail.reports): Exchange sends its
+        reports to the mailbox, with the email's headers, and the intake reads them there.
+        The purpose and the case reference only: the subject already carries the reference,
+        to the same recipients."""
         message = mime_message(self.mailbox, email, files, forms)
         message_id = make_msgid(domain=domain_of(self.mailbox) or None)
         message["Message-ID"] = message_id
+        message[PURPOSE_HEADER] = email.purpose.value
+        if case_reference:
+            message[CASE_HEADER] = case_reference
         try:
             self.graph.send_mime(self.path, message.as_bytes())
         except GraphError as error:

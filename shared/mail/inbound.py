@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict
 
 from shared.mail.authentication import MailVerdicts
 from shared.mail.forwarding import own_text
+from shared.mail.reports import DeliveryReport
 from shared.outcome import Reason
 
 _PDF_MAGIC = b"%PDF-"
@@ -125,6 +126,8 @@ class InboundMail(BaseModel):
     problems: tuple[Reason, ...] = ()
     # An automatic reply or a delivery report: recorded, never answered.
     automatic: bool = False
+    # A delivery status notification: what it says of the email it reports on (unvouched).
+    delivery_report: DeliveryReport | None = None
     # The email's own subject (decoded, one line, bounded) and the Message-IDs it answers:
     # our answers thread to it, and a reply to one of our emails is recognised.
     subject: str = ""

@@ -26,6 +26,7 @@ from shared.mail.forwarding import (
     inline_original_sender,
 )
 from shared.mail.inbound import MAX_FILENAME_CHARS, Attachment, InboundMail, valid_text
+from shared.mail.reports import delivery_report
 from shared.outcome import Reason, ReasonCode
 
 # Limits on the structure of one email. Real mail has a handful of parts a few levels deep.
@@ -425,6 +426,7 @@ def _read(raw: bytes, trusted_forwarders: tuple[str, ...], max_part_bytes: int) 
         original_sender_found=original_found,
         problems=tuple(problems),
         automatic=_is_automatic(message, automatic_sender),
+        delivery_report=delivery_report(message),
         body_is_main=body_is_main and forwarded_by is None,
         subject=_subject(message),
         in_reply_to=_answered(message),

@@ -10,6 +10,7 @@ never through a forward.
 from __future__ import annotations
 
 from shared.mail.inbound import InboundMail
+from shared.mail.reports import DeliveryReport
 from shared.outcome import Reason, ReasonCode
 from shared.settings import Settings, domain_matches, domain_of
 
@@ -37,6 +38,35 @@ def is_team_sender(mail: InboundMail, settings: Settings) -> bool:
     withdrawal forms are taken."""
     named = mail.sender in settings.coordinator_addresses or mail.sender in settings.panel_addresses
     return named and mail.forwarded_by is None and is_authenticated(mail, settings)
+
+
+def vouched_bounce(mail: InboundMail, settings: Settings) -> DeliveryReport | None:
+    """A non-delivery report about one of our answers on the Graph route, as Exchange
+    Online delivered it to the shared mailbox; else None. What it may cause is a notice to
+    the coordinators (never a change to a case), so this asks:
+    - that the MailboxFunction vouched for it: its verdicts are the topmost, and Exchange's
+      transport delivered it (the virus verdict is PASS only then) and did not find it spam;
+    - that the email it reports on is ours: sent as the shared mailbox, with the purpose our
+      Graph mailer writes (shared.bounces acts on an answer's only) and a Message-ID (the
+      notice goes once per bounced email).
+    Not that its sender is authenticated: Exchange's own reports come from the tenant's
+    postmaster (`MicrosoftExchange...@<tenant>.onmicrosoft.com`) signed in as Internal, a
+    remote server's from a null sender, neither with a DMARC pass for a domain we know. A
+    forged one costs the coordinators an email at worst."""
+    report = mail.delivery_report
+    verdicts = mail.verdicts
+    if (
+        report is None
+        or not report.failed_recipients
+        or settings.outbound_route != "graph"
+        or not _from_receiving_server(mail, settings)
+        or verdicts.virus != "PASS"
+        or verdicts.spam not in ("PASS", "GRAY")
+    ):
+        return None
+    ours = bool(settings.graph_mailbox) and report.original_from == settings.graph_mailbox.lower()
+    tagged = report.original_purpose is not None and report.original_message_id is not None
+    return report if ours and tagged else None
 
 
 def _from_receiving_server(mail: InboundMail, settings: Settings) -> bool:

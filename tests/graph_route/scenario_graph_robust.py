@@ -1,6 +1,8 @@
 """The Graph route loses nothing, end to end on its own embedded stack (InboundRoute=
 OutboundRoute=graph, the local Microsoft 365 mailbox): an email Graph will not give is set
-aside and the coordinators told once while the mail behind it comes in.
+aside and the coordinators told once while the mail behind it comes in; an answer that
+bounces (Exchange's non-delivery report back in the shared mailbox) reaches the
+coordinators once, with its case, and changes nothing of the case.
 
 Run by tests/integration/test_graph_robust.py in a process of its own (one embedded stack
 per process).
@@ -17,6 +19,7 @@ import pytest
 from infrastructure.local_stack import LocalStack, sent_emails
 from infrastructure.samples import child
 from shared.adapters.graph_mailbox import PROCESSED_FOLDER
+from shared.adapters.register_table import RegisterTable
 from shared.set_aside import NEEDS_ATTENTION_FOLDER
 from tests.graph_route.scenario_graph_route import (
     MAILBOX,
@@ -91,3 +94,43 @@ def test_a_set_aside_email_is_told_once_however_many_runs_meet_it(stack: LocalSt
     told = notices(stack, "DSR email set aside in the shared mailbox (400")
     assert len(told) == already + len(COORDINATORS)
 
+
+
+def outcomes(stack: LocalStack, since: int) -> list[dict[str, object]]:
+    return [json.loads(x) for x in stack.log_lines[since:] if '"email processed"' in x]
+
+
+def test_an_answer_that_bounces_reaches_the_coordinators_once(stack: LocalStack) -> None:
+    assert stack.graph is not None
+    gone = "no.longer.here@nhs.net"
+    stack.graph.undeliverable.add(gone)
+    raw = exchange_email(74, sender=gone)
+    stack.graph.deliver(raw)
+    before = len(stack.log_lines)
+    stack.run_pipeline()  # the referral is accepted; its acknowledgement cannot be delivered
+    [accepted] = outcomes(stack, before)
+    case_id = str(accepted["case_id"])
+    assert accepted["outcome"] == "accepted"
+    [answer] = answers_to(stack, message_id_of(raw))
+    assert (answer["X-DSR-Case"], answer["X-DSR-Purpose"]) == (case_id, "acknowledgement")
+    [ndr] = [m for m in stack.graph.inbox_messages() if "Undeliverable" in str(m["Subject"])]
+    assert ndr.get_content_type() == "multipart/report"
+    register = RegisterTable(stack.client("dynamodb"), stack.resources["RegisterTable"])
+    case_before = register.case(case_id)
+    before = len(stack.log_lines)
+    stack.run_pipeline()  # the MailboxFunction takes the report in; the intake reads it
+    [report] = outcomes(stack, before)
+    assert (report["outcome"], report["case_id"]) == ("quarantined", case_id)
+    told = notices(stack, f"DSR answer not delivered (the address bounced it, {case_id})")
+    assert sorted(str(m["To"]) for m in told) == sorted(COORDINATORS)
+    assert all(gone in str(m.get_body(("plain",)).get_content()) for m in told)  # type: ignore[union-attr]
+    # Never answered, and the case is as it was.
+    assert not [m for m in stack.graph.sent_items() if m["In-Reply-To"] == ndr["Message-ID"]]
+    case_after = register.case(case_id)
+    assert case_before is not None and case_after is not None
+    assert case_after.version == case_before.version
+    assert case_after.model_dump() == case_before.model_dump()
+    # Exchange's second report about the same email (here a copy): silent.
+    stack.graph.deliver(bytes(ndr))
+    stack.run_pipeline()
+    assert len(notices(stack, "DSR answer not delivered")) == len(COORDINATORS)

@@ -1,6 +1,6 @@
 """The Graph route loses nothing (tests/graph_route/scenario_graph_robust.py): an email Graph
-will not give is set aside. On an embedded stack of its own, so in a process of its own (this
-suite's stack is the SES route's)."""
+will not give is set aside, an answer that bounces reaches the coordinators. On an embedded
+stack of its own, so in a process of its own (this suite's stack is the SES route's)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 SCENARIO = ROOT / "tests" / "graph_route" / "scenario_graph_robust.py"
-SCENARIOS = 2
+SCENARIOS = 3
 
 
 def test_the_graph_route_loses_nothing_on_its_own_stack() -> None:
