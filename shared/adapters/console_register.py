@@ -1,0 +1,67 @@
+"""What the console reads and writes beyond the intake's register and mail store: the audit
+line of a view, a case's own audit lines and email outcomes, an email's files, and the
+erasure of a dismissed email. Keys come from shared.adapters.register_table."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from shared.adapters.mail_store import RawMailStore, raw_mail_key
+from shared.adapters.register_table import RegisterTable, actor_attributes, audit_key
+from shared.case import Actor, AuditEntry, Case, Submission
+from shared.effects import MAX_ORIGINALS_BYTES
+from shared.errors import RawMailMissingError
+from shared.mail import Attachment, parse_mail
+
+
+class ConsoleRegisterTable(RegisterTable):
+    def audit_view(self, actor: Actor, label: str, case_id: str, now: datetime) -> str:
+        """One audit line for a view of a person's data (no change, no event guard: every
+        view is its own line). Returns its event id."""
+        event_id = f"console-view-{uuid.uuid4().hex}"
+        self.dynamodb.put_item(
+            TableName=self.table_name,
+            Item={
+                **audit_key(now, event_id),
+                "label": {"S": label},
+                "case_id": {"S": case_id},
+                **actor_attributes(actor),
+            },
+        )
+        return event_id
+
+    def case_audit(self, case: Case, until: datetime) -> list[AuditEntry]:
+        """The case's audit lines, oldest first (from the month it was opened)."""
+        return [
+            entry
+            for entry in self.audit_entries(case.created_at, until)
+            if entry.case_id == case.case_id
+        ]
+
+    def case_submissions(self, case_id: str) -> list[tuple[str, Submission | None]]:
+        """Each email (or console decision) recorded about the case, with its outcome (None
+        while unrecorded); the changes (reminders, corrections) have none."""
+        return [
+            (event_id, self.submission(event_id))
+            for item in self._query_items(f"CASEEVENT#{case_id}")
+            if item.get("kind", {}).get("S") == "email"
+            for event_id in [item["SK"]["S"].removeprefix("EVENT#")]
+        ]
+
+
+class ConsoleMailStore(RawMailStore):
+    def raw_email(self, message_id: str) -> bytes:
+        return self.read(raw_mail_key(message_id))
+
+    def files(self, message_id: str) -> list[Attachment]:
+        """Every file of the email as it came (none once it has expired or was erased)."""
+        try:
+            raw = self.raw_email(message_id)
+        except RawMailMissingError:
+            return []
+        return list(parse_mail(raw, max_part_bytes=MAX_ORIGINALS_BYTES).attachments)
+
+    def discard(self, message_id: str) -> None:
+        """Erase a dismissed email (deleting one already gone succeeds: safe to repeat)."""
+        self.s3.delete_object(Bucket=self.bucket, Key=raw_mail_key(message_id))
