@@ -9,16 +9,11 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
 
 from shared.case import (
     Actor,
-    AuditEntry,
     Case,
-    CaseChange,
-    Decision,
     RegisterReads,
     Submission,
     email_of,
@@ -28,6 +23,7 @@ from shared.clock import CLOCK
 from shared.console.case_actions import close_case, record_review, withdraw_consent
 from shared.console.corrections import correct_field
 from shared.console.manual_entry import EnteredForm, enter_by_hand
+from shared.console.ports import ActionDone, ConsoleMail, ConsoleRegister
 from shared.console.quarantine import dismiss, release
 from shared.console.roles import (
     TRIAGED,
@@ -41,57 +37,10 @@ from shared.console.roles import (
 from shared.console.subject_access import HeldEmail, subject_access_export
 from shared.errors import AlreadyRecordedError, ConcurrentChangeError, RawMailMissingError
 from shared.intake import IdentityHasher, Register
-from shared.intake_service import MAX_DECISION_ATTEMPTS, ReadTracker, RecordingRegister
+from shared.intake_service import MAX_DECISION_ATTEMPTS, ReadTracker
 from shared.mail import Attachment, InboundMail, parse_mail
 from shared.outcome import Outcome
 from shared.settings import Settings
-
-
-class ConsoleRegister(RecordingRegister, Protocol):
-    def record(
-        self,
-        message_id: str,
-        header_message_id: str | None,
-        decision: Decision,
-        now: datetime,
-        reads: RegisterReads | None = None,
-        *,
-        actor: Actor | None = None,
-        label: str | None = None,
-    ) -> Submission: ...
-
-    def record_change(
-        self, change: CaseChange, now: datetime, forget_person_key: str | None = None
-    ) -> None: ...
-
-    def audit_view(self, actor: Actor, label: str, case_id: str, now: datetime) -> str: ...
-
-    def case_audit(self, case: Case, until: datetime) -> list[AuditEntry]: ...
-
-    def case_submissions(self, case_id: str) -> list[tuple[str, Submission | None]]: ...
-
-    def case_events(self, case_id: str) -> list[str]: ...
-
-
-class ConsoleMail(Protocol):
-    def raw_email(self, message_id: str) -> bytes:
-        """The stored email; RawMailMissingError once it has expired or was erased."""
-        ...
-
-    def files(self, message_id: str) -> list[Attachment]: ...
-
-    def discard(self, message_id: str) -> None: ...
-
-
-@dataclass(frozen=True)
-class ActionDone:
-    """What an action came to, for the page (ids and codes only)."""
-
-    event_id: str
-    label: str
-    case_id: str | None
-    outcome: str | None  # a decision's outcome; None for a change
-    already: bool = False  # this very form (or release, entry) was recorded before
 
 
 class ConsoleService:
