@@ -7,6 +7,7 @@
     dsr-intake reset                            forget the local register
     dsr-intake samples DIR                      write sample emails as .eml files
     dsr-intake ops ACTION [--stack NAME]        answer the alarms (see `dsr-intake ops -h`)
+    dsr-intake serve [--port N] [--smtp-port N] everything on one machine, in real time
 
 process, advance and digest share a local register kept between commands (in .dsr-local,
 or --state DIR); all but samples and reset take --parameter Name=Value for any template
@@ -159,6 +160,24 @@ def cmd_digest(args: argparse.Namespace) -> int:
                 panel_pack_csv(cases, now.date(), settings.transition_age, settings.ctr_due_days)
             )
             print(f"wrote {target} (names and NHS numbers: keep it safe)")
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import threading
+
+    from infrastructure.serve import Server
+
+    def say(line: str) -> None:
+        print(line, flush=True)
+
+    with Server(
+        args.state, args.parameters, smtp_port=args.smtp_port, http_port=args.port, say=say
+    ) as server:
+        try:
+            server.run(threading.Event())  # until Ctrl-C
+        except KeyboardInterrupt:
+            print("\nstopping: the mail already accepted is processed first", flush=True)
     return 0
 
 
@@ -555,6 +574,16 @@ def main(argv: list[str] | None = None) -> int:
     _add_state(forget)
     forget.set_defaults(run=cmd_reset)
     _add_ops(commands)
+    serve = commands.add_parser(
+        "serve",
+        help="the local stack in real time: an SMTP inbox, a Maildir of what it sends, "
+        "the console's port (until Ctrl-C)",
+    )
+    serve.add_argument("--port", type=int, default=8025, help="the console's port (8025)")
+    serve.add_argument("--smtp-port", type=int, default=2525, help="the SMTP inbox's port (2525)")
+    _add_parameters(serve)
+    _add_state(serve)
+    serve.set_defaults(run=cmd_serve)
     samples = commands.add_parser("samples", help="write sample emails as .eml files")
     samples.add_argument("directory")
     samples.set_defaults(run=cmd_samples)

@@ -30,6 +30,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
+from infrastructure import bounded
 from infrastructure.local_console_resources import (
     CONSOLE_RESOURCE_TYPES,
     console_environment,
@@ -232,6 +233,8 @@ class LocalStack:
         self.echo_logs = echo_logs
         self.graph: LocalGraphMailbox | None = None  # the Graph routes' mailbox, when used
         self.log_lines: list[str] = []
+        self.log_limit: int | None = None  # keep only the last lines (`dsr-intake serve`)
+        self._clients: dict[str, Any] = {}
         self.server: Any = None
         self.outputs: dict[str, str] = {}
         self.resources: dict[str, str] = {}
@@ -259,6 +262,7 @@ class LocalStack:
         _set_local_credentials()
         _quiet_local_aws()
         _keep_simple_email_headers()
+        bounded.back_up_transactions_by_item()
         self.server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
         self.server.start()
         host, port = self.server.get_host_and_port()
@@ -291,7 +295,10 @@ class LocalStack:
     def client(self, service: str) -> Any:
         import boto3
 
-        return boto3.client(service, region_name=REGION)
+        # One client per service: each new one loads its service model again.
+        if service not in self._clients:
+            self._clients[service] = boto3.client(service, region_name=REGION)
+        return self._clients[service]
 
     # ----- building the stack from template.yaml -----
     def _create_stack(self) -> None:
@@ -698,6 +705,8 @@ class LocalStack:
             CLOCK.pin(None)
         lines = [line for line in captured.getvalue().splitlines() if line.strip()]
         self.log_lines += lines
+        if self.log_limit is not None:
+            del self.log_lines[: -self.log_limit or None]
         if self.echo_logs:
             for line in lines:
                 print(line, file=sys.stderr)
@@ -789,6 +798,9 @@ class LocalStack:
                     failures += response.get("batchItemFailures", [])
                 self._stream_positions[shard_id] = page["Records"][-1]["dynamodb"]["SequenceNumber"]
                 iterator = page.get("NextShardIterator")
+            bounded.trim_stream(
+                REGION, self.resources["RegisterTable"], self._stream_positions.get(shard_id)
+            )
         return failures
 
     def run_pipeline(self) -> None:
@@ -809,6 +821,8 @@ class LocalStack:
         start = self.now()
         until = start + timedelta(days=days)
         firings = []
+        # Only moments after `start` can fire again: forget the ones before.
+        self._fired = {fired for fired in self._fired if fired[1] > start}
         while True:
             due = self._due_schedules(start, until)
             if not due:

@@ -1,0 +1,252 @@
+"""`dsr-intake serve`: the embedded stack in real time, with an SMTP inbox and a local mailbox.
+
+One loop (the caller's thread) owns the stack: it processes each email the SMTP inbox
+queued, as SES's S3 action and the event source mappings would, and fires what the
+Scheduler would fire as it falls due on the real clock. Everything the system sends goes to
+the local Maildir (infrastructure.local_mailbox). The register is the local session's
+(infrastructure.session): `serve --state DIR` continues the register `process` and
+`advance` keep there, and what serve does is added to its journal.
+
+What the stack would keep for ever is bounded as it goes (infrastructure.bounded), so it
+runs for days. The console will be mounted on `console_app` (a WSGI app on --port); until
+then that port answers a plain page saying where things are.
+"""
+
+from __future__ import annotations
+
+import html
+import queue
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterable
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+
+from infrastructure import bounded
+from infrastructure.local_mailbox import LocalMailbox
+from infrastructure.local_smtp import SmtpInbox
+from infrastructure.local_stack import REGION, LocalStackError
+from infrastructure.session import LocalSession
+
+# How often the loop looks for schedules that fell due (each look reads every schedule).
+SCHEDULE_SECONDS = 30.0
+# How often what the mail bucket's lifecycle expires is deleted.
+LIFECYCLE_SECONDS = 3600.0
+# The handlers' log lines kept in memory (the newest).
+LOG_LINES = 2000
+
+StartResponse = Callable[..., Any]
+WsgiApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
+
+
+class _ServeSession(LocalSession):
+    """The local session, keeping its journal on disk only: serve runs for days, and each
+    email's step holds the email itself."""
+
+    emails = 0
+
+    def _record(self, step: dict[str, Any], at: datetime) -> None:
+        super()._record(step, at)
+        self.emails += step["step"] == "email"
+        self.steps[:] = self.steps[-1:]  # the last one: when the register's clock was
+
+    def summary(self) -> str:
+        return (
+            f"local register {self.folder}: {self.emails} emails so far "
+            f"(today {self.stack.now():%d/%m/%Y})"
+        )
+
+    def record_firings(self, since: datetime, days: float) -> None:
+        """A tick's advance, journalled only when it fired something (an idle tick replays
+        as nothing, the next step's moment moving the clock on)."""
+        self._record({"step": "advance", "days": days}, since)
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:
+        """No access log: a URL may one day carry a case reference."""
+
+
+class Server:
+    """`with Server(state, parameters, ...) as server: server.run(stop)`."""
+
+    def __init__(
+        self,
+        state: Path,
+        parameters: dict[str, str],
+        *,
+        smtp_port: int = 2525,
+        http_port: int = 8025,
+        schedule_seconds: float = SCHEDULE_SECONDS,
+        say: Callable[[str], None] = print,
+    ) -> None:
+        self.state = state
+        self.session = _ServeSession(state, parameters)
+        routes = {
+            self.session.stack.parameter_values[name] for name in ("InboundRoute", "OutboundRoute")
+        }
+        if routes != {"ses"}:
+            raise LocalStackError("dsr-intake serve runs the SES route only (InboundRoute=ses)")
+        self.smtp_port, self.http_port = smtp_port, http_port
+        self.schedule_seconds = schedule_seconds
+        self.say = say
+        self.arrived: queue.Queue[bytes] = queue.Queue()
+        self.mailbox = LocalMailbox(state / "maildir")
+        self.console_app: WsgiApp = self._placeholder_console
+        self.smtp: SmtpInbox | None = None
+        self.http: WSGIServer | None = None
+        self.processed = 0
+        self._last_tick: datetime | None = None
+        self._last_lifecycle = 0.0
+        # (when, SES message id) of each raw email in the bucket, oldest first: the lifecycle.
+        self.arrivals: deque[tuple[datetime, str]] = deque()
+
+    # ----- start and stop -----
+    def __enter__(self) -> Server:
+        self.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.stop()
+
+    def start(self) -> None:
+        self.session.__enter__()  # builds the stack and replays the journal
+        stack = self.session.stack
+        self.arrivals.extend(
+            (datetime.fromisoformat(step["at"]), step["message_id"])
+            for step in self.session.steps
+            if step["step"] == "email"
+        )
+        self.session.emails = len(self.arrivals)
+        self.session.steps[:] = self.session.steps[-1:]  # the emails are in the journal's file
+        stack.log_limit = LOG_LINES
+        del stack.log_lines[:-LOG_LINES]
+        # What the replay sent was delivered when it first happened.
+        self.mailbox.forget_unsent()
+        self._last_tick = stack.now()
+        self.smtp = SmtpInbox({stack.parameters["InboxAddress"]}, self.arrived.put, self.smtp_port)
+        self.smtp.start()
+        self.http = make_server(
+            "127.0.0.1", self.http_port, self._dispatch, handler_class=_QuietHandler
+        )
+        threading.Thread(target=self.http.serve_forever, daemon=True).start()
+        self.say(self.where())
+
+    def where(self) -> str:
+        stack = self.session.stack
+        return "\n".join(
+            [
+                f"dsr-intake serve: the embedded stack (template.yaml on moto), in real time. "
+                f"Clock {stack.now():%d/%m/%Y %H:%M} UTC; {self.session.summary()}",
+                f"  SMTP inbox    smtp://127.0.0.1:{self.smtp.port if self.smtp else '-'} "
+                f"- send to {stack.parameters['InboxAddress']} (40 MB at most)",
+                f"  mail sent     Maildir {self.mailbox.folder.resolve()} (any mail client)",
+                f"  console       http://127.0.0.1:{self.http.server_port if self.http else '-'}/",
+                f"  journal       {self.session.journal.resolve()}",
+                "Ctrl-C stops.",
+            ]
+        )
+
+    def stop(self) -> None:
+        if self.smtp is not None:
+            self.smtp.stop()  # no new mail; what was accepted is processed below
+            self.smtp = None
+        self._take_mail()
+        if self.http is not None:
+            self.http.shutdown()
+            self.http.server_close()
+            self.http = None
+        self.mailbox.collect()
+        self.session.__exit__(None, None, None)
+
+    # ----- the loop -----
+    def run(self, stop: threading.Event) -> None:
+        """Until `stop` is set: mail as it arrives, schedules as they fall due."""
+        next_schedules = 0.0
+        while not stop.is_set():
+            self._take_mail(wait=0.2)
+            if time.monotonic() >= next_schedules:
+                self.fire_due()
+                next_schedules = time.monotonic() + self.schedule_seconds
+            self.keep_bounded()
+
+    def _take_mail(self, wait: float = 0.0) -> None:
+        try:
+            raw = self.arrived.get(timeout=wait) if wait else self.arrived.get_nowait()
+        except queue.Empty:
+            return
+        while True:
+            self.receive(raw)
+            try:
+                raw = self.arrived.get_nowait()
+            except queue.Empty:
+                return
+
+    def receive(self, raw: bytes) -> dict[str, Any]:
+        """One email, as SES receives it: stored, processed, its answers in the mailbox."""
+        self.processed += 1
+        at = self.session.stack.now()
+        line = self.session.process(f"smtp-{self.processed}", raw)
+        self.arrivals.append((at, line["message_id"]))
+        self.mailbox.collect()
+        return line
+
+    def fire_due(self) -> int:
+        """Fire every schedule that fell due since the last look; how many fired."""
+        stack = self.session.stack
+        assert self._last_tick is not None
+        now = stack.now()
+        if now <= self._last_tick:
+            return 0
+        since = self._last_tick
+        # `advance` fires what falls due after the stack's now: move it back to the last look.
+        stack.clock_offset -= now - since
+        days = (now - since).total_seconds() / 86400
+        firings = stack.advance(days)
+        self._last_tick = stack.now()
+        if firings:
+            self.session.record_firings(since, days)
+        self.mailbox.collect()
+        return len(firings)
+
+    def keep_bounded(self, *, force: bool = False) -> None:
+        """What AWS would have expired by now (the rest is bounded as the stack runs)."""
+        stack = self.session.stack
+        bounded.forget_deleted_receipts(REGION, stack.resources["IntakeQueue"].rsplit("/", 1)[-1])
+        if force or time.monotonic() - self._last_lifecycle >= LIFECYCLE_SECONDS:
+            self._last_lifecycle = time.monotonic()
+            bounded.expire_raw_mail(
+                stack.client("s3"),
+                stack.resources["RawMailBucket"],
+                self.arrivals,
+                stack.now() - timedelta(days=int(stack.parameter_values["RawMailRetentionDays"])),
+            )
+
+    # ----- the console's slot -----
+    def _dispatch(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        return self.console_app(environ, start_response)
+
+    def _placeholder_console(
+        self, environ: dict[str, Any], start_response: StartResponse
+    ) -> Iterable[bytes]:
+        """Until the console is mounted here: where things are, no personal data."""
+        text = (
+            "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
+            "<title>DSR Intake - local</title></head><body><h1>DSR Intake, on this machine</h1>"
+            "<p>The coordinators' console comes here (issue #11).</p>"
+            f"<p>SMTP inbox: 127.0.0.1:{self.smtp.port if self.smtp else '-'}. "
+            f"Emails sent so far: {self.mailbox.count}, in the Maildir "
+            f"{html.escape(str(self.mailbox.folder.resolve()))}.</p></body></html>"
+        )
+        start_response(
+            "200 OK",
+            [
+                ("Content-Type", "text/html; charset=utf-8"),
+                ("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'"),
+                ("X-Content-Type-Options", "nosniff"),
+            ],
+        )
+        return [text.encode("utf-8")]

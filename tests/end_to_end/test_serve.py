@@ -1,0 +1,155 @@
+"""`dsr-intake serve` as a person runs it: started, sent mail by smtplib, read from the
+Maildir, stopped with Ctrl-C (SIGINT)."""
+
+from __future__ import annotations
+
+import mailbox
+import os
+import re
+import signal
+import smtplib
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from collections.abc import Iterator
+from email import message_from_bytes
+from email.message import EmailMessage
+from email.policy import default
+from pathlib import Path
+
+import pytest
+
+from infrastructure.local_smtp import MAX_MESSAGE_BYTES
+from infrastructure.samples import child, consent_pdf, email, referral_pdf
+
+ROOT = Path(__file__).resolve().parents[2]
+INBOX = "bromley.dsr@nhs.net"
+
+
+class Served:
+    def __init__(self, process: subprocess.Popen[str], state: Path) -> None:
+        self.process, self.state = process, state
+        self.lines: list[str] = []
+        self.started = threading.Event()
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self.lines.append(line)
+            if line.startswith("Ctrl-C stops"):
+                self.started.set()
+
+    def port(self, pattern: str) -> int:
+        found = re.search(pattern, "".join(self.lines))
+        assert found, self.lines
+        return int(found.group(1))
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    state = tmp_path_factory.mktemp("serve")
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "infrastructure.cli",
+            "serve",
+            "--port",
+            "0",
+            "--smtp-port",
+            "0",
+            "--state",
+            str(state),
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    running = Served(process, state)
+    try:
+        assert running.started.wait(120), "".join(running.lines)
+        yield running
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+def _submission(sender: str) -> EmailMessage:
+    """A referral as a mail client sends it: no receiving server's headers."""
+    person = child(88201)
+    parsed = message_from_bytes(
+        email(
+            ("referral.pdf", referral_pdf(**person)),
+            ("consent.pdf", consent_pdf(**person)),
+            sender=sender,
+        ),
+        policy=default,
+    )
+    assert isinstance(parsed, EmailMessage)
+    for name in ("Authentication-Results", "X-SES-Spam-Verdict", "X-SES-Virus-Verdict"):
+        del parsed[name]
+    return parsed
+
+
+def _answers(maildir: Path, message_id: str, wait: float = 90) -> list[EmailMessage]:
+    deadline = time.monotonic() + wait
+    while time.monotonic() < deadline:
+        found = [
+            message_from_bytes(bytes(message), policy=default)
+            for message in mailbox.Maildir(maildir, create=False)
+            if message_id in str(message.get("In-Reply-To", ""))
+        ]
+        if found:
+            return found
+        time.sleep(0.5)
+    return []
+
+
+def test_a_referral_sent_by_smtp_is_answered_in_the_maildir(served: Served) -> None:
+    referral = _submission("sam.patel@nhs.net")
+    with smtplib.SMTP("127.0.0.1", served.port(r"smtp://127\.0\.0\.1:(\d+)"), timeout=30) as smtp:
+        smtp.send_message(referral, from_addr="sam.patel@nhs.net", to_addrs=[INBOX])
+    [answer] = _answers(served.state / "maildir", str(referral["Message-ID"]))
+    assert answer["To"] == "sam.patel@nhs.net"
+    assert answer["Subject"] == "Re: DSR referral"
+    body = answer.get_body(preferencelist=("plain",))
+    assert body is not None and "1. referral.pdf" in body.get_content()
+    journal = (served.state / "journal.jsonl").read_text()
+    assert journal.count('"step": "email"') == 1  # the register lasts past serve
+
+
+def test_mail_for_another_address_or_over_40_mb_is_refused(served: Served) -> None:
+    with smtplib.SMTP("127.0.0.1", served.port(r"smtp://127\.0\.0\.1:(\d+)"), timeout=30) as smtp:
+        smtp.ehlo()
+        assert smtp.esmtp_features["size"] == str(MAX_MESSAGE_BYTES)
+        with pytest.raises(smtplib.SMTPRecipientsRefused) as refused:
+            smtp.sendmail("sam.patel@nhs.net", ["someone.else@nhs.net"], b"Subject: x\r\n\r\nx")
+        code, text = refused.value.recipients["someone.else@nhs.net"]
+        assert code == 550 and b"no such mailbox" in text
+        smtp.rset()
+        code, text = smtp.mail("sam.patel@nhs.net", options=[f"SIZE={MAX_MESSAGE_BYTES + 1}"])
+        assert code == 552
+
+
+def test_a_spoofed_sender_is_quarantined_not_answered(served: Served) -> None:
+    spoof = _submission("dsr.coordinator@nhs.net")
+    with smtplib.SMTP("127.0.0.1", served.port(r"smtp://127\.0\.0\.1:(\d+)"), timeout=30) as smtp:
+        smtp.send_message(spoof, from_addr="attacker@example.com", to_addrs=[INBOX])
+    assert _answers(served.state / "maildir", str(spoof["Message-ID"]), wait=15) == []
+
+
+def test_the_console_port_answers_and_ctrl_c_stops_cleanly(served: Served) -> None:
+    port = served.port(r"console\s+http://127\.0\.0\.1:(\d+)/")
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=10) as response:
+        page = response.read().decode()
+        assert "console comes here" in page
+        assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]
+    served.process.send_signal(signal.SIGINT)
+    assert served.process.wait(60) == 0, "".join(served.lines)
+    assert "stopping" in "".join(served.lines)
