@@ -275,6 +275,7 @@ def test_function_roles_have_least_privilege(transformed: dict[str, Any]) -> Non
         "ReconcileFunctionRole",
         "MailEventsFunctionRole",
         "MailboxFunctionRole",
+        "ConsoleFunctionRole",
     }
     for role, statements in roles.items():
         for statement in statements:
@@ -359,6 +360,14 @@ def test_function_roles_have_least_privilege(transformed: dict[str, Any]) -> Non
         "kms:Decrypt",
         "kms:GenerateDataKey",
         "sqs:SendMessage",
+    }
+    # The console reads (the register, the NHS number's keyed hash, its CSRF key); no writes yet.
+    assert actions_of("ConsoleFunctionRole") == {
+        "dynamodb:Scan",
+        "dynamodb:GetItem",
+        "kms:Decrypt",
+        "kms:GenerateMac",
+        "secretsmanager:GetSecretValue",
     }
     assert actions_of("MailEventsFunctionRole") == {
         "dynamodb:GetItem",
@@ -907,3 +916,29 @@ def test_the_retention_index_is_sparse_and_keys_only(resources: dict[str, Any]) 
         )
     ]
     assert queriers == ["ReconcileFunction"]
+
+
+def test_the_console_signs_in_with_mfa_and_is_rate_limited(
+    resources: dict[str, Any], transformed: dict[str, Any]
+) -> None:
+    pool = resources["ConsoleUserPool"]["Properties"]
+    assert pool["AdminCreateUserConfig"] == {"AllowAdminCreateUserOnly": True}
+    assert (pool["MfaConfiguration"], pool["EnabledMfas"]) == ("ON", ["SOFTWARE_TOKEN_MFA"])
+    assert pool["Policies"]["PasswordPolicy"]["MinimumLength"] >= 14
+    client = resources["ConsoleUserPoolClient"]["Properties"]
+    assert client["ExplicitAuthFlows"] == ["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"]
+    assert client["AccessTokenValidity"] == {"Ref": "ConsoleIdleMinutes"}
+    assert client["TokenValidityUnits"]["AccessToken"] == "minutes"
+    groups = {
+        r["Properties"]["GroupName"]
+        for r in of_type(resources, "AWS::Cognito::UserPoolGroup").values()
+    }
+    assert groups == {"coordinator", "panel", "admin"}
+    [stage] = [
+        r["Properties"]
+        for r in transformed["Resources"].values()
+        if r["Type"] == "AWS::ApiGatewayV2::Stage"
+    ]
+    assert stage["DefaultRouteSettings"]["ThrottlingRateLimit"] > 0
+    access_log = stage["AccessLogSettings"]["Format"]
+    assert "$context.path" in access_log and "querystring" not in access_log.lower()
