@@ -44,7 +44,6 @@ from shared.console.session import (
     SESSION_COOKIE,
     Identity,
     Page,
-    Role,
     audit_view,
     csrf_token,
     csrf_valid,
@@ -348,4 +347,4 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     return app.resolve(event, context)
 
 
-__all__ = ["Role", "lambda_handler"]
+__all__ = ["lambda_handler"]

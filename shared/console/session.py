@@ -13,13 +13,7 @@ import secrets
 from dataclasses import dataclass
 from enum import StrEnum
 
-
-class Role(StrEnum):
-    """The console's roles: the user pool's groups."""
-
-    COORDINATOR = "coordinator"
-    PANEL = "panel"
-    ADMIN = "admin"
+from shared.case import StaffRole
 
 
 class Page(StrEnum):
@@ -28,9 +22,9 @@ class Page(StrEnum):
 
 
 # Who may see what. A person's data only to those who work the register; counts to all three.
-ALLOWED: dict[Page, frozenset[Role]] = {
-    Page.REGISTER: frozenset({Role.COORDINATOR, Role.PANEL}),
-    Page.POPULATION: frozenset({Role.COORDINATOR, Role.PANEL, Role.ADMIN}),
+ALLOWED: dict[Page, frozenset[StaffRole]] = {
+    Page.REGISTER: frozenset({StaffRole.COORDINATOR, StaffRole.PANEL}),
+    Page.POPULATION: frozenset({StaffRole.COORDINATOR, StaffRole.PANEL, StaffRole.ADMIN}),
 }
 
 # Cookie names: `__Host-` binds each to this exact origin (Secure, Path=/, no Domain).
@@ -46,14 +40,14 @@ class Identity:
 
     subject: str  # Cognito's sub: the audit's "who"
     username: str
-    roles: frozenset[Role]
+    roles: frozenset[StaffRole]
     expires_at: int  # epoch seconds
     issued_at: int
 
     @property
-    def role(self) -> Role | None:
+    def role(self) -> StaffRole | None:
         """The role shown and audited: the widest a person holds."""
-        for role in (Role.COORDINATOR, Role.PANEL, Role.ADMIN):
+        for role in (StaffRole.COORDINATOR, StaffRole.PANEL, StaffRole.ADMIN):
             if role in self.roles:
                 return role
         return None
@@ -67,11 +61,11 @@ class Identity:
         return now >= self.issued_at + (self.expires_at - self.issued_at) / 2
 
 
-def roles_of(groups: object) -> frozenset[Role]:
+def roles_of(groups: object) -> frozenset[StaffRole]:
     """The roles named by a token's `cognito:groups`; any other group gives none."""
     if not isinstance(groups, list):
         return frozenset()
-    known = {role.value: role for role in Role}
+    known = {role.value: role for role in StaffRole}
     return frozenset(known[group] for group in groups if group in known)
 
 

@@ -9,16 +9,16 @@ import jinja2
 import pytest
 
 from functions.console.web import TEMPLATES
-from shared.case import CaseStatus
+from shared.case import CaseStatus, StaffRole
 from shared.console.register_view import RegisterFilter, RegisterRow
-from shared.console.session import Identity, Role
+from shared.console.session import Identity
 from shared.rating import Rating
 
 HOSTILE = '<script>alert(1)</script>" onmouseover="x'
 
 
 def _identity() -> Identity:
-    return Identity("sub-1", HOSTILE, frozenset({Role.COORDINATOR}), 2_000_000_000, 1)
+    return Identity("sub-1", HOSTILE, frozenset({StaffRole.COORDINATOR}), 2_000_000_000, 1)
 
 
 def test_a_child_named_script_renders_inert() -> None:
