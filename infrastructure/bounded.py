@@ -109,25 +109,31 @@ def back_up_transactions_by_item() -> None:
 
 
 # ----- DynamoDB stream: records read are trimmed, iterators expire -----
+# The records kept after they were read (AWS keeps 24 hours' worth): a batch handed over
+# again, as Lambda retries it, is still there to read.
+STREAM_RECORDS_KEPT = 1000
+
+
 def trim_stream(region: str, table_name: str, read_up_to: str | None) -> int:
-    """Drop the stream records up to `read_up_to` (the last sequence number handed to the
-    EffectsFunction) and moto's stored shard iterators. moto keeps every record of a shard
-    (a deep copy of the item per write) and every iterator it ever gave, for ever; AWS trims
-    records after 24 hours and expires an iterator after 15 minutes. The local stack reads
-    each time with a fresh iterator after its last position, so neither is read again.
-    Returns how many records were dropped."""
+    """Drop the stream records read (up to `read_up_to`, the last sequence number handed to
+    the EffectsFunction) but the last STREAM_RECORDS_KEPT, and moto's stored shard
+    iterators. moto keeps every record of a shard (a deep copy of the item per write) and
+    every iterator it ever gave, for ever; AWS trims records after 24 hours and expires an
+    iterator after 15 minutes. The local stack reads each time with a fresh iterator after
+    its last position. Returns how many records were dropped."""
     table = _backend("dynamodb", region).tables[table_name]
     shard: Any = table.stream_shard
     _backend("dynamodbstreams", region).shard_iterators.clear()
     if shard is None or read_up_to is None:
         return 0
-    read: int = min(int(read_up_to) - shard.starting_sequence_number + 1, len(shard.items))
-    if read <= 0:
+    read = min(int(read_up_to) - shard.starting_sequence_number + 1, len(shard.items))
+    dropped: int = read - STREAM_RECORDS_KEPT
+    if dropped <= 0:
         return 0
     # Sequence numbers go on from where they were: moto numbers a record by its index.
-    del shard.items[:read]
-    shard.starting_sequence_number += read
-    return read
+    del shard.items[:dropped]
+    shard.starting_sequence_number += dropped
+    return dropped
 
 
 # ----- SQS: receipt handles of deleted messages -----

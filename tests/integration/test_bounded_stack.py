@@ -12,6 +12,7 @@ import pytest
 from botocore.exceptions import ClientError
 from moto.backends import get_backend
 
+from infrastructure import bounded
 from infrastructure.bounded import expire_raw_mail
 from infrastructure.local_mailbox import LocalMailbox
 from infrastructure.local_stack import REGION, LocalStack
@@ -25,7 +26,10 @@ def _shard(stack: LocalStack):  # type: ignore[no-untyped-def]
     return backend.tables[stack.resources["RegisterTable"]].stream_shard
 
 
-def test_the_stream_is_trimmed_once_the_effects_have_read_it(stack: LocalStack) -> None:
+def test_the_stream_is_trimmed_once_the_effects_have_read_it(
+    stack: LocalStack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(bounded, "STREAM_RECORDS_KEPT", 0)  # at once, not after 1,000
     person = child(88101)
     stack.deliver_email(email(("r.pdf", referral_pdf(**person)), ("c.pdf", consent_pdf(**person))))
     shard = _shard(stack)
