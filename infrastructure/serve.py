@@ -8,24 +8,26 @@ the local Maildir (infrastructure.local_mailbox). The register is the local sess
 `advance` keep there, and what serve does is added to its journal.
 
 What the stack would keep for ever is bounded as it goes (infrastructure.bounded), so it
-runs for days. The console will be mounted on `console_app` (a WSGI app on --port); until
-then that port answers a plain page saying where things are.
+runs for days. The coordinators' console (functions/console, the deployed handler) answers on
+--port through infrastructure.local_console, signed in against the embedded Cognito with a
+coordinator account made and printed at start-up. One lock keeps the loop and the console
+from running the stack's handlers at once.
 """
 
 from __future__ import annotations
 
-import html
 import queue
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
-from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from infrastructure import bounded
+from infrastructure.local_console import ConsoleServer, console_server, sign_in_help
+from infrastructure.local_console_resources import create_user
 from infrastructure.local_mailbox import LocalMailbox
 from infrastructure.local_smtp import SmtpInbox
 from infrastructure.local_stack import REGION, LocalStackError
@@ -38,8 +40,8 @@ LIFECYCLE_SECONDS = 3600.0
 # The handlers' log lines kept in memory (the newest).
 LOG_LINES = 2000
 
-StartResponse = Callable[..., Any]
-WsgiApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
+# The coordinator account made at every start (moto's Cognito lives as long as the process).
+CONSOLE_COORDINATOR = "local.coordinator@nhs.net"
 
 
 class _ServeSession(LocalSession):
@@ -63,11 +65,6 @@ class _ServeSession(LocalSession):
         """A tick's advance, journalled only when it fired something (an idle tick replays
         as nothing, the next step's moment moving the clock on)."""
         self._record({"step": "advance", "days": days}, since)
-
-
-class _QuietHandler(WSGIRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:
-        """No access log: a URL may one day carry a case reference."""
 
 
 class Server:
@@ -95,9 +92,9 @@ class Server:
         self.say = say
         self.arrived: queue.Queue[bytes] = queue.Queue()
         self.mailbox = LocalMailbox(state / "maildir")
-        self.console_app: WsgiApp = self._placeholder_console
+        self.lock = threading.RLock()  # the stack's handlers, one caller at a time
         self.smtp: SmtpInbox | None = None
-        self.http: WSGIServer | None = None
+        self.console: ConsoleServer | None = None
         self.processed = 0
         self._last_tick: datetime | None = None
         self._last_lifecycle = 0.0
@@ -129,10 +126,9 @@ class Server:
         self._last_tick = stack.now()
         self.smtp = SmtpInbox({stack.parameters["InboxAddress"]}, self.arrived.put, self.smtp_port)
         self.smtp.start()
-        self.http = make_server(
-            "127.0.0.1", self.http_port, self._dispatch, handler_class=_QuietHandler
-        )
-        threading.Thread(target=self.http.serve_forever, daemon=True).start()
+        coordinator = create_user(stack, CONSOLE_COORDINATOR, "coordinator")
+        self.console = console_server(stack, self.http_port, self.lock)
+        self.say(sign_in_help(self.console, coordinator))
         self.say(self.where())
 
     def where(self) -> str:
@@ -144,7 +140,7 @@ class Server:
                 f"  SMTP inbox    smtp://127.0.0.1:{self.smtp.port if self.smtp else '-'} "
                 f"- send to {stack.parameters['InboxAddress']} (40 MB at most)",
                 f"  mail sent     Maildir {self.mailbox.folder.resolve()} (any mail client)",
-                f"  console       http://127.0.0.1:{self.http.server_port if self.http else '-'}/",
+                f"  console       {self.console.url if self.console else '-'}/",
                 f"  journal       {self.session.journal.resolve()}",
                 "Ctrl-C stops.",
             ]
@@ -155,10 +151,9 @@ class Server:
             self.smtp.stop()  # no new mail; what was accepted is processed below
             self.smtp = None
         self._take_mail()
-        if self.http is not None:
-            self.http.shutdown()
-            self.http.server_close()
-            self.http = None
+        if self.console is not None:
+            self.console.stop()
+            self.console = None
         self.mailbox.collect()
         self.session.__exit__(None, None, None)
 
@@ -171,7 +166,8 @@ class Server:
             if time.monotonic() >= next_schedules:
                 self.fire_due()
                 next_schedules = time.monotonic() + self.schedule_seconds
-            self.keep_bounded()
+            with self.lock:
+                self.keep_bounded()
 
     def _take_mail(self, wait: float = 0.0) -> None:
         try:
@@ -187,15 +183,20 @@ class Server:
 
     def receive(self, raw: bytes) -> dict[str, Any]:
         """One email, as SES receives it: stored, processed, its answers in the mailbox."""
-        self.processed += 1
-        at = self.session.stack.now()
-        line = self.session.process(f"smtp-{self.processed}", raw)
-        self.arrivals.append((at, line["message_id"]))
-        self.mailbox.collect()
-        return line
+        with self.lock:
+            self.processed += 1
+            at = self.session.stack.now()
+            line = self.session.process(f"smtp-{self.processed}", raw)
+            self.arrivals.append((at, line["message_id"]))
+            self.mailbox.collect()
+            return line
 
     def fire_due(self) -> int:
         """Fire every schedule that fell due since the last look; how many fired."""
+        with self.lock:
+            return self._fire_due()
+
+    def _fire_due(self) -> int:
         stack = self.session.stack
         assert self._last_tick is not None
         now = stack.now()
@@ -224,29 +225,3 @@ class Server:
                 self.arrivals,
                 stack.now() - timedelta(days=int(stack.parameter_values["RawMailRetentionDays"])),
             )
-
-    # ----- the console's slot -----
-    def _dispatch(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
-        return self.console_app(environ, start_response)
-
-    def _placeholder_console(
-        self, environ: dict[str, Any], start_response: StartResponse
-    ) -> Iterable[bytes]:
-        """Until the console is mounted here: where things are, no personal data."""
-        text = (
-            "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
-            "<title>DSR Intake - local</title></head><body><h1>DSR Intake, on this machine</h1>"
-            "<p>The coordinators' console comes here (issue #11).</p>"
-            f"<p>SMTP inbox: 127.0.0.1:{self.smtp.port if self.smtp else '-'}. "
-            f"Emails sent so far: {self.mailbox.count}, in the Maildir "
-            f"{html.escape(str(self.mailbox.folder.resolve()))}.</p></body></html>"
-        )
-        start_response(
-            "200 OK",
-            [
-                ("Content-Type", "text/html; charset=utf-8"),
-                ("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'"),
-                ("X-Content-Type-Options", "nosniff"),
-            ],
-        )
-        return [text.encode("utf-8")]

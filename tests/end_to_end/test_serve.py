@@ -144,11 +144,14 @@ def test_a_spoofed_sender_is_quarantined_not_answered(served: Served) -> None:
     assert _answers(served.state / "maildir", str(spoof["Message-ID"]), wait=15) == []
 
 
-def test_the_console_port_answers_and_ctrl_c_stops_cleanly(served: Served) -> None:
+def test_the_console_answers_with_its_sign_in_and_ctrl_c_stops_cleanly(served: Served) -> None:
     port = served.port(r"console\s+http://127\.0\.0\.1:(\d+)/")
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=10) as response:
+    # The coordinator account made at start-up is printed with its authenticator key.
+    assert re.search(r"email\s+local\.coordinator@nhs\.net", "".join(served.lines))
+    assert "authenticator key" in "".join(served.lines)
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/sign-in", timeout=10) as response:
         page = response.read().decode()
-        assert "console comes here" in page
+        assert "Sign in" in page and 'name="password"' in page
         assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]
     served.process.send_signal(signal.SIGINT)
     assert served.process.wait(60) == 0, "".join(served.lines)
