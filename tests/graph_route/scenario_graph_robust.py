@@ -4,7 +4,7 @@ aside and the coordinators told once while the mail behind it comes in; an answe
 bounces (Exchange's non-delivery report back in the shared mailbox) reaches the
 coordinators once, with its case, and changes nothing of the case.
 
-Run by tests/integration/test_graph_robust.py in a process of its own (one embedded stack
+Run by tests/integration/test_graph_route.py in a process of its own (one embedded stack
 per process).
 """
 

@@ -3,7 +3,7 @@
 shared mailbox -> MailboxFunction -> intake -> GraphMailer -> the smoke mailbox's Inbox; and
 the deployed route's Graph calls against a local Graph.
 
-Run by tests/integration/test_smoke_graph_route.py in a process of its own (one embedded
+Run by tests/integration/test_graph_route.py in a process of its own (one embedded
 stack per process).
 """
 
