@@ -21,8 +21,6 @@ from __future__ import annotations
 
 import contextlib
 import urllib.parse
-from email import message_from_bytes
-from email.message import EmailMessage
 from email.parser import BytesHeaderParser
 from email.policy import default
 from typing import Any
@@ -109,16 +107,7 @@ class GraphRoute:
         return found
 
     def answer_to(self, message_id: str) -> Answer | None:
-        for _, raw in self._kept(message_id):
-            answer = message_from_bytes(raw, policy=default)
-            assert isinstance(answer, EmailMessage)
-            body = answer.get_body(preferencelist=("plain",))
-            return Answer(
-                sender=str(answer.get("From", "")),
-                subject=str(answer.get("Subject", "")),
-                body=body.get_content() if body is not None else "",
-            )
-        return None
+        return next((Answer.read(raw) for _, raw in self._kept(message_id)), None)
 
     def clean_up(self, message_id: str) -> int:
         """Deletes the answers and the referral's copy in Sent Items for good; how many

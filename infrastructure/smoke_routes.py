@@ -45,6 +45,17 @@ class Answer:
     subject: str
     body: str
 
+    @classmethod
+    def read(cls, raw: bytes) -> Answer:
+        answer = message_from_bytes(raw, policy=default)
+        assert isinstance(answer, EmailMessage)
+        body = answer.get_body(preferencelist=("plain",))
+        return cls(
+            sender=str(answer.get("From", "")),
+            subject=str(answer.get("Subject", "")),
+            body=body.get_content() if body is not None else "",
+        )
+
 
 class MailRoute(Protocol):
     sender: str  # the smoke address the referral is from
@@ -117,16 +128,7 @@ class SesRoute:
         return found
 
     def answer_to(self, message_id: str) -> Answer | None:
-        for _, raw in self._kept(message_id):
-            answer = message_from_bytes(raw, policy=default)
-            assert isinstance(answer, EmailMessage)
-            body = answer.get_body(preferencelist=("plain",))
-            return Answer(
-                sender=str(answer.get("From", "")),
-                subject=str(answer.get("Subject", "")),
-                body=body.get_content() if body is not None else "",
-            )
-        return None
+        return next((Answer.read(raw) for _, raw in self._kept(message_id)), None)
 
     def clean_up(self, message_id: str) -> int:
         keys = [key for key, _ in self._kept(message_id)]
