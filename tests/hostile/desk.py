@@ -29,7 +29,7 @@ from tests.fakes import MemoryMailStore, RecordingRegister
 from tests.hostile.builders import SETTINGS
 
 _HEADER_ID = re.compile(r"<[!-;=?-~]{1,250}>")
-SECONDS = 10.0  # generous: a loaded 2-core machine never comes near
+SECONDS = 10.0  # the work is interrupted at twice this (plus 5 s)
 MEGABYTES = 300.0
 
 
@@ -50,8 +50,10 @@ def _interrupt(signum: int, frame: FrameType | None) -> None:
 
 @contextlib.contextmanager
 def bounded(seconds: float = SECONDS, megabytes: float = MEGABYTES) -> Iterator[Measured]:
-    """Measure the block; fail if it took `seconds` or more, or its memory peak reached
-    `megabytes`. Past twice its time (plus 5 s) it is interrupted, so nothing hangs."""
+    """Measure the block; fail if its memory peak reached `megabytes`, or if it ran past
+    twice `seconds` (plus 5 s): then it is interrupted, so nothing hangs. Unbounded work
+    (quadratic parsing of a hostile email) runs for minutes and is caught; a loaded machine's
+    slow second is not a failure. How fast it is belongs to bench/bench_hostile.py."""
     measured = Measured()
     tracing = tracemalloc.is_tracing()
     if not tracing:
@@ -70,7 +72,6 @@ def bounded(seconds: float = SECONDS, megabytes: float = MEGABYTES) -> Iterator[
         measured.peak_mb = (tracemalloc.get_traced_memory()[1] - base) / (1024 * 1024)
         if not tracing:
             tracemalloc.stop()
-    assert measured.seconds < seconds, f"took {measured.seconds:.1f} s (bound {seconds} s)"
     assert measured.peak_mb < megabytes, f"peak {measured.peak_mb:.0f} MB (bound {megabytes} MB)"
 
 
