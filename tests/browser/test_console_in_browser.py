@@ -13,7 +13,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
+from playwright.sync_api import Browser
 
+from infrastructure.local_console import ConsoleServer
 from infrastructure.local_console_resources import ConsoleUser
 from infrastructure.local_stack import LocalStack
 from infrastructure.samples import child, consent_pdf, email, referral_pdf, uk, years_ago
@@ -203,3 +205,26 @@ def test_signing_out_ends_the_session_and_going_back_shows_sign_in(
     tab.page.go_back()
     tab.check()
     assert tab.page.url.endswith("/sign-in") and tab.heading() == "Sign in"
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=AssertionError,
+    reason="the console checks a token's signature and expiry only, not Cognito's revocation: "
+    "an access token copied before sign-out is honoured until it expires (ConsoleIdleMinutes)",
+)
+def test_a_session_cookie_copied_before_signing_out_is_refused_after(
+    coordinator_tab: Tab, chromium: Browser, console_server_: ConsoleServer
+) -> None:
+    copied = [c for c in coordinator_tab.context.cookies() if c["name"] == "__Host-dsr-session"]
+    assert copied
+    coordinator_tab.click("button", "Sign out")
+    elsewhere = chromium.new_context(base_url=console_server_.url)
+    try:
+        elsewhere.add_cookies(copied)  # type: ignore[arg-type]
+        replayed = Tab(elsewhere)
+        replayed.open("/register")
+        replayed.settled()
+        assert replayed.page.url.endswith("/sign-in")
+    finally:
+        elsewhere.close()
