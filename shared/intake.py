@@ -18,9 +18,11 @@ from shared.case import (
     Effect,
     RatingChange,
     case_reference_for,
+    email_of,
     part_submission_id,
 )
 from shared.case_updates import CaseFormDecider
+from shared.console.roles import TRIAGED, redecision_id
 from shared.forms.case_forms import validate_review, validate_withdrawal
 from shared.forms.consent import Consent, identity_mismatches, validate_consent
 from shared.forms.fields import FormKind, RawForm
@@ -30,6 +32,7 @@ from shared.forms.referral import Referral, validate_referral
 from shared.hold_decisions import HoldDecider
 from shared.holds import HeldWithdrawal, confirmation_in
 from shared.mail import InboundMail, is_authenticated, is_team_sender, trust_reasons
+from shared.mail.trust import may_self_refer
 from shared.notices import Answering, Notices
 from shared.outcome import Outcome, Reason, ReasonCode
 from shared.reminders import reminder_effect
@@ -118,19 +121,37 @@ class IntakeDecider:
         self.register = register
         self.hasher = hasher
         self.notices = Notices(context.settings)
+        # Deciding a self-referral a coordinator verified: a referral the register already
+        # holds for the child (a professional's) is kept, never replaced by the family's.
+        self.verifying = False
 
     def decide(self, mail: InboundMail, message_id: str) -> Decision:
         untrusted = trust_reasons(mail, self.settings)
+        if untrusted and may_self_refer(mail, self.settings, untrusted):
+            awaiting = self._await_verification(mail, message_id)
+            if awaiting is not None:
+                return awaiting
         if untrusted:
             return self._quarantine(mail, message_id, untrusted)
         return self.decide_as_trusted(mail, message_id)
 
+    def decide_verified(self, mail: InboundMail, message_id: str) -> Decision:
+        """A self-referral a coordinator verified (shared.console.self_referrals): decided as
+        from its sender, except that a referral already held for the child wins."""
+        self.verifying = True
+        try:
+            return self.decide_as_trusted(mail, message_id)
+        finally:
+            self.verifying = False
+
     def decide_as_trusted(self, mail: InboundMail, message_id: str) -> Decision:
         """The email as from its sender, its trust reasons waived: a coordinator's release of
         a quarantined email (shared.console.quarantine, which never releases VIRUS or SPAM)."""
-        if self.register.first_submission_with_header(mail.duplicate_key):
+        first = self.register.first_submission_with_header(mail.duplicate_key)
+        if first is not None and first != email_of(message_id):
             # The very same email again (same sender and Message-ID, or same bytes): it already
-            # has its outcome and was answered then, whatever that outcome was.
+            # has its outcome and was answered then, whatever that outcome was. (Its own
+            # outcome, awaiting verification, reserved them: its verification is no copy.)
             return Decision(outcome=Outcome.DUPLICATE)
 
         confirmed = confirmation_in(mail.own_text) if mail.body_is_main else None
@@ -213,6 +234,33 @@ class IntakeDecider:
         alert = self.notices.quarantine_alert("(unknown: the email is no longer held)",
                                               reasons, message_id)  # fmt: skip
         return Decision(outcome=Outcome.QUARANTINED, reasons=reasons, effects=list(alert))
+
+    def _await_verification(self, mail: InboundMail, message_id: str) -> Decision | None:
+        """A self-referral: recorded `pending` (AWAITING_VERIFICATION), no case made and the
+        register not read; the sender gets its reference and nothing of the child (not a
+        secure address), the coordinators the details at secure addresses. None when it holds
+        no referral or consent (nor a file that may be one): quarantined as before."""
+        if self.register.first_submission_with_header(mail.duplicate_key):
+            return Decision(outcome=Outcome.DUPLICATE)
+        found = find_forms(mail, self.settings)
+        if found.case_forms or found.passed_on_case_forms:
+            return None  # a review or withdrawal is the team's, never a family's to send
+        if not (found.referrals or found.consents or found.unreadable):
+            return None
+        # The reference of the case its verification opens (a new child's).
+        reference = case_reference_for(redecision_id(message_id, TRIAGED))
+        reason = Reason(
+            code=ReasonCode.AWAITING_VERIFICATION,
+            message=f"A self-referral from an address outside the allowed domains (SPF, DKIM "
+            f"and DMARC passed), waiting as {reference} for a coordinator to verify it.",
+        )
+        effects: list[Effect] = [
+            *self.notices.self_referral_waiting(mail, message_id, reference),
+            *self.notices.self_referral_received(
+                mail.sender, reference, answering=self._answering(mail)
+            ),
+        ]
+        return Decision(outcome=Outcome.PENDING, reasons=[reason], effects=effects)
 
     def _decide_each_child(
         self, mail: InboundMail, message_id: str, children: list[FoundForms]
@@ -482,7 +530,10 @@ class IntakeDecider:
                     else "A consent form for this child or young person is already waiting for its referral form."
                 )
                 return self._already_registered(mail, message_id, existing, situation, answering)
-            referral = referral or existing.referral
+            if self.verifying:
+                referral = existing.referral or referral
+            else:
+                referral = referral or existing.referral
             consent = consent or existing.consent
             assert referral is not None and consent is not None
             mismatches = identity_mismatches(referral.child, consent.child)

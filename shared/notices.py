@@ -653,6 +653,37 @@ class Notices:
             {"sender": sender},
         )
 
+    def self_referral_waiting(
+        self, mail: InboundMail, message_id: str, reference: str
+    ) -> list[EmailEffect]:
+        """To the coordinators: a self-referral to verify. Who sent it and their subject
+        only at secure addresses (a family's address and subject may name the child)."""
+        return self._to_each_coordinator(
+            "self_referral_waiting",
+            EmailPurpose.COORDINATOR_NOTIFICATION,
+            {"reference": reference, "message_id": message_id, "files": str(mail.file_count)},
+            {"sender": mail.sender, "their_subject": _one_line(mail.subject)},
+        )
+
+    def self_referral_received(
+        self, to: str, reference: str, *, answering: Answering | None = None
+    ) -> list[EmailEffect]:
+        """To a self-referral's sender: received, to be checked; its reference, nothing more."""
+        return self._render(
+            "self_referral_received", EmailPurpose.ACKNOWLEDGEMENT, [to],
+            {"reference": reference}, None, answering=answering,
+        )  # fmt: skip
+
+    def self_referral_declined(
+        self, to: str, reference: str, *, answering: Answering | None = None
+    ) -> list[EmailEffect]:
+        """To a self-referral's sender: not taken forward, in plain words, nothing of the child."""
+        return self._render(
+            "self_referral_declined", EmailPurpose.ACKNOWLEDGEMENT, [to],
+            {"reference": reference}, None, answering=answering,
+        )  # fmt: skip
+
+
 def case_flags(case: Case, today: date) -> str:
     """What the team should see at a glance; no personal data (rating and dates only)."""
     lines = []

@@ -40,6 +40,8 @@ class ReasonCode(StrEnum):
     ALREADY_ON_REGISTER = "ALREADY_ON_REGISTER"
     EMAIL_UNREADABLE = "EMAIL_UNREADABLE"
     WITHDRAWAL_HELD = "WITHDRAWAL_HELD"
+    # A self-referral (a family's own address, proved and clean), waiting for a coordinator.
+    AWAITING_VERIFICATION = "AWAITING_VERIFICATION"
 
 
 # Reasons that mean "not trusted": the email is quarantined and nobody outside the team is answered.

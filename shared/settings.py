@@ -53,6 +53,10 @@ class Settings(BaseModel):
     # The smoke test's senders (SmokeTestAddress, SmokeTestMailbox): the only senders whose
     # forms may name a test NHS number (999...); anyone else's is refused (shared.synthetic).
     smoke_test_senders: tuple[str, ...] = ()
+    # A family's or young person's own email (outside the allowed domains, SPF, DKIM and DMARC
+    # passing, clean, with forms): `verify` waits for a coordinator to verify it in the
+    # console (shared.console.self_referrals); `quarantine` quarantines it as before.
+    self_referrals: Literal["verify", "quarantine"] = "verify"
     # Age limits are inclusive whole years on the day the referral is processed:
     # 0..17 is Bromley's "under 18"; Kingston and Richmond would set minimum 14.
     minimum_age: int = Field(default=0, ge=0, le=25)

@@ -5,11 +5,20 @@ erasure of a dismissed email. Keys come from shared.adapters.register_table."""
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from shared.adapters.mail_store import RawMailStore, raw_mail_key
-from shared.adapters.register_table import RegisterTable, actor_attributes, audit_key
+from shared.adapters.register_table import (
+    TRIAGE_LAPSING,
+    TRIAGE_REVIEW,
+    TRIAGE_WAITING,
+    RegisterTable,
+    actor_attributes,
+    audit_key,
+)
 from shared.case import Actor, AuditEntry, Case, Submission
+from shared.console.triage import LAPSING_WITHIN, TriageRead, WaitingReport
+from shared.console.waiting import Waiting
 from shared.effects import MAX_ORIGINALS_BYTES
 from shared.errors import RawMailMissingError
 from shared.mail import Attachment, parse_mail
@@ -48,6 +57,30 @@ class ConsoleRegisterTable(RegisterTable):
             if item.get("kind", {}).get("S") == "email"
             for event_id in [item["SK"]["S"].removeprefix("EVENT#")]
         ]
+
+
+    def triage_waiting(self, now: datetime) -> TriageRead:
+        """What the TriageQueue index lists as waiting: emails' outcomes, holds and reports
+        (all of them, few), pending cases lapsing within LAPSING_WITHIN and cases whose
+        review day is past - never a scan of the table."""
+        read = TriageRead()
+        overdue_by = (now.date() - timedelta(days=1)).isoformat()
+        marks = [
+            *self.triage_marks(TRIAGE_WAITING),
+            *self.triage_marks(TRIAGE_LAPSING, (now + LAPSING_WITHIN).isoformat()),
+            *self.triage_marks(TRIAGE_REVIEW, overdue_by),
+        ]
+        for item_id, why, since in marks:
+            kind, _, ref = item_id.partition(":")
+            if kind == "email" and (submission := self.submission(ref)) is not None:
+                read.emails.append((submission, Waiting(why), datetime.fromisoformat(since)))
+            elif kind == "hold" and (held := self.held_withdrawal(ref)) is not None:
+                read.holds.append(held)
+            elif kind == "event" and (label := self.waiting_report_label(ref)) is not None:
+                read.reports.append(WaitingReport(ref, label, datetime.fromisoformat(since)))
+            elif kind == "case" and (case := self.case(ref)) is not None:
+                read.cases.append(case)
+        return read
 
 
 class ConsoleMailStore(RawMailStore):

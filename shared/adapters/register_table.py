@@ -24,6 +24,12 @@ Undelivered outbox items carry `outbox_queue`/`outbox_since`, the keys of the sp
 has left the register (closed, or pending: it lapses) carries `retention_queue`/`closed_on`,
 the keys of the sparse index `ClosedByDay` the reconciliation reads for cases past their
 retention (shared.retention); its tombstone drops them.
+What waits for a person (shared.console.waiting) carries `triage_queue`/`triage_since`/
+`triage_kind`, the keys of the sparse index `TriageQueue` the console's Triage reads: an
+email's outcome, a hold or a bounce report in queue WAITING (since it came), written in the
+transaction that records it and removed in the one that records what a coordinator did
+(`resolves`); a pending case in queue LAPSING (by the moment it lapses) and a case on the
+register in queue REVIEW (by its review day), rewritten with the case.
 """
 
 from __future__ import annotations
@@ -50,6 +56,7 @@ from shared.case import (
     email_of,
     part_submission_id,
 )
+from shared.console.waiting import Waiting, change_waits, decision_waits
 from shared.effects import EFFECT, OutboxEntry
 from shared.errors import AlreadyRecordedError, ConcurrentChangeError
 from shared.holds import HOLD_RETENTION, HeldWithdrawal
@@ -65,6 +72,11 @@ MAILBOX_DELTA_PK = "MAILBOX#inbox"
 MAILBOX_DELTA_SK = "DELTA"
 CLOSED_INDEX = "ClosedByDay"
 CLOSED_QUEUE = "CLOSED"
+TRIAGE_INDEX = "TriageQueue"
+TRIAGE_WAITING = "WAITING"  # emails, holds and reports waiting, by when they came
+TRIAGE_LAPSING = "LAPSING"  # pending cases, by when they lapse
+TRIAGE_REVIEW = "REVIEW"  # cases on the register, by their next review day
+TRIAGE_ATTRIBUTES = ("triage_queue", "triage_since", "triage_kind")
 # The outcome of an email about no case (rejected, quarantined, a copy, a reply passed on,
 # a held withdrawal) and every email's duplicate key: kept while the raw email may still be
 # read again (`ops reprocess`; RawMailRetentionDays is at most 365, the lifecycle runs a day
@@ -126,6 +138,22 @@ def actor_attributes(actor: Actor | None) -> dict[str, dict[str, str]]:
         "actor_role": _s(actor.role.value),
         "actor_email": _s(actor.email),
     }
+
+
+def triage_mark(queue: str, since: str, kind: Waiting) -> dict[str, dict[str, str]]:
+    return {
+        "triage_queue": _s(queue),
+        "triage_since": _s(since),
+        "triage_kind": _s(kind.value),
+    }
+
+
+def triage_key(item_id: str) -> dict[str, dict[str, str]]:
+    """The table item of a triage item id (shared.console.waiting)."""
+    kind, _, ref = item_id.partition(":")
+    pk, sk = {"email": ("SUBMISSION#", "SUBMISSION"), "hold": ("HOLD#", "HOLD"),
+              "event": ("EVENT#", "EVENT")}[kind]  # fmt: skip
+    return _key(pk + ref, sk)
 
 
 def header_key(header_message_id: str) -> str:
@@ -252,10 +280,12 @@ class RegisterTable:
         *,
         actor: Actor | None = None,
         label: str | None = None,
+        resolves: str | None = None,
     ) -> Submission:
         """Store the outcome, the case, an audit event and the outbox, all or nothing - and
         only while what the decision read (`reads`) is still so. A console action's decision
-        (shared.console) is audited with its `label` and `actor`."""
+        (shared.console) is audited with its `label` and `actor`, and takes the triage item
+        it `resolves` out of the queue."""
         submission = Submission(
             message_id=message_id,
             outcome=decision.outcome,
@@ -268,6 +298,7 @@ class RegisterTable:
         guard_expiry = {TTL_ATTRIBUTE: _n(_epoch(now + OUTCOME_GUARD_RETENTION))}
         # An email about no case expires; a case's (and a summary of parts) is kept with it.
         outcome_expiry = guard_expiry if decision.case_id is None and not decision.parts else {}
+        waits = decision_waits(decision)
         writes: list[dict[str, Any]] = [
             self._put(
                 {
@@ -275,6 +306,7 @@ class RegisterTable:
                     "outcome": _s(decision.outcome.value),
                     "submission": _s(submission.model_dump_json()),
                     **outcome_expiry,
+                    **(triage_mark(TRIAGE_WAITING, now.isoformat(), waits) if waits else {}),
                 },
                 "attribute_not_exists(PK)",
             ),
@@ -348,6 +380,8 @@ class RegisterTable:
         if decision.case_id:
             writes.append(self._case_event(decision.case_id, message_id, "email"))
         writes += self._outbox_writes(message_id, decision.effects, decision.case_id, now)
+        if resolves:
+            writes.append(self._resolve(resolves))
         if reads is not None:
             writes += self._read_checks(reads.excluding(decision))
         self._transact(writes, message_id)
@@ -378,16 +412,26 @@ class RegisterTable:
         return checks
 
     def record_change(
-        self, change: CaseChange, now: datetime, forget_person_key: str | None = None
+        self,
+        change: CaseChange,
+        now: datetime,
+        forget_person_key: str | None = None,
+        *,
+        resolves: str | None = None,
     ) -> None:
         """Store a change not caused by an email (reminder, panel pack, a retention erasure
-        with `forget_person_key`, its person lookup) with its effects, once."""
+        with `forget_person_key`, its person lookup) with its effects, once; a console
+        change takes the triage item it `resolves` out of the queue."""
         case_id = change.case.case_id if change.case else None
+        waits = change_waits(change)
         writes: list[dict[str, Any]] = [
             self._put(
                 {
                     **_key(f"EVENT#{change.event_id}", "EVENT"),
                     TTL_ATTRIBUTE: _n(_epoch(now + EVENT_GUARD_RETENTION)),
+                    # A report waiting in Triage keeps what it was (no personal data).
+                    **(triage_mark(TRIAGE_WAITING, now.isoformat(), waits) if waits else {}),
+                    **({"label": _s(change.label)} if waits else {}),
                 },
                 "attribute_not_exists(PK)",
             ),
@@ -406,7 +450,20 @@ class RegisterTable:
         if forget_person_key:
             writes.append(self._forget_person(forget_person_key, case_id))
         writes += self._outbox_writes(change.event_id, change.effects, case_id, now)
+        if resolves:
+            writes.append(self._resolve(resolves))
         self._transact(writes, change.event_id)
+
+    def _resolve(self, item_id: str) -> dict[str, Any]:
+        """Out of the triage queue (the item itself stays: an email's outcome, a report)."""
+        return {
+            "Update": {
+                "TableName": self.table_name,
+                "Key": triage_key(item_id),
+                "UpdateExpression": "REMOVE " + ", ".join(TRIAGE_ATTRIBUTES),
+                "ConditionExpression": "attribute_exists(PK)",
+            }
+        }
 
     def _transact(self, writes: list[dict[str, Any]], event_id: str) -> None:
         try:
@@ -438,7 +495,14 @@ class RegisterTable:
 
     def _hold(self, held: HeldWithdrawal, now: datetime) -> list[dict[str, Any]]:
         expiry = {TTL_ATTRIBUTE: _n(_epoch(now + HOLD_RETENTION))}
-        hold = {**_key(f"HOLD#{held.reference}", "HOLD"), "hold": _s(held.model_dump_json())}
+        hold = {
+            **_key(f"HOLD#{held.reference}", "HOLD"),
+            "hold": _s(held.model_dump_json()),
+            # In Triage until confirmed, purged (both delete it) or lapsed.
+            **triage_mark(
+                TRIAGE_WAITING, held.received_at.isoformat(), Waiting.HELD_WITHDRAWAL
+            ),
+        }
         writes = [self._put({**hold, **expiry}, "attribute_not_exists(PK)")]
         if held.person_key:
             link = _key(f"PERSONHOLD#{held.person_key}", f"HOLD#{held.reference}")
@@ -634,6 +698,32 @@ class RegisterTable:
                 break
         return found[:limit]
 
+    def triage_marks(self, queue: str, until: str | None = None) -> list[tuple[str, str, str]]:
+        """(item id, why it waits, since) of one triage queue's items (the TriageQueue index,
+        eventually consistent), oldest first, `triage_since` up to `until` inclusive. Item
+        ids as shared.console.waiting's, and `case:<case id>`."""
+        condition = "triage_queue = :queue" + (" AND triage_since <= :until" if until else "")
+        values = {":queue": _s(queue), **({":until": _s(until)} if until else {})}
+        kinds = {"SUBMISSION": "email", "HOLD": "hold", "EVENT": "event", "CASE": "case"}
+        found = []
+        paginator = self.dynamodb.get_paginator("query")
+        for page in paginator.paginate(
+            TableName=self.table_name,
+            IndexName=TRIAGE_INDEX,
+            KeyConditionExpression=condition,
+            ExpressionAttributeValues=values,
+        ):
+            for item in page["Items"]:
+                prefix, _, ref = item["PK"]["S"].partition("#")
+                found.append(
+                    (f"{kinds[prefix]}:{ref}", item["triage_kind"]["S"], item["triage_since"]["S"])
+                )
+        return found
+
+    def waiting_report_label(self, event_id: str) -> str | None:
+        item = self._get(f"EVENT#{event_id}", "EVENT")
+        return item["label"]["S"] if item and "label" in item else None
+
     def unrecorded_emails(self, case_id: str) -> list[str]:
         emails = []
         for item in self._query_items(f"CASEEVENT#{case_id}"):
@@ -675,6 +765,7 @@ class RegisterTable:
             "case": _s(case.model_dump_json(exclude={"version"})),
             **expiry,
             **retention,
+            **_case_triage(case),
         }
         if expected == 0:
             case_write = self._put(case_item, "attribute_not_exists(PK)")
@@ -702,6 +793,18 @@ class RegisterTable:
                 person_item, "case_id = :case_id", {":case_id": _s(case.case_id)}
             )
         return [case_write, person_write]
+
+
+def _case_triage(case: Case) -> dict[str, dict[str, str]]:
+    """A pending case by when it lapses, a case on the register by its review day: Triage
+    reads the few near or past them, never the whole table."""
+    if case.status.is_pending and case.pending_expires_at is not None:
+        return triage_mark(TRIAGE_LAPSING, case.pending_expires_at.isoformat(), Waiting.LAPSING)
+    if case.status is CaseStatus.ACTIVE and case.next_review_on is not None:
+        return triage_mark(
+            TRIAGE_REVIEW, case.next_review_on.isoformat(), Waiting.REVIEW_OVERDUE
+        )
+    return {}
 
 
 def outbox_id_of(keys: dict[str, Any]) -> str | None:

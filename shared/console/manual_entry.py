@@ -22,6 +22,7 @@ from shared.console.roles import (
     refusal,
     require,
 )
+from shared.console.waiting import awaits_verification, email_item
 from shared.errors import ActionRefusedError
 from shared.forms.fields import FormKind, RawForm
 from shared.forms.found import find_forms
@@ -70,6 +71,8 @@ def enter_by_hand(
         raise refusal("undecided", "That email has no outcome yet: wait for it to be read.")
     if outcome.outcome is Outcome.QUARANTINED:
         raise refusal("quarantined", "That email is in quarantine: release it first.")
+    if awaits_verification(outcome):
+        raise refusal("self-referral", "That self-referral is not verified: verify it first.")
     if not entered:
         raise refusal("nothing", "No form was entered.")
     found = find_forms(mail, settings)
@@ -107,4 +110,5 @@ def enter_by_hand(
         label=ConsoleAction.ENTER_BY_HAND.value,
         actor=actor,
         decision=decision,
+        resolves=email_item(outcome.message_id),
     )

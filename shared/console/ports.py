@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Protocol
 
 from shared.case import Actor, AuditEntry, Case, CaseChange, Decision, RegisterReads, Submission
+from shared.console.triage import TriageRead
 from shared.intake_service import RecordingRegister
 from shared.mail import Attachment
 
@@ -23,11 +24,19 @@ class ConsoleRegister(RecordingRegister, Protocol):
         *,
         actor: Actor | None = None,
         label: str | None = None,
+        resolves: str | None = None,
     ) -> Submission: ...
 
     def record_change(
-        self, change: CaseChange, now: datetime, forget_person_key: str | None = None
+        self,
+        change: CaseChange,
+        now: datetime,
+        forget_person_key: str | None = None,
+        *,
+        resolves: str | None = None,
     ) -> None: ...
+
+    def triage_waiting(self, now: datetime) -> TriageRead: ...
 
     def audit_view(self, actor: Actor, label: str, case_id: str, now: datetime) -> str: ...
 

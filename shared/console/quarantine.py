@@ -22,6 +22,7 @@ from shared.console.roles import (
     refusal,
     require,
 )
+from shared.console.waiting import email_item
 from shared.errors import ActionRefusedError
 from shared.intake import IdentityHasher, IntakeContext, IntakeDecider, Register
 from shared.mail import InboundMail, trust_reasons
@@ -89,6 +90,7 @@ def release(
         actor=actor,
         decision=decision,
         header_message_id=mail.duplicate_key,
+        resolves=email_item(message_id),
     )
 
 
@@ -107,4 +109,5 @@ def dismiss(
         label=ConsoleAction.DISMISS.value,
         actor=actor,
         decision=Decision(outcome=Outcome.QUARANTINED, reasons=quarantined.reasons),
+        resolves=email_item(message_id),
     )

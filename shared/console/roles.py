@@ -24,6 +24,10 @@ class ConsoleAction(StrEnum):
     ENTER_BY_HAND = "console:enter"
     RELEASE = "console:release"
     DISMISS = "console:dismiss"
+    VERIFY = "console:verify"  # a self-referral, decided as from its sender
+    DECLINE = "console:decline"  # a self-referral, its sender told
+    NOTE = "console:noted"  # a bounced answer dealt with (the sender reached otherwise)
+    VIEW_TRIAGE = "console:view:triage"
 
 
 _COORDINATOR = frozenset({StaffRole.COORDINATOR})
@@ -43,6 +47,12 @@ ALLOWED: dict[ConsoleAction, frozenset[StaffRole]] = {
     ConsoleAction.ENTER_BY_HAND: _COORDINATOR,
     ConsoleAction.RELEASE: _COORDINATOR,
     ConsoleAction.DISMISS: _COORDINATOR,
+    ConsoleAction.VERIFY: _COORDINATOR,
+    ConsoleAction.DECLINE: _COORDINATOR,
+    ConsoleAction.NOTE: _COORDINATOR,
+    # The panel sees the cases waiting (reviews overdue, referrals about to lapse); the
+    # emails waiting are the coordinators' (shared.console.triage).
+    ConsoleAction.VIEW_TRIAGE: _PANEL,
 }
 
 ROLE_NAMES = {
@@ -81,7 +91,7 @@ def event_id_for(action: ConsoleAction, token: str) -> str:
 # A re-decision of an email is a sub-event of it, `<message id>.<kind>` like one child's part,
 # so its case lists it, an erasure finds the email by it (shared.case.email_of), and each kind
 # happens at most once: the register keeps one outcome per key.
-TRIAGED = "triage"  # released or dismissed: one or the other, once
+TRIAGED = "triage"  # released or dismissed (verified or declined): one of them, once
 ENTERED = "entry"  # its unreadable files typed in by hand, once
 
 
@@ -99,3 +109,6 @@ class ConsoleDecision:
     actor: Actor
     decision: Decision
     header_message_id: str | None = None  # a released email's: reserves its duplicate key
+    # The triage item it deals with (shared.console.triage.TriageItem.item_id): it leaves
+    # the queue in the transaction that records this decision.
+    resolves: str | None = None

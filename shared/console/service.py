@@ -14,6 +14,8 @@ from datetime import datetime
 from shared.case import (
     Actor,
     Case,
+    CaseChange,
+    CaseStatus,
     RegisterReads,
     Submission,
     email_of,
@@ -34,8 +36,16 @@ from shared.console.roles import (
     refusal,
     require,
 )
+from shared.console.self_referrals import DECLINED, decline, verify
 from shared.console.subject_access import HeldEmail, subject_access_export
-from shared.errors import AlreadyRecordedError, ConcurrentChangeError, RawMailMissingError
+from shared.console.triage import ListedFile, TriageItem, WaitingEmail, triage_queue
+from shared.console.waiting import Waiting, event_item
+from shared.errors import (
+    ActionRefusedError,
+    AlreadyRecordedError,
+    ConcurrentChangeError,
+    RawMailMissingError,
+)
 from shared.intake import IdentityHasher, Register
 from shared.intake_service import MAX_DECISION_ATTEMPTS, ReadTracker
 from shared.mail import Attachment, InboundMail, parse_mail
@@ -185,6 +195,79 @@ class ConsoleService:
         self.mail.discard(message_id)
         return done
 
+    def verify(self, actor: Actor, message_id: str) -> ActionDone:
+        """A self-referral decided as from its sender (shared.console.self_referrals)."""
+        require(actor, ConsoleAction.VERIFY)
+        mail = self._mail(message_id)
+        return self._decide(
+            lambda register, now: verify(
+                mail, message_id, self.register.submission(message_id),
+                self.register.submission(redecision_id(message_id, TRIAGED)), actor=actor,
+                settings=self.settings, now=now, register=register, hasher=self.hasher,
+            )
+        )  # fmt: skip
+
+    def decline(self, actor: Actor, message_id: str) -> ActionDone:
+        """Recorded and its sender told, then the raw email erased (as a dismissal's: a
+        decline repeated after a failed erasure erases it again)."""
+        require(actor, ConsoleAction.DECLINE)
+        triaged = self.register.submission(redecision_id(message_id, TRIAGED))
+        if triaged is not None and any(r.message == DECLINED for r in triaged.reasons):
+            self.mail.discard(message_id)
+            return ActionDone(triaged.message_id, ConsoleAction.DECLINE.value, None,
+                              triaged.outcome.value, already=True)  # fmt: skip
+        mail = self._mail(message_id)
+        done = self._decide(
+            lambda register, now: decline(
+                mail, message_id, self.register.submission(message_id), triaged, actor=actor,
+                settings=self.settings, now=now,
+            )
+        )  # fmt: skip
+        self.mail.discard(message_id)
+        return done
+
+    def note(self, actor: Actor, token: str, event_id: str) -> ActionDone:
+        """A bounced answer dealt with (the sender reached another way): out of Triage,
+        audited with who did it."""
+        require(actor, ConsoleAction.NOTE)
+        change = CaseChange(
+            event_id=event_id_for(ConsoleAction.NOTE, token), label=ConsoleAction.NOTE.value,
+            actor=actor,
+        )  # fmt: skip
+        try:
+            self.register.record_change(change, self.clock(), resolves=event_item(event_id))
+        except AlreadyRecordedError:
+            return ActionDone(change.event_id, change.label, None, None, already=True)
+        return ActionDone(change.event_id, change.label, None, None)
+
+    def triage(self, actor: Actor) -> list[TriageItem]:
+        """Everything waiting for a person the actor may see, oldest first; each email's
+        sender and files from its stored copy (never its text)."""
+        require(actor, ConsoleAction.VIEW_TRIAGE)
+        now = self.clock()
+        read = self.register.triage_waiting(now)
+        emails = []
+        for submission, why, since in read.emails:
+            if submission.case_id is not None:
+                case = self.register.case(submission.case_id)
+                if case is None or case.status is CaseStatus.WITHDRAWN:
+                    continue  # erased with its case: nothing left to do
+            emails.append(self._waiting_email(submission, why, since))
+        return triage_queue(
+            actor, now, emails=emails, holds=read.holds, reports=read.reports, cases=read.cases
+        )
+
+    def _waiting_email(self, submission: Submission, why: Waiting, since: datetime) -> WaitingEmail:
+        try:
+            mail = self._mail(email_of(submission.message_id))
+        except ActionRefusedError:  # no longer held
+            return WaitingEmail(submission, why, since)
+        files = tuple(
+            ListedFile(a.position, a.filename, a.content_type, a.full_size)
+            for a in mail.attachments
+        )
+        return WaitingEmail(submission, why, since, mail.sender or None, files)
+
     def enter_by_hand(
         self,
         actor: Actor,
@@ -269,6 +352,6 @@ class ConsoleService:
             checked = None
         submission = self.register.record(
             made.event_id, made.header_message_id, decision, now, checked,
-            actor=made.actor, label=made.label,
+            actor=made.actor, label=made.label, resolves=made.resolves,
         )  # fmt: skip
         return ActionDone(made.event_id, made.label, submission.case_id, submission.outcome.value)

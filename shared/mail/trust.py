@@ -180,10 +180,30 @@ def trust_reasons(mail: InboundMail, settings: Settings) -> list[Reason]:
     coordinator = mail.sender in settings.coordinator_addresses and is_team_sender(mail, settings)
     allowed = domain_matches(mail.sender, settings.allowed_sender_domains) or coordinator
     if mail.sender and mail.original_sender_found and not allowed:
-        reasons.append(
-            Reason(
-                code=ReasonCode.SENDER_NOT_ALLOWED,
-                message="The sender's domain is not one the DSR accepts referrals from.",
-            )
-        )
+        reasons.append(DOMAIN_NOT_ACCEPTED)
     return reasons
+
+
+DOMAIN_NOT_ACCEPTED = Reason(
+    code=ReasonCode.SENDER_NOT_ALLOWED,
+    message="The sender's domain is not one the DSR accepts referrals from.",
+)
+
+
+def may_self_refer(mail: InboundMail, settings: Settings, reasons: list[Reason]) -> bool:
+    """A family's or young person's own email: its only fault is a domain outside the
+    allowed ones, and the receiving server proved it - SPF, DKIM and DMARC passed, DMARC
+    for the From domain itself - with clean spam and virus verdicts, sent by them (not
+    forwarded, not automatic). Such an email waits for a coordinator (`SelfReferrals`
+    `verify`) instead of being quarantined; whether it holds forms is the decider's."""
+    verdicts = mail.verdicts
+    return (
+        settings.self_referrals == "verify"
+        and reasons == [DOMAIN_NOT_ACCEPTED]
+        and mail.forwarded_by is None
+        and not mail.automatic
+        and _from_receiving_server(mail, settings)
+        and (verdicts.spf, verdicts.dkim, verdicts.dmarc) == ("PASS", "PASS", "PASS")
+        and verdicts.dmarc_header_from == domain_of(mail.sender)
+        and (verdicts.spam, verdicts.virus) == ("PASS", "PASS")
+    )

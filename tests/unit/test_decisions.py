@@ -225,8 +225,10 @@ def test_rejections_list_every_reason_and_echo_nothing(desk: Desk) -> None:
     ],
 )
 def test_untrusted_mail_is_quarantined_and_not_answered(
-    desk: Desk, kwargs: dict[str, str], codes: set[str]
+    settings: Settings, kwargs: dict[str, str], codes: set[str]
 ) -> None:
+    # SelfReferrals quarantine: a family's proved email is quarantined like any other.
+    desk = Desk(settings.model_copy(update={"self_referrals": "quarantine"}))
     decision = desk.receive(email(("r.pdf", referral_pdf()), ("c.pdf", consent_pdf()), **kwargs))
     assert decision.outcome is Outcome.QUARANTINED
     assert {r.code.value for r in decision.reasons} == codes
@@ -236,8 +238,12 @@ def test_untrusted_mail_is_quarantined_and_not_answered(
     assert decision.case is None
 
 
-def test_quarantine_alerts_withhold_the_sender_from_non_secure_coordinators(desk: Desk) -> None:
+def test_quarantine_alerts_withhold_the_sender_from_non_secure_coordinators(
+    settings: Settings,
+) -> None:
+    desk = Desk(settings.model_copy(update={"self_referrals": "quarantine"}))
     decision = desk.receive(email(("r.pdf", referral_pdf()), sender="parent@gmail.com"))
+    assert decision.outcome is Outcome.QUARANTINED
     by_recipient = {e.to: e.body for e in emails(decision)}
     assert "parent@gmail.com" in by_recipient[("dsr.coordinator@nhs.net",)]
     assert "parent@gmail.com" not in by_recipient[("dsr.admin@bromley.gov.uk",)]

@@ -56,7 +56,9 @@ def test_readable_forms_send_no_manual_entry_copy(desk: Desk) -> None:
 
 
 def test_untrusted_mail_is_quarantined_without_a_copy(desk: Desk) -> None:
-    decision = desk.receive(email(("scan.pdf", scanned_pdf()), sender="x@gmail.com"))
+    # DMARC failed: not a self-referral (that waits for a coordinator to verify it first).
+    auth = "spf=pass smtp.mailfrom=gmail.com; dkim=pass; dmarc=fail header.from=gmail.com"
+    decision = desk.receive(email(("scan.pdf", scanned_pdf()), sender="x@gmail.com", auth=auth))
     assert decision.outcome is Outcome.QUARANTINED
     assert manual_entries(decision.effects) == []
 

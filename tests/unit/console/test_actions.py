@@ -396,9 +396,10 @@ def quarantined(desk: Desk, raw: bytes) -> Submission:
                       reasons=decision.reasons, received_at=NOW)  # fmt: skip
 
 
-def test_a_released_self_referral_is_decided_as_from_its_sender(
-    desk: Desk, settings: Settings
-) -> None:
+def test_a_released_self_referral_is_decided_as_from_its_sender(settings: Settings) -> None:
+    # SelfReferrals quarantine: a family's email is quarantined, and released by hand.
+    settings = settings.model_copy(update={"self_referrals": "quarantine"})
+    desk = Desk(settings)
     person = child(1117)
     raw = email(("r.pdf", referral_pdf(**person)), ("c.pdf", consent_pdf(**person)),
                 sender="a.parent@gmail.com")  # fmt: skip
