@@ -198,6 +198,10 @@ class ConsoleService:
     def verify(self, actor: Actor, message_id: str) -> ActionDone:
         """A self-referral decided as from its sender (shared.console.self_referrals)."""
         require(actor, ConsoleAction.VERIFY)
+        triaged = self.register.submission(redecision_id(message_id, TRIAGED))
+        if triaged is not None and not any(r.message == DECLINED for r in triaged.reasons):
+            return ActionDone(triaged.message_id, ConsoleAction.VERIFY.value, triaged.case_id,
+                              triaged.outcome.value, already=True)  # fmt: skip
         mail = self._mail(message_id)
         return self._decide(
             lambda register, now: verify(

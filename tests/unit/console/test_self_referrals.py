@@ -5,6 +5,8 @@ coordinator verifies (decided as from the sender) or declines (the sender told p
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import pytest
 
 from infrastructure.samples import child, consent_pdf, email, referral_pdf
@@ -37,7 +39,7 @@ def family_email(person: dict[str, str], *, consent: bool = True, **verdicts: st
                  **verdicts)  # fmt: skip
 
 
-def to(decision_effects: list[object], address: str) -> list[EmailEffect]:
+def to(decision_effects: Sequence[object], address: str) -> list[EmailEffect]:
     return [e for e in decision_effects if isinstance(e, EmailEffect) and address in e.to]
 
 
@@ -93,7 +95,7 @@ def test_a_familys_authenticated_clean_email_with_forms_awaits_verification(
 def test_failed_authentication_spam_or_virus_stays_quarantined(
     desk: Desk, verdicts: dict[str, str], code: ReasonCode
 ) -> None:
-    decision = desk.receive(family_email(child(1302), **verdicts))
+    decision = desk.receive(family_email(child(1302), **verdicts))  # type: ignore[arg-type]
     assert decision.outcome is Outcome.QUARANTINED
     assert code in {r.code for r in decision.reasons}
     assert to(decision.effects, FAMILY) == []
