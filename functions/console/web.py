@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import json
 import mimetypes
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
@@ -33,7 +34,9 @@ ASSET_FILES = {
     for path in ASSETS.rglob("*")
     if path.is_file() and path.suffix in {".css", ".svg", ".ico", ".png", ".txt"}
 }
-MAX_FORM_BYTES = 16 * 1024
+# The largest form is a referral entered by hand (53 fields, some long answers).
+MAX_FORM_BYTES = 64 * 1024
+MAX_FORM_FIELDS = 120
 CHALLENGE_SECONDS = 180  # Cognito's sign-in session (AuthSessionValidity: 3 minutes)
 
 TEMPLATES = jinja2.Environment(
@@ -43,6 +46,34 @@ TEMPLATES = jinja2.Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
+
+
+def _when(value: date | None) -> str:
+    """A date as the NHS style writes it (`3 March 2026`), a moment with its time."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return value.strftime("%-d %B %Y %H:%M")
+    return value.strftime("%-d %B %Y")
+
+
+def _shown(value: object) -> str:
+    """A value read from a form, as text: ticks as Yes/No, lists joined."""
+    if isinstance(value, bool):
+        return "Yes" if value else "No"
+    if isinstance(value, date):
+        return _when(value)
+    if isinstance(value, tuple | list):
+        return ", ".join(_shown(item) for item in value) or "None"
+    if isinstance(value, dict):
+        return "; ".join(f"{key.replace('_', ' ')}: {item}" for key, item in value.items())
+    if value is None or value == "":
+        return "Not given"
+    return str(getattr(value, "value", value))
+
+
+TEMPLATES.filters["when"] = _when
+TEMPLATES.filters["shown"] = _shown
 
 
 def page(
@@ -68,7 +99,7 @@ def redirect(location: str, cookies: list[Cookie] | None = None) -> Response[Any
     )
 
 
-def download(body: str, filename: str, content_type: str) -> Response[Any]:
+def download(body: str | bytes, filename: str, content_type: str) -> Response[Any]:
     return Response(
         status_code=200,
         content_type=content_type,
@@ -126,7 +157,10 @@ def form_of(event: APIGatewayProxyEventV2) -> dict[str, str]:
     body = event.decoded_body or ""
     if len(body.encode("utf-8", "replace")) > MAX_FORM_BYTES:
         return {}
-    fields = parse_qs(body, keep_blank_values=True, max_num_fields=20)
+    try:
+        fields = parse_qs(body, keep_blank_values=True, max_num_fields=MAX_FORM_FIELDS)
+    except ValueError:  # more fields than any console form has
+        return {}
     return {name: values[0] for name, values in fields.items() if values}
 
 

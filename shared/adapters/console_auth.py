@@ -134,6 +134,17 @@ class CognitoSignIn:
             raise NotSignedInError("refresh refused") from error
         return Tokens(answer["AuthenticationResult"]["AccessToken"], refresh_token)
 
+    def email_of(self, access_token: str) -> str:
+        """The signed-in person's email address, as the pool holds it: the audit's and the
+        actions' name for them (an access token carries only the pool's own username, a
+        uuid when people sign in by email). GetUser is authorised by the token itself."""
+        try:
+            answer = self.cognito.get_user(AccessToken=access_token)
+        except ClientError as error:
+            raise NotSignedInError("the pool does not know the token's user") from error
+        attributes = {item["Name"]: item["Value"] for item in answer.get("UserAttributes", [])}
+        return str(attributes.get("email") or answer["Username"])
+
     def sign_out(self, access_token: str) -> None:
         """Revokes the person's tokens everywhere; an already dead token is signed out."""
         with contextlib.suppress(ClientError):

@@ -16,6 +16,7 @@ class ConsoleAction(StrEnum):
     """Each action, named as its audit line labels it (a correction adds `:<field>`)."""
 
     VIEW_CASE = "console:view:case"
+    VIEW_FILE = "console:view:file"  # one of a case's original files, downloaded
     EXPORT_SAR = "console:export:sar"
     CORRECT = "console:correct"
     REVIEW = "console:review"
@@ -39,6 +40,7 @@ _PANEL = frozenset({StaffRole.COORDINATOR, StaffRole.PANEL})
 # service (the ops views) and sees no one's data.
 ALLOWED: dict[ConsoleAction, frozenset[StaffRole]] = {
     ConsoleAction.VIEW_CASE: _PANEL,
+    ConsoleAction.VIEW_FILE: _PANEL,
     ConsoleAction.EXPORT_SAR: _COORDINATOR,
     ConsoleAction.CORRECT: _COORDINATOR,
     ConsoleAction.REVIEW: _PANEL,

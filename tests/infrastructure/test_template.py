@@ -361,13 +361,38 @@ def test_function_roles_have_least_privilege(transformed: dict[str, Any]) -> Non
         "kms:GenerateDataKey",
         "sqs:SendMessage",
     }
-    # The console reads (the register, the NHS number's keyed hash, its CSRF key); no writes yet.
+    # The console reads the register and records its actions as the intake records an email
+    # (one transaction, the triage mark updated; no stream, no sending - effects send);
+    # it reads original emails and erases a dismissed one, under inbound/ only.
     assert actions_of("ConsoleFunctionRole") == {
         "dynamodb:Scan",
         "dynamodb:GetItem",
+        "dynamodb:Query",
+        "dynamodb:PutItem",
+        "dynamodb:UpdateItem",
+        "dynamodb:DeleteItem",
+        "dynamodb:ConditionCheckItem",
+        "s3:GetObject",
+        "s3:DeleteObject",
+        "s3:ListBucket",
         "kms:Decrypt",
+        "kms:GenerateDataKey",
         "kms:GenerateMac",
         "secretsmanager:GetSecretValue",
+    }
+    console = {s["Sid"]: s for s in roles["ConsoleFunctionRole"]}
+    assert console["ReadAndEraseInboundMail"]["Resource"] == {
+        "Fn::Sub": "${RawMailBucket.Arn}/inbound/*"
+    }
+    assert console["ReadAndRecordTheRegister"]["Resource"] == {
+        "Fn::GetAtt": ["RegisterTable", "Arn"]
+    }
+    assert not actions_of("ConsoleFunctionRole") & {
+        "s3:PutObject",
+        "ses:SendEmail",
+        "sqs:SendMessage",
+        "scheduler:CreateSchedule",
+        "kms:Encrypt",
     }
     assert actions_of("MailEventsFunctionRole") == {
         "dynamodb:GetItem",
@@ -841,7 +866,12 @@ def test_the_schedule_group_outlives_the_stack(resources: dict[str, Any]) -> Non
 def test_a_missing_raw_email_reads_as_not_found(transformed: dict[str, Any]) -> None:
     """Without s3:ListBucket, S3 answers a missing key 403 (AccessDenied), not 404."""
     roles = _function_statements(transformed)
-    for role in ("IntakeFunctionRole", "EffectsFunctionRole", "OutboxSweeperFunctionRole"):
+    for role in (
+        "IntakeFunctionRole",
+        "EffectsFunctionRole",
+        "OutboxSweeperFunctionRole",
+        "ConsoleFunctionRole",
+    ):
         [listing] = [
             s
             for s in roles[role]
