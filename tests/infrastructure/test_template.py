@@ -775,7 +775,7 @@ def test_the_reminders_own_arn_resolves_locally(stack: LocalStack) -> None:
 def test_the_outbox_index_is_sparse_and_keys_only(resources: dict[str, Any]) -> None:
     table = resources["RegisterTable"]["Properties"]
     indexes = {index["IndexName"]: index for index in table["GlobalSecondaryIndexes"]}
-    assert set(indexes) == {"OutboxByAge", "ClosedByDay"}
+    assert set(indexes) == {"OutboxByAge", "ClosedByDay", "TriageQueue"}
     index = indexes["OutboxByAge"]
     assert index["KeySchema"] == [
         {"AttributeName": "outbox_queue", "KeyType": "HASH"},
@@ -784,6 +784,29 @@ def test_the_outbox_index_is_sparse_and_keys_only(resources: dict[str, Any]) -> 
     assert index["Projection"] == {"ProjectionType": "KEYS_ONLY"}
     types = {a["AttributeName"]: a["AttributeType"] for a in table["AttributeDefinitions"]}
     assert types["outbox_queue"] == types["outbox_since"] == "S"
+
+
+
+def test_the_triage_index_is_sparse_and_only_the_console_reads_it(
+    resources: dict[str, Any],
+) -> None:
+    table = resources["RegisterTable"]["Properties"]
+    [index] = [i for i in table["GlobalSecondaryIndexes"] if i["IndexName"] == "TriageQueue"]
+    assert index["KeySchema"] == [
+        {"AttributeName": "triage_queue", "KeyType": "HASH"},
+        {"AttributeName": "triage_since", "KeyType": "RANGE"},
+    ]
+    # Keys and why an item waits: no personal data in the index.
+    assert index["Projection"] == {"ProjectionType": "INCLUDE", "NonKeyAttributes": ["triage_kind"]}
+    console = resources["ConsoleFunction"]["Properties"]["Policies"][0]["Statement"]
+    [query] = [s for s in console if s["Sid"] == "ReadTheTriageQueue"]
+    assert query["Action"] == "dynamodb:Query"
+    assert query["Resource"] == {"Fn::Sub": "${RegisterTable.Arn}/index/TriageQueue"}
+    [update] = [s for s in console if s["Sid"] == "TakeOutOfTriage"]
+    allowed = update["Condition"]["ForAllValues:StringEquals"]["dynamodb:Attributes"]
+    assert set(allowed) == {"PK", "SK", "triage_queue", "triage_since", "triage_kind"}
+    parameter = load_template()["Parameters"]["SelfReferrals"]
+    assert parameter["Default"] == "verify" and parameter["AllowedValues"] == ["verify", "quarantine"]
 
 
 ASYNCHRONOUS_FUNCTIONS = (
