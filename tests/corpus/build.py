@@ -461,9 +461,9 @@ def build() -> list[tuple[str, str, bytes, Expected]]:
     )
     add(
         "personal-address",
-        "forms from a personal email address",
+        "forms from a personal email address, its sender proved: a self-referral to verify",
         email(*pair(next(people)), sender="someone@gmail.com"),
-        Expected("quarantined", ["SENDER_NOT_ALLOWED"]),
+        Expected("pending", ["AWAITING_VERIFICATION"]),
     )
     add(
         "spam",
