@@ -1,6 +1,7 @@
 """ConsoleFunction: the coordinators' console behind the HTTP API - sign-in against Cognito
 (password, then the authenticator's code), the register and its search, the register in
-numbers; the case page and its actions (case_pages). Server-rendered pages that work without JavaScript; every request's access token verified
+numbers; the case page and its actions (case_pages) and the triage queue (triage_pages).
+Server-rendered pages that work without JavaScript; every request's access token verified
 (shared.adapters.console_auth), every form's CSRF token checked, every view of a person's
 data audited."""
 
@@ -13,10 +14,11 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 try:  # the tests and the embedded stack
-    from functions.console import case_pages, web
+    from functions.console import case_pages, triage_pages, web
     from functions.console.shell import Forbidden, FormExpired, Request, wiring
 except ImportError:  # Lambda: the function's own folder is the root of its code
     import case_pages  # type: ignore[no-redef,import-not-found]
+    import triage_pages  # type: ignore[no-redef,import-not-found]
     import web  # type: ignore[no-redef,import-not-found]
     from shell import (  # type: ignore[no-redef,import-not-found]
         Forbidden,
@@ -49,6 +51,7 @@ from shared.errors import ConsoleSignInError, NotSignedInError
 logger = Logger(service="dsr-console")
 app = APIGatewayHttpResolver()
 app.include_router(case_pages.router)
+app.include_router(triage_pages.router)
 STEP_PAGES = {MFA_CODE: "sign_in_code.html", MFA_SETUP: "sign_in_authenticator.html",
               NEW_PASSWORD: "sign_in_new_password.html"}  # fmt: skip
 

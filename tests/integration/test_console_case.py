@@ -161,7 +161,7 @@ def test_a_correction_from_the_page_is_recorded_once_with_errors_shown_per_field
     assert bad["statusCode"] == 400 and "There is a problem" in bad["text"]
     assert 'href="#correct-child_postcode"' in bad["text"] or "correct-value-error" in bad["text"]
     assert "nhsuk-error-message" in bad["text"] and "<script" not in bad["text"]
-    assert "<details class=\"nhsuk-details\" id=\"correct\" open>" in bad["text"]
+    assert '<details class="nhsuk-details" id="correct" open>' in bad["text"]
     assert held(register, case_id).version == version
     # Done: a 303 back to the case; the same form again does nothing more.
     form = {**hidden, "field": "postcode", "value": "br6 0aa", "reason": HOSTILE}
@@ -218,7 +218,9 @@ def test_a_review_and_a_closure_from_the_page_are_recorded_once_and_answered(
     closing = {**close, "removal_reason": "Needs met by universal services."}
     assert panel.request("POST", f"{path}/close", closing)["statusCode"] == 303
     version = held(register, case_id).version
-    assert panel.request("POST", f"{path}/close", closing)["headers"]["Location"].endswith("already")
+    assert panel.request("POST", f"{path}/close", closing)["headers"]["Location"].endswith(
+        "already"
+    )
     case = held(register, case_id)
     assert case.status is CaseStatus.CLOSED and case.version == version
     page = panel.request("GET", path)["text"]
@@ -245,9 +247,12 @@ def test_a_withdrawal_from_the_page_checks_the_person_then_erases_them_once(
     assert wrong["statusCode"] == 400 and "There is a problem" in wrong["text"]
     assert 'href="#withdraw-child_nhs_number"' in wrong["text"]
     assert held(register, case_id).status is CaseStatus.ACTIVE
-    assert browser.request("POST", f"{path}/withdraw", {**typed, "token": hidden["token"]})[
-        "statusCode"
-    ] == 403
+    assert (
+        browser.request("POST", f"{path}/withdraw", {**typed, "token": hidden["token"]})[
+            "statusCode"
+        ]
+        == 403
+    )
     done = browser.request("POST", f"{path}/withdraw", {**hidden, **typed})
     assert done["headers"]["Location"] == f"{path}?done=withdraw"
     assert browser.request("POST", f"{path}/withdraw", {**hidden, **typed})["headers"][
@@ -297,7 +302,10 @@ def test_no_url_on_the_case_page_holds_personal_data(
     assert urls and all(not found(person, url) for url in urls)
     case_urls = [url for url in urls if url.startswith("/cases/")]
     assert case_urls and all(
-        re.fullmatch(rf"/cases/{case_id}(/(correct|review|close|withdraw|subject-access)"
-                     r"|/files/\d+/\d+)?", url)  # fmt: skip
+        re.fullmatch(
+            rf"/cases/{case_id}(/(correct|review|close|withdraw|subject-access)"
+            r"|/files/\d+/\d+)?",
+            url,
+        )
         for url in case_urls
     )

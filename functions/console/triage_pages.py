@@ -1,0 +1,196 @@
+"""The triage page: everything waiting for a person, oldest first (ConsoleService.triage, the
+TriageQueue index), each item with the actions the actor's role allows - release or dismiss
+a quarantined email, verify or decline a self-referral, note a bounced answer, enter a
+scanned form by hand (a web form of the referral's and consent's own fields). Every action
+a POST with the CSRF token; the email's id rides in the form, never in a URL."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
+
+try:  # the tests and the embedded stack
+    from functions.console import web
+    from functions.console.case_pages import errors_of
+    from functions.console.shell import Forbidden, Request, form_token, wiring
+except ImportError:  # Lambda: the function's own folder is the root of its code
+    import web  # type: ignore[no-redef,import-not-found]
+    from case_pages import errors_of  # type: ignore[no-redef,import-not-found]
+    from shell import (  # type: ignore[no-redef,import-not-found]
+        Forbidden,
+        Request,
+        form_token,
+        wiring,
+    )
+from shared.case import Actor
+from shared.console.manual_entry import EnteredForm
+from shared.console.ports import ActionDone
+from shared.console.roles import ConsoleAction
+from shared.console.session import Identity, Page, audit_view
+from shared.errors import ActionRefusedError
+from shared.forms.fields import FormKind
+from templates.forms.layout import CONSENT, REFERRAL
+
+logger = Logger(service="dsr-console", child=True)
+router = APIGatewayHttpRouter()  # type: ignore[no-untyped-call]
+
+DONE = {
+    "release": "The email is released: it was decided as from its sender, who is answered.",
+    "dismiss": "The email is dismissed: nobody is answered and it is erased.",
+    "verify": "The self-referral is verified: it was decided as usual.",
+    "decline": "The self-referral is declined: its sender is told.",
+    "note": "The bounced answer is noted.",
+    "enter": "The form entered by hand is recorded: the sender is answered as usual.",
+    "already": "That was done already: nothing more was done.",
+}
+ENTRY_LAYOUTS = {"referral": (FormKind.REFERRAL, REFERRAL), "consent": (FormKind.CONSENT, CONSENT)}
+
+
+def _triage_page(
+    request: Request,
+    identity: Identity,
+    actor: Actor,
+    *,
+    status: int = 200,
+    refused: ActionRefusedError | None = None,
+    done: str | None = None,
+) -> Response[Any]:
+    items = wiring().service.triage(actor)
+    logger.info("console view", audit=audit_view(identity, "triage",
+                                                 [i.case_id for i in items if i.case_id]))  # fmt: skip
+    _, general = errors_of(refused.reasons if refused else [])
+    if refused:
+        general += [r.message for r in refused.reasons if r.field]
+    return request.page(
+        "triage.html",
+        status,
+        identity=identity,
+        items=items,
+        errors=general,
+        done=DONE.get(done or ""),
+        token=form_token(),
+    )
+
+
+def _signed_in() -> tuple[Request, Identity, Actor]:
+    request = Request(router.current_event)
+    identity = request.identity(Page.REGISTER)
+    return request, identity, request.actor(identity)
+
+
+@router.get("/triage")
+def triage() -> Response[Any]:
+    request, identity, actor = _signed_in()
+    done = router.current_event.get_query_string_value("done", "") or ""
+    return _triage_page(request, identity, actor, done=done)
+
+
+def _act(name: str, act: Any) -> Response[Any]:
+    request, identity, actor = _signed_in()
+    typed = request.form()
+    try:
+        done: ActionDone = act(actor, typed)
+    except ActionRefusedError as refused:
+        if refused.code.startswith("role:"):
+            raise Forbidden from None
+        logger.info("console action refused", action=name, code=refused.code)
+        return _triage_page(request, identity, actor, status=400, refused=refused)
+    logger.info("console action", action=name, event=done.event_id, already=done.already)
+    return web.redirect(f"/triage?done={'already' if done.already else name}", request.set)
+
+
+@router.post("/triage/release")
+def release() -> Response[Any]:
+    return _act("release", lambda actor, typed: wiring().service.release(
+        actor, typed.get("message_id", "")))  # fmt: skip
+
+
+@router.post("/triage/dismiss")
+def dismiss() -> Response[Any]:
+    return _act("dismiss", lambda actor, typed: wiring().service.dismiss(
+        actor, typed.get("message_id", "")))  # fmt: skip
+
+
+@router.post("/triage/verify")
+def verify() -> Response[Any]:
+    return _act("verify", lambda actor, typed: wiring().service.verify(
+        actor, typed.get("message_id", "")))  # fmt: skip
+
+
+@router.post("/triage/decline")
+def decline() -> Response[Any]:
+    return _act("decline", lambda actor, typed: wiring().service.decline(
+        actor, typed.get("message_id", "")))  # fmt: skip
+
+
+@router.post("/triage/note")
+def note() -> Response[Any]:
+    return _act("note", lambda actor, typed: wiring().service.note(
+        actor, typed.get("token", ""), typed.get("event_id", "")))  # fmt: skip
+
+
+# ----- a scanned form entered by hand -----
+def _entry_page(
+    request: Request,
+    identity: Identity,
+    actor: Actor,
+    message_id: str,
+    *,
+    status: int = 200,
+    typed: dict[str, str] | None = None,
+    refused: ActionRefusedError | None = None,
+) -> Response[Any]:
+    waiting = [i for i in wiring().service.triage(actor) if i.message_id == message_id]
+    if not waiting or ConsoleAction.ENTER_BY_HAND not in waiting[0].actions:
+        return request.page("not_found.html", 404, identity=identity)
+    item = waiting[0]
+    reasons = refused.reasons if refused else []
+    errors = {kind: errors_of([r for r in reasons if r.form == form.value])[0]
+              for kind, (form, _) in ENTRY_LAYOUTS.items()}  # fmt: skip
+    general = [r.message for r in reasons if not r.field or r.form is None]
+    return request.page(
+        "triage_entry.html",
+        status,
+        identity=identity,
+        item=item,
+        layouts={kind: layout for kind, (_, layout) in ENTRY_LAYOUTS.items()},
+        typed=typed or {},
+        errors=errors,
+        general_errors=general,
+        failed=bool(refused),
+    )
+
+
+@router.post("/triage/enter")
+def entry_form() -> Response[Any]:
+    request, identity, actor = _signed_in()
+    typed = request.form()
+    return _entry_page(request, identity, actor, typed.get("message_id", ""))
+
+
+@router.post("/triage/enter/record")
+def entry_record() -> Response[Any]:
+    request, identity, actor = _signed_in()
+    typed = request.form()
+    message_id = typed.get("message_id", "")
+    entered = []
+    for kind, (form, layout) in ENTRY_LAYOUTS.items():
+        position = typed.get(f"{kind}_position", "")
+        if position.isdigit():
+            fields = {name: typed.get(f"{kind}.{name}", "") for name in layout.field_names()}
+            entered.append(EnteredForm(int(position), form, fields))
+    try:
+        done = wiring().service.enter_by_hand(
+            actor, message_id, entered, send_rejection=typed.get("send_rejection") == "Yes"
+        )
+    except ActionRefusedError as refused:
+        if refused.code.startswith("role:"):
+            raise Forbidden from None
+        logger.info("console action refused", action="enter", code=refused.code)
+        return _entry_page(request, identity, actor, message_id, status=400, typed=typed,
+                           refused=refused)  # fmt: skip
+    logger.info("console action", action="enter", event=done.event_id, already=done.already)
+    return web.redirect(f"/triage?done={'already' if done.already else 'enter'}", request.set)
