@@ -212,6 +212,8 @@ def test_an_untrusted_email_twice_is_quarantined_twice_and_reserves_nothing(
         ("r.pdf", referral_pdf(**child(207))),
         sender="someone@gmail.com",
         message_id="<twice@gmail.com>",
+        # DMARC failed: not a self-referral (a proved one is recorded pending, reserving them).
+        auth="spf=pass smtp.mailfrom=gmail.com; dkim=pass; dmarc=fail header.from=gmail.com",
     )
     first = stack.deliver_email(raw)
     stack.run_pipeline()
