@@ -18,7 +18,7 @@ from shared.adapters.identity import KmsIdentityHasher
 from shared.adapters.mail_store import RawMailStore
 from shared.adapters.register_table import RegisterTable
 from shared.adapters.review_schedule import schedule_name
-from shared.case import Actor, Decision, EmailEffect, RegisterReads, Submission
+from shared.case import Decision, EmailEffect, RegisterReads, Submission
 from shared.effects import SENDING_LEASE
 from shared.intake_service import IntakeService
 from shared.outcome import Outcome
@@ -44,17 +44,13 @@ class InterleavedTable(RegisterTable):
         decision: Decision,
         now: datetime,
         reads: RegisterReads | None = None,
-        *,
-        actor: Actor | None = None,
-        label: str | None = None,
+        **options: Any,  # the console's actor, label, the triage item it resolves
     ) -> Submission:
         action = self.before.pop(message_id, None)
         if action is not None:
             action()
         self.recorded.append(message_id)
-        return super().record(
-            message_id, header_message_id, decision, now, reads, actor=actor, label=label
-        )
+        return super().record(message_id, header_message_id, decision, now, reads, **options)
 
 
 @pytest.fixture
