@@ -17,7 +17,14 @@ from collections.abc import Iterator
 from typing import Any, Literal
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, Response, sync_playwright
+from playwright.sync_api import (
+    Browser,
+    BrowserContext,
+    Locator,
+    Page,
+    Response,
+    sync_playwright,
+)
 
 from infrastructure.local_console import ConsoleServer, console_server
 from infrastructure.local_console_resources import ConsoleUser, create_user, totp_code
@@ -117,9 +124,19 @@ class Tab:
 
     def click(self, role: Literal["button", "link"], name: str) -> None:
         """Click a link or button that loads a page (a GET, or a form's POST), then check it."""
-        target = self.page.get_by_role(role, name=name, exact=True)
+        self.press(self.page.get_by_role(role, name=name, exact=True))
+
+    def press(self, target: Locator) -> None:
+        """Click what loads a page, then check the page."""
         with self.page.expect_navigation():
             target.click()
+        self.check()
+
+    def expand_all(self) -> None:
+        """Open every closed <details> (the forms folded in them), then check the page again."""
+        closed = self.page.locator("details:not([open]) > summary")
+        while closed.count():
+            closed.first.click()
         self.check()
 
     def heading(self) -> str:
