@@ -95,9 +95,34 @@ def create_console_resource(stack: LocalStack, kind: str, properties: dict[str, 
     return str(stage["StageName"])
 
 
+def _sign_out_finds_the_tokens_pool() -> None:
+    """moto answers GlobalSignOut (a call with no signature, so no account) from the default
+    account's backend, not the one whose pool issued the token, and refuses every token of a
+    pool made under the stack's account: signing out would revoke nothing. AWS finds the
+    token's pool; so does moto's own GetUser (`_find_backend_by_access_token`), which this
+    follows."""
+    from moto.cognitoidp import models
+
+    if getattr(models.CognitoIdpBackend, "_dsr_sign_out_patched", False):
+        return
+    original = models.CognitoIdpBackend.global_sign_out
+
+    def global_sign_out(self: Any, access_token: str) -> None:
+        for backends in models.cognitoidp_backends.values():
+            for region, backend in backends.items():
+                pools = backend.user_pools.values() if region != "global" else ()
+                if any(access_token in pool.access_tokens for pool in pools):
+                    return original(backend, access_token)
+        return original(self, access_token)
+
+    models.CognitoIdpBackend.global_sign_out = global_sign_out  # type: ignore[method-assign]
+    models.CognitoIdpBackend._dsr_sign_out_patched = True  # type: ignore[attr-defined]
+
+
 def _user_pool(stack: LocalStack, properties: dict[str, Any]) -> str:
     # moto checks TOTP codes only when told to; the local console must refuse a wrong code.
     os.environ["MOTO_COGNITO_IDP_USER_POOL_ENABLE_TOTP"] = "true"
+    _sign_out_finds_the_tokens_pool()
     cognito = stack.client("cognito-idp")
     settings = {
         name: properties[name]

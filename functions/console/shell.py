@@ -79,11 +79,6 @@ def _csrf_key() -> bytes:
     return str(secret).encode()
 
 
-# Each staff member's address by Cognito sub: a pool's `sub` never changes hands.
-_EMAILS: dict[str, str] = {}
-MAX_PEOPLE = 500
-
-
 def form_token() -> str:
     """A one-time token for an action's form: the same form sent twice is one event."""
     return secrets.token_urlsafe(24)
@@ -97,6 +92,7 @@ class Request:
         self.cookies = web.cookies_of(event)
         self.set: list[Cookie] = []
         self.set_token: str | None = None  # a fresh access token, when this request made one
+        self.email: str | None = None  # the signed-in person's address, as the pool holds it
         nonce = self.cookies.get(CSRF_COOKIE)
         if not nonce:
             nonce = new_csrf_nonce()
@@ -123,23 +119,20 @@ class Request:
             identity = wired.verifier.verify(tokens.access_token)
             self.set.append(web.cookie(SESSION_COOKIE, tokens.access_token))
             self.set_token = tokens.access_token
+        # Asked of Cognito every time: a token revoked by signing out (here or anywhere) is
+        # refused, though its signature and expiry still verify; and the answer names the
+        # person for the audit (a token carries only the pool's own username).
+        self.email = wired.sign_in.email_of(self.set_token or token)
         if page is not None and not identity.may_see(page):
             raise Forbidden
         return identity
 
     def actor(self, identity: Identity) -> Actor:
         """Who acts, as the actions and the audit name them: the widest role held, and the
-        address the pool holds (read once per person and container)."""
-        if identity.role is None:
+        address the pool holds (read with this request's identity)."""
+        if identity.role is None or self.email is None:
             raise Forbidden
-        email = _EMAILS.get(identity.subject)
-        if email is None:
-            token = self.set_token or self.cookies.get(SESSION_COOKIE, "")
-            email = wiring().sign_in.email_of(token)
-            if len(_EMAILS) >= MAX_PEOPLE:
-                _EMAILS.clear()
-            _EMAILS[identity.subject] = email
-        return Actor(sub=identity.subject, email=email, role=identity.role)
+        return Actor(sub=identity.subject, email=self.email, role=identity.role)
 
     def page(self, template: str, status: int = 200, **context: Any) -> Response[Any]:
         settings = wiring().settings

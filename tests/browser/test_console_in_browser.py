@@ -207,12 +207,6 @@ def test_signing_out_ends_the_session_and_going_back_shows_sign_in(
     assert tab.page.url.endswith("/sign-in") and tab.heading() == "Sign in"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="the console checks a token's signature and expiry only, not Cognito's revocation: "
-    "an access token copied before sign-out is honoured until it expires (ConsoleIdleMinutes)",
-)
 def test_a_session_cookie_copied_before_signing_out_is_refused_after(
     coordinator_tab: Tab, chromium: Browser, console_server_: ConsoleServer
 ) -> None:
