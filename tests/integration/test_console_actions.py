@@ -151,7 +151,7 @@ def test_a_panel_review_and_a_view_are_audited_with_the_actor(
 def test_a_withdrawal_from_the_console_erases_the_person_everywhere(
     stack: LocalStack, register: ConsoleRegisterTable, console: ConsoleService
 ) -> None:
-    person = {**child(1204), "child_given_name": "Ottoline", "child_family_name": "Vasquezby"}
+    person = {**child(1204), "child_given_name": "Marisol", "child_family_name": "Featherstonehaugh"}
     case_id = on_register(stack, register, person)
     typed = {"child_nhs_number": person["child_nhs_number"],
              "child_date_of_birth": person["child_date_of_birth"],

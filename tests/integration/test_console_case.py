@@ -237,7 +237,7 @@ def test_a_withdrawal_from_the_page_checks_the_person_then_erases_them_once(
     stack: LocalStack, users: dict[str, ConsoleUser], register: ConsoleRegisterTable
 ) -> None:
     # Names no other test's child has: the whole stack is searched for them afterwards.
-    names = {"child_given_name": "Ottoline", "child_family_name": "Vasquez-Brindle"}
+    names = {"child_given_name": "Thessaly", "child_family_name": "Okonkwo-Ridgeway"}
     person = {**child(SEEDS[4]), **names}
     case_id = on_register(stack, register, SEEDS[4], names)
     path = f"/cases/{case_id}"

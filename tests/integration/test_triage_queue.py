@@ -70,7 +70,7 @@ def arrive(stack: LocalStack, raw: bytes) -> str:
 def test_a_self_referral_waits_in_triage_is_verified_into_a_case_and_leaves(
     stack: LocalStack, register: ConsoleRegisterTable, console: ConsoleService
 ) -> None:
-    person = child(1401)
+    person = child(1321)
     before = len(sent_emails())
     message_id = arrive(stack, family_email(person))
     recorded = register.submission(message_id)
@@ -114,7 +114,7 @@ def test_a_self_referral_waits_in_triage_is_verified_into_a_case_and_leaves(
 def test_a_declined_self_referral_is_answered_plainly_erased_and_leaves(
     stack: LocalStack, register: ConsoleRegisterTable, console: ConsoleService
 ) -> None:
-    person = child(1402)
+    person = child(1322)
     message_id = arrive(stack, family_email(person))
     assert f"SUBMISSION#{message_id}" in indexed(stack)
     before = len(sent_emails())
@@ -135,7 +135,7 @@ def test_a_quarantined_email_is_marked_with_its_outcome_and_unmarked_by_its_dism
     stack: LocalStack, register: ConsoleRegisterTable, console: ConsoleService
 ) -> None:
     auth = "spf=pass smtp.mailfrom=gmail.com; dkim=pass; dmarc=fail header.from=gmail.com"
-    raw = email(("referral.pdf", referral_pdf(**child(1403))), sender=FAMILY, auth=auth)
+    raw = email(("referral.pdf", referral_pdf(**child(1323))), sender=FAMILY, auth=auth)
     message_id = arrive(stack, raw)
     assert indexed(stack)[f"SUBMISSION#{message_id}"] == Waiting.QUARANTINED.value
     [item] = [i for i in console.triage(COORDINATOR) if i.message_id == message_id]
@@ -159,8 +159,8 @@ def test_a_quarantined_email_is_marked_with_its_outcome_and_unmarked_by_its_dism
 def test_a_case_on_the_register_is_in_triage_only_once_its_review_is_overdue(
     stack: LocalStack, register: ConsoleRegisterTable, console: ConsoleService
 ) -> None:
-    raw = email(("r.pdf", referral_pdf(**child(1404), suggested_rag="Red")),
-                ("c.pdf", consent_pdf(**child(1404))))  # fmt: skip
+    raw = email(("r.pdf", referral_pdf(**child(1324), suggested_rag="Red")),
+                ("c.pdf", consent_pdf(**child(1324))))  # fmt: skip
     message_id = arrive(stack, raw)
     recorded = register.submission(message_id)
     assert recorded is not None and recorded.case_id is not None
