@@ -55,7 +55,7 @@ def test_a_quarantined_genuine_referral_is_released_from_triage(
     coordinator_tab: Tab, stack: LocalStack, stack_lock: threading.RLock
 ) -> None:
     tab = coordinator_tab
-    person = _person(SEED_QUARANTINED, "Perpetua", "Grindlewood", uk(years_ago(9, days=20)))
+    person = _person(SEED_QUARANTINED, "Ysolde", "Grindlewood", uk(years_ago(9, days=20)))
     raw = email(
         ("referral.pdf", referral_pdf(**person)), sender=GP, auth=FAILED_DMARC
     )  # its own domain's DMARC failed: quarantined, however genuine
@@ -77,7 +77,7 @@ def test_a_self_referral_is_verified_from_triage_into_a_case(
     coordinator_tab: Tab, stack: LocalStack, stack_lock: threading.RLock
 ) -> None:
     tab = coordinator_tab
-    person = _person(SEED_SELF, "Bartholomew", "Fennimore", uk(years_ago(15, days=10)))
+    person = _person(SEED_SELF, "Bartholomew", "Thackeridge", uk(years_ago(15, days=10)))
     raw = email(("referral.pdf", referral_pdf(**person)), sender=FAMILY)  # proved, clean
     with stack_lock:
         stack.deliver_email(raw)
@@ -110,7 +110,7 @@ def test_a_scanned_consent_is_entered_by_hand_and_completes_its_referral(
     coordinator_tab: Tab, stack: LocalStack, stack_lock: threading.RLock
 ) -> None:
     tab = coordinator_tab
-    person = _person(SEED_SCANNED, "Ottoline", "Marchbanks", uk(years_ago(10, days=75)))
+    person = _person(SEED_SCANNED, "Ambrosine", "Marchbanks", uk(years_ago(10, days=75)))
     pending = _referred(stack, stack_lock, person, consent=False)
     with stack_lock:
         stack.deliver_email(email(("consent-scan.pdf", scanned_pdf()), sender=CAMHS))
@@ -138,7 +138,7 @@ def test_a_field_is_corrected_and_a_subject_access_request_exported_from_the_cas
     coordinator_tab: Tab, stack: LocalStack, stack_lock: threading.RLock
 ) -> None:
     tab = coordinator_tab
-    person = _person(SEED_CORRECTED, "Clemency", "Haverstock", uk(years_ago(13, days=15)))
+    person = _person(SEED_CORRECTED, "Clemency", "Pennywhistle", uk(years_ago(13, days=15)))
     case: Child = _referred(stack, stack_lock, {**person, "child_postcode": "BR1 3AA"})
     assert _found(tab, case.nhs_number) == [case.reference]
     tab.click("link", case.reference)
@@ -167,6 +167,6 @@ def test_a_field_is_corrected_and_a_subject_access_request_exported_from_the_cas
     download = downloading.value
     assert download.suggested_filename == f"{case.reference}-subject-access.zip"
     archive = zipfile.ZipFile(io.BytesIO(download.path().read_bytes()))
-    assert "Haverstock" in archive.read("summary.txt").decode()
+    assert "Pennywhistle" in archive.read("summary.txt").decode()
     assert "files/email-1/attachment-1.pdf" in archive.namelist()
     assert tab.page.url.endswith(f"/cases/{case.reference}?done=correct")  # still on the page

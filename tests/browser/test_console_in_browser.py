@@ -72,7 +72,7 @@ def children(stack: LocalStack, stack_lock: threading.RLock) -> Iterator[dict[st
     people = {
         "open": _person(SEED_OPEN, "Tamsin", "Quillfeather", uk(years_ago(12, days=60))),
         "pending": _person(SEED_PENDING, "Orrin", "Blackwood-Hale", uk(years_ago(13, days=90))),
-        "turning 18": _person(SEED_TURNING_18, "Juno", "Ashdown", uk(years_ago(17, days=200))),
+        "turning 18": _person(SEED_TURNING_18, "Juno", "Dunmarrow", uk(years_ago(17, days=200))),
     }
     numbers = {person["child_nhs_number"] for person in people.values()}
     assert len(numbers) == len(people)
