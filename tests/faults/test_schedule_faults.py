@@ -4,14 +4,16 @@ or withdrawn case with none; one panel pack a day; nothing waits where nobody lo
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from infrastructure.samples import child, uk, years_ago
 from shared.case import EmailEffect, EmailPurpose, ScheduleEffect
 from shared.effects import SENDING_LEASE
+from shared.reminders import REMINDER_TIME
 from shared.schedules import due_schedule, reconcile
+from shared.working_days import next_working_day
 from tests.faults.invariants import check_invariants
 from tests.faults.world import LEAD, REFERRER, Crash, World, person, referral_email
 
@@ -21,9 +23,13 @@ def reminders(world: World, kind: str) -> list[str]:
 
 
 def review_due_day(world: World, case_id: str) -> timedelta:
+    """How far to move the world's clock to just past the review's reminder: the morning of
+    its (working) day, whatever the time of day the tests run (an hour past midnight is
+    before it)."""
     case = world.register.case(case_id)
     assert case is not None and case.next_review_on is not None
-    return case.next_review_on - world.now.date() + timedelta(hours=1)
+    reminder = datetime.combine(next_working_day(case.next_review_on), REMINDER_TIME, UTC)
+    return reminder - world.now + timedelta(hours=1)
 
 
 def test_a_stale_schedule_effect_delivered_late_never_moves_the_schedule_back() -> None:
