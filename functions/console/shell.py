@@ -137,5 +137,6 @@ class Request:
     def page(self, template: str, status: int = 200, **context: Any) -> Response[Any]:
         settings = wiring().settings
         return web.page(
-            template, status, self.set, csrf=self.csrf, area=settings.area_name, **context
-        )
+            template, status, self.set, csrf=self.csrf, area=settings.area_name,
+            signed_in_as=self.email, **context,
+        )  # fmt: skip

@@ -6,6 +6,7 @@ API's payload v2 event, as infrastructure.local_console calls it."""
 from __future__ import annotations
 
 import base64
+import html
 import re
 import time
 from collections.abc import Iterator
@@ -187,6 +188,9 @@ def test_each_role_sees_its_pages_and_is_refused_the_rest(
         assert home["headers"]["Location"] == ("/population" if role == "admin" else "/register")
         for path, status in pages.items():
             assert browser.request("GET", path)["statusCode"] == status, (role, path)
+        # The header names the person by their address (the pool's), not by its user id.
+        page = browser.request("GET", "/population")["text"]
+        assert f"{html.escape(users[role].username)} ({role})" in page, role
         searched = browser.post("/register/search", query="Brennan")
         assert searched["statusCode"] == (403 if role == "admin" else 200), role
 
