@@ -30,6 +30,7 @@ from shared.adapters.register_table import RegisterTable
 from shared.adapters.review_schedule import schedule_name
 from shared.case import CaseStatus, ClosureReason
 from shared.outcome import Outcome
+from shared.working_days import next_working_day
 from tests.end_to_end.personal_data import forms_of
 
 COORDINATOR = "dsr.coordinator@nhs.net"
@@ -159,7 +160,9 @@ def test_reviews_change_the_rating_and_discharge_keeps_it_red_then_withdrawal_er
     schedule = stack.client("scheduler").get_schedule(
         Name=schedule_name(case_id), GroupName=stack.resources["ReviewScheduleGroup"]
     )
-    assert (today + timedelta(days=10)).isoformat() in schedule["ScheduleExpression"]
+    # The reminder lands on the morning of that day, or of the next working day after it.
+    landing = next_working_day(today + timedelta(days=10))
+    assert schedule["ScheduleExpression"] == f"at({landing.isoformat()}T09:00:00)"
 
     # Discharged: the rating becomes Red without being asked, by the NHS number alone.
     stack.advance(8)
