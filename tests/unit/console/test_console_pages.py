@@ -42,6 +42,7 @@ def test_a_child_named_script_renders_inert() -> None:
         searched=True,
         csrf="token",
         area="Bromley",
+        signed_in_as=HOSTILE,  # the header's name for the person (their address)
     )
     assert "<script>" not in page and 'onmouseover="x' not in page
     assert page.count("&lt;script&gt;alert(1)&lt;/script&gt;&#34; onmouseover=&#34;x") == 3
