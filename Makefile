@@ -11,7 +11,7 @@ LAMBDA_VENV := .venv-lambda
 PYTHON312_DIR := $(shell python3.12 -c 'import sys, os; print(os.path.dirname(sys.executable))' 2>/dev/null \
 	|| ls -d $(HOME)/.pyenv/versions/3.12*/bin 2>/dev/null | tail -n 1)
 
-.PHONY: demo test bench corpus-report lint typecheck validate checkov package forms samples clean build-SharedLayer
+.PHONY: demo test chromium bench corpus-report lint typecheck validate checkov package forms samples clean build-SharedLayer
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -24,8 +24,18 @@ $(INSTALLED): pyproject.toml | $(BIN)/python
 demo: $(INSTALLED)
 	$(BIN)/dsr-intake demo
 
-test: $(INSTALLED) lint typecheck
+test: $(INSTALLED) lint typecheck chromium
 	$(BIN)/python -m pytest
+
+# The console's browser tests (tests/browser) drive the OS's Chromium: installed where there is
+# none (Playwright's own download is not used). DSR_CHROMIUM names another browser.
+chromium:
+	@if [ -z "$${DSR_CHROMIUM:-}" ] && ! command -v chromium >/dev/null 2>&1 \
+		&& ! command -v chromium-browser >/dev/null 2>&1 && ! command -v google-chrome >/dev/null 2>&1 \
+		&& ! command -v google-chrome-stable >/dev/null 2>&1; then \
+		as_root=""; [ "$$(id -u)" -eq 0 ] || as_root="sudo -n"; \
+		$$as_root apt-get update -q && $$as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; \
+	fi
 
 # Benchmarks: each prints its ratio, measured in the same run, and PASS or FAIL.
 bench: $(INSTALLED)
