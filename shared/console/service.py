@@ -129,11 +129,8 @@ class ConsoleService:
     def review(
         self, actor: Actor, token: str, case_id: str, typed: Mapping[str, str]
     ) -> ActionDone:
-        require(actor, ConsoleAction.REVIEW)
-        recorded = self._recorded(ConsoleAction.REVIEW, token)
-        if recorded is not None:
-            return recorded
-        return self._decide(
+        return self._once(
+            actor, ConsoleAction.REVIEW, token,
             lambda register, now: record_review(
                 register.case(case_id), case_id, typed, actor=actor, token=token,
                 settings=self.settings, now=now, register=register, hasher=self.hasher,
@@ -141,11 +138,8 @@ class ConsoleService:
         )  # fmt: skip
 
     def close(self, actor: Actor, token: str, case_id: str, removal_reason: str) -> ActionDone:
-        require(actor, ConsoleAction.CLOSE)
-        recorded = self._recorded(ConsoleAction.CLOSE, token)
-        if recorded is not None:
-            return recorded
-        return self._decide(
+        return self._once(
+            actor, ConsoleAction.CLOSE, token,
             lambda register, now: close_case(
                 register.case(case_id), case_id, removal_reason, actor=actor, token=token,
                 settings=self.settings, now=now, register=register, hasher=self.hasher,
@@ -155,11 +149,8 @@ class ConsoleService:
     def withdraw(
         self, actor: Actor, token: str, case_id: str, typed: Mapping[str, str]
     ) -> ActionDone:
-        require(actor, ConsoleAction.WITHDRAW)
-        recorded = self._recorded(ConsoleAction.WITHDRAW, token)
-        if recorded is not None:
-            return recorded
-        return self._decide(
+        return self._once(
+            actor, ConsoleAction.WITHDRAW, token,
             lambda register, now: withdraw_consent(
                 register.case(case_id), case_id, typed, actor=actor, token=token,
                 settings=self.settings, now=now, register=register, hasher=self.hasher,
@@ -293,6 +284,18 @@ class ConsoleService:
                 now=now, register=register, hasher=self.hasher, send_rejection=send_rejection,
             )
         )  # fmt: skip
+
+    def _once(
+        self,
+        actor: Actor,
+        action: ConsoleAction,
+        token: str,
+        decide: Callable[[Register, datetime], ConsoleDecision],
+    ) -> ActionDone:
+        """A case's change from one form: allowed for the actor's role, and done once."""
+        require(actor, action)
+        recorded = self._recorded(action, token)
+        return recorded if recorded is not None else self._decide(decide)
 
     def _recorded(self, action: ConsoleAction, token: str) -> ActionDone | None:
         """The same form again, recorded already: what it came to (deciding it again would
