@@ -376,11 +376,22 @@ def test_function_roles_have_least_privilege(transformed: dict[str, Any]) -> Non
         "s3:DeleteObject",
         "s3:ListBucket",
         "kms:Decrypt",
-        "kms:GenerateDataKey",
         "kms:GenerateMac",
         "secretsmanager:GetSecretValue",
     }
     console = {s["Sid"]: s for s in roles["ConsoleFunctionRole"]}
+    # Its one update (register_table's triage resolve: REMOVE the triage attributes of an
+    # email's outcome, a hold or a report) is allowed by one statement, held to those.
+    [update] = [s for s in roles["ConsoleFunctionRole"] if "dynamodb:UpdateItem" in _actions(s)]
+    assert _actions(update) == ["dynamodb:UpdateItem"]
+    triage = ["triage_queue", "triage_since", "triage_kind"]
+    assert update["Condition"] == {
+        "ForAllValues:StringEquals": {"dynamodb:Attributes": ["PK", "SK", *triage]},
+        "ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["SUBMISSION#*", "HOLD#*", "EVENT#*"]},
+    }
+    # It reads what the data key protects (the table's key, mail, the CSRF secret); it
+    # writes nothing DynamoDB does not encrypt itself, so no GenerateDataKey.
+    assert _actions(console["UseDataKey"]) == ["kms:Decrypt"]
     assert console["ReadAndEraseInboundMail"]["Resource"] == {
         "Fn::Sub": "${RawMailBucket.Arn}/inbound/*"
     }
