@@ -1,6 +1,6 @@
 """In-memory stand-ins for the mail bucket and the register table, strict where AWS is strict.
 
-`RecordingRegister` mirrors `shared/adapters/register_table.py`: one all-or-nothing
+`RecordingRegister` mirrors `shared/adapters/register_table/`: one all-or-nothing
 transaction per `record`, the same conditions (a second record of a message id raises
 `AlreadyRecordedError`, any other failed condition `ConcurrentChangeError`), the case and
 person items, the forgotten person on withdrawal, the header reservation, the case events

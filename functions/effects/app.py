@@ -26,7 +26,8 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shared.adapters import client
 from shared.adapters.delivery import effect_delivery
-from shared.adapters.register_table import RegisterTable, outbox_id_of
+from shared.adapters.register_table import RegisterTable
+from shared.adapters.register_table.keys import outbox_id_of
 from shared.effects import EffectDelivery
 from shared.settings import Settings
 

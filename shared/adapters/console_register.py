@@ -1,6 +1,6 @@
 """What the console reads and writes beyond the intake's register and mail store: the audit
 line of a view, a case's own audit lines and email outcomes, an email's files, and the
-erasure of a dismissed email. Keys come from shared.adapters.register_table."""
+erasure of a dismissed email. Keys come from shared.adapters.register_table.keys."""
 
 from __future__ import annotations
 
@@ -8,13 +8,16 @@ import uuid
 from datetime import datetime, timedelta
 
 from shared.adapters.mail_store import RawMailStore, raw_mail_key
-from shared.adapters.register_table import (
+from shared.adapters.register_table import RegisterTable
+from shared.adapters.register_table.keys import (
     TRIAGE_LAPSING,
     TRIAGE_REVIEW,
     TRIAGE_WAITING,
-    RegisterTable,
     actor_attributes,
     audit_key,
+    case_event_id,
+    case_events_partition,
+    text,
 )
 from shared.case import Actor, AuditEntry, Case, Submission
 from shared.console.triage import LAPSING_WITHIN, TriageRead, WaitingReport
@@ -33,8 +36,8 @@ class ConsoleRegisterTable(RegisterTable):
             TableName=self.table_name,
             Item={
                 **audit_key(now, event_id),
-                "label": {"S": label},
-                "case_id": {"S": case_id},
+                "label": text(label),
+                "case_id": text(case_id),
                 **actor_attributes(actor),
             },
         )
@@ -52,10 +55,9 @@ class ConsoleRegisterTable(RegisterTable):
         """Each email (or console decision) recorded about the case, with its outcome (None
         while unrecorded); the changes (reminders, corrections) have none."""
         return [
-            (event_id, self.submission(event_id))
-            for item in self._query_items(f"CASEEVENT#{case_id}")
+            (case_event_id(item), self.submission(case_event_id(item)))
+            for item in self._query_items(case_events_partition(case_id))
             if item.get("kind", {}).get("S") == "email"
-            for event_id in [item["SK"]["S"].removeprefix("EVENT#")]
         ]
 
 

@@ -952,7 +952,7 @@ def test_the_graph_route_is_conditional_and_least_privilege(transformed: dict[st
     assert statements["MailboxDeltaLink"]["Condition"] == {
         "ForAllValues:StringEquals": {"dynamodb:LeadingKeys": ["MAILBOX#inbox"]}
     }
-    from shared.adapters.register_table import MAILBOX_DELTA_PK
+    from shared.adapters.register_table.keys import MAILBOX_DELTA_PK
 
     assert MAILBOX_DELTA_PK == "MAILBOX#inbox"
 

@@ -11,11 +11,11 @@ import pytest
 
 from infrastructure.local_stack import LocalStack, load_template
 from shared.adapters import client
-from shared.adapters.register_table import (
+from shared.adapters.register_table import RegisterTable
+from shared.adapters.register_table.keys import (
     ITEM_KINDS,
     OUTCOME_GUARD_RETENTION,
-    RegisterTable,
-    header_key,
+    header_partition,
 )
 from shared.case import (
     Case,
@@ -160,7 +160,7 @@ def test_the_outcome_of_an_email_about_no_case_expires_and_a_cases_does_not(
     assert kept is not None and "expires_at" not in kept
     # Every duplicate key expires the same way (it only guards against the same email again).
     for message_id in (rejected, accepted):
-        header = raw_item(register, header_key(f"<{message_id}@nhs.net>"), "HEADER")
+        header = raw_item(register, header_partition(f"<{message_id}@nhs.net>"), "HEADER")
         assert header is not None and header["expires_at"] == {"N": str(expiry)}
     # ... and outlives the longest the raw email may be kept (and reprocessed), with the
     # lifecycle's lag.

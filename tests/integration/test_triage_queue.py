@@ -14,7 +14,7 @@ from infrastructure.samples import child, consent_pdf, email, referral_pdf
 from shared.adapters import client
 from shared.adapters.console_register import ConsoleMailStore, ConsoleRegisterTable
 from shared.adapters.identity import KmsIdentityHasher
-from shared.adapters.register_table import TRIAGE_INDEX
+from shared.adapters.register_table.keys import TRIAGE_INDEX
 from shared.case import Actor, CaseStatus, StaffRole
 from shared.console.roles import ConsoleAction
 from shared.console.service import ConsoleService

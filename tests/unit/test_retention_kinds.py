@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-import shared.adapters.register_table as register_table
+import shared.adapters.register_table.keys as register_keys
 from infrastructure.local_stack import load_template
-from shared.adapters.register_table import ITEM_KINDS
+from shared.adapters.register_table.keys import ITEM_KINDS
 
 README = (Path(__file__).resolve().parents[2] / "README.md").read_text("utf-8")
 HEADING = "## What is kept, for how long, and why"
@@ -54,7 +54,7 @@ def test_every_kind_of_table_item_has_its_retention_and_nothing_else_is_listed()
 
 def test_the_adapters_key_table_lists_exactly_these_kinds() -> None:
     """The module's own table of keys (its docstring) is where a new kind is added first."""
-    doc = register_table.__doc__ or ""
+    doc = register_keys.__doc__ or ""
     prefixes = {
         match.group(1) for match in re.finditer(r"^\|[^|]+\|\s*([A-Z]+#)", doc, re.MULTILINE)
     }
