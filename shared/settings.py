@@ -104,6 +104,12 @@ class Settings(BaseModel):
     console_jwks_url: str = ""
     console_session_key_arn: str = ""
     console_idle_minutes: int = Field(default=15, ge=5, le=60)
+    # Sign-in through the organisation's identity provider (NHSmail's Entra ID), set by the
+    # template only when ConsoleFederationMetadataUrl is: the provider's name in the pool (the
+    # button's words), the pool's Cognito domain and the console's callback. Empty: none.
+    console_federation_name: str = ""
+    console_federation_domain: str = ""
+    console_federation_callback_url: str = ""
 
     @model_validator(mode="after")
     def _ages_in_order(self) -> Settings:
@@ -120,6 +126,14 @@ class Settings(BaseModel):
         if isinstance(value, str):
             return tuple(part.strip().lower() for part in value.split(",") if part.strip())
         return value
+
+    @property
+    def console_federates(self) -> bool:
+        return bool(
+            self.console_federation_name
+            and self.console_federation_domain
+            and self.console_federation_callback_url
+        )
 
     @property
     def transition_age(self) -> int:

@@ -136,7 +136,8 @@ class Request:
 
     def page(self, template: str, status: int = 200, **context: Any) -> Response[Any]:
         settings = wiring().settings
+        federation = settings.console_federation_name if settings.console_federates else None
         return web.page(
             template, status, self.set, csrf=self.csrf, area=settings.area_name,
-            signed_in_as=self.email, **context,
+            signed_in_as=self.email, federation=federation, **context,
         )  # fmt: skip
