@@ -2,15 +2,16 @@
 form's fields become the RawForm the PDF reader would have produced, checked by the same
 validation and applied by the same CaseFormDecider as an emailed DSR-REVIEW-1 or
 DSR-WITHDRAWAL-1, so the same rules hold and the same effects follow. Pure: the register
-and the hasher are passed in."""
+and the hasher come with the act (shared.console.act)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import date, datetime
+from datetime import date
 
 from shared.case import Actor, Case, Decision, EmailEffect, EmailPurpose
-from shared.case_updates import CaseFormDecider, CaseRegister, Hasher
+from shared.case_updates import CaseFormDecider
+from shared.console.act import ConsoleAct
 from shared.console.roles import (
     ROLE_NAMES,
     ConsoleAction,
@@ -24,7 +25,6 @@ from shared.forms.case_forms import validate_review, validate_withdrawal
 from shared.forms.fields import FormKind, RawForm
 from shared.mail import InboundMail, MailVerdicts
 from shared.outcome import Outcome
-from shared.settings import Settings
 from templates.forms.layout import REVIEW, WITHDRAWAL
 
 _IDENTITY = ("case_reference", "child_nhs_number", "child_date_of_birth")
@@ -79,21 +79,21 @@ def _form(typed: Mapping[str, str], allowed: frozenset[str]) -> dict[str, str]:
     return {name: value for name, value in typed.items() if name in allowed}
 
 
+def _decider(act: ConsoleAct) -> CaseFormDecider:
+    return CaseFormDecider(act.settings, act.now, act.register, act.hasher)
+
+
 def record_review(
+    act: ConsoleAct,
     case: Case | None,
     case_id: str,
     typed: Mapping[str, str],
-    *,
-    actor: Actor,
     token: str,
-    settings: Settings,
-    now: datetime,
-    register: CaseRegister,
-    hasher: Hasher,
     action: ConsoleAction = ConsoleAction.REVIEW,
 ) -> ConsoleDecision:
     """A panel review of `case` from the console's review form (DSR-REVIEW-1's fields but the
     case's identity, which the page's case gives, and the reviewer, who is the actor)."""
+    actor = act.actor
     require(actor, action)
     event_id = event_id_for(action, token)
     held = _held(case, case_id)
@@ -108,11 +108,10 @@ def record_review(
         "reviewer_role": ROLE_NAMES[actor.role],
     }
     form = RawForm(kind=FormKind.REVIEW, fields=fields, source="the console's review form")
-    review, problems = validate_review(form, now.date())
+    review, problems = validate_review(form, act.now.date())
     if review is None:
         raise ActionRefusedError("invalid", problems)
-    decider = CaseFormDecider(settings, now, register, hasher)
-    decision = decider.review(_as_sent_by(actor, event_id), event_id, review)
+    decision = _decider(act).review(_as_sent_by(actor, event_id), event_id, review)
     return ConsoleDecision(
         event_id=event_id,
         label=action.value,
@@ -122,66 +121,45 @@ def record_review(
 
 
 def close_case(
+    act: ConsoleAct,
     case: Case | None,
     case_id: str,
     removal_reason: str,
-    *,
-    actor: Actor,
     token: str,
-    settings: Settings,
-    now: datetime,
-    register: CaseRegister,
-    hasher: Hasher,
     outcome_summary: str = "Removed from the register by the panel.",
 ) -> ConsoleDecision:
     """The panel's removal of a case from the register, with its reason: a review outcome
     with 'remove from the register' ticked, as on the form (closed today, reminders end)."""
     typed = {
-        "review_date": _uk(now.date()),
+        "review_date": _uk(act.now.date()),
         "outcome_summary": outcome_summary,
         "remove_from_register": "Yes",
         "removal_reason": removal_reason,
     }
-    return record_review(
-        case,
-        case_id,
-        typed,
-        actor=actor,
-        token=token,
-        settings=settings,
-        now=now,
-        register=register,
-        hasher=hasher,
-        action=ConsoleAction.CLOSE,
-    )
+    return record_review(act, case, case_id, typed, token, ConsoleAction.CLOSE)
 
 
 def withdraw_consent(
+    act: ConsoleAct,
     case: Case | None,
     case_id: str,
     typed: Mapping[str, str],
-    *,
-    actor: Actor,
     token: str,
-    settings: Settings,
-    now: datetime,
-    register: CaseRegister,
-    hasher: Hasher,
 ) -> ConsoleDecision:
     """Consent withdrawn (a family asking by phone): DSR-WITHDRAWAL-1's fields, the NHS
     number and date of birth typed and matched to the case. The same erasure as the emailed
     form: the tombstone, the person lookup and the child's held withdrawals gone, and an
     EraseEffect for its stored emails, outbox and schedule."""
+    actor = act.actor
     require(actor, ConsoleAction.WITHDRAW)
     event_id = event_id_for(ConsoleAction.WITHDRAW, token)
     _held(case, case_id)  # a tombstone holds nothing to withdraw
     fields = {**_form(typed, WITHDRAWAL_FIELDS), "case_reference": case_id}
     form = RawForm(kind=FormKind.WITHDRAWAL, fields=fields, source="the console's withdrawal form")
-    withdrawal, problems = validate_withdrawal(form, now.date())
+    withdrawal, problems = validate_withdrawal(form, act.now.date())
     if withdrawal is None:
         raise ActionRefusedError("invalid", problems)
-    decider = CaseFormDecider(settings, now, register, hasher)
-    decision = decider.withdraw(_as_sent_by(actor, event_id), event_id, withdrawal)
+    decision = _decider(act).withdraw(_as_sent_by(actor, event_id), event_id, withdrawal)
     return ConsoleDecision(
         event_id=event_id,
         label=ConsoleAction.WITHDRAW.value,

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
 
-from shared.case import Actor, Submission
+from shared.case import Submission
+from shared.console.act import ConsoleAct
 from shared.console.roles import (
     ENTERED,
     ConsoleAction,
@@ -26,10 +26,8 @@ from shared.console.waiting import awaits_verification, email_item
 from shared.errors import ActionRefusedError
 from shared.forms.fields import FormKind, RawForm
 from shared.forms.found import find_forms
-from shared.intake import IdentityHasher, IntakeContext, IntakeDecider, Register
 from shared.mail import InboundMail
 from shared.outcome import Outcome
-from shared.settings import Settings
 from templates.forms.layout import CONSENT, REFERRAL
 
 _FIELDS = {
@@ -48,16 +46,12 @@ class EnteredForm:
 
 
 def enter_by_hand(
+    act: ConsoleAct,
     mail: InboundMail,
     message_id: str,
     outcome: Submission | None,
     entered: list[EnteredForm],
     *,
-    actor: Actor,
-    settings: Settings,
-    now: datetime,
-    register: Register,
-    hasher: IdentityHasher,
     send_rejection: bool = False,
 ) -> ConsoleDecision:
     """The email decided again with `entered` in place of its unreadable files.
@@ -66,7 +60,7 @@ def enter_by_hand(
     rejection is recorded, and the sender told, only with `send_rejection` (the coordinator
     has checked the form says so): otherwise its reasons come back for the typing to be
     checked, and nothing is recorded."""
-    require(actor, ConsoleAction.ENTER_BY_HAND)
+    require(act.actor, ConsoleAction.ENTER_BY_HAND)
     if outcome is None:
         raise refusal("undecided", "That email has no outcome yet: wait for it to be read.")
     if outcome.outcome is Outcome.QUARANTINED:
@@ -75,7 +69,7 @@ def enter_by_hand(
         raise refusal("self-referral", "That self-referral is not verified: verify it first.")
     if not entered:
         raise refusal("nothing", "No form was entered.")
-    found = find_forms(mail, settings)
+    found = find_forms(mail, act.settings)
     readable = {form.kind for form in [*found.referrals, *found.consents]}
     kinds = [form.kind for form in entered]
     for form in entered:
@@ -100,15 +94,14 @@ def enter_by_hand(
         for form in entered
     ]
     event_id = redecision_id(message_id, ENTERED)
-    decider = IntakeDecider(IntakeContext(settings, now), register, hasher)
-    decision = decider.decide_entered(mail, event_id, forms)
+    decision = act.intake_decider().decide_entered(mail, event_id, forms)
     if decision.outcome is Outcome.REJECTED and not send_rejection:
         reasons = [r for part in [decision, *decision.parts] for r in part.reasons]
         raise ActionRefusedError("rejected", reasons)
     return ConsoleDecision(
         event_id=event_id,
         label=ConsoleAction.ENTER_BY_HAND.value,
-        actor=actor,
+        actor=act.actor,
         decision=decision,
         resolves=email_item(outcome.message_id),
     )

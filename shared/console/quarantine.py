@@ -11,9 +11,8 @@ Both are keyed `<message id>.triage`, so an email is released or dismissed once,
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from shared.case import Actor, Decision, Submission
+from shared.console.act import ConsoleAct
 from shared.console.roles import (
     TRIAGED,
     ConsoleAction,
@@ -24,7 +23,6 @@ from shared.console.roles import (
 )
 from shared.console.waiting import email_item
 from shared.errors import ActionRefusedError
-from shared.intake import IdentityHasher, IntakeContext, IntakeDecider, Register
 from shared.mail import InboundMail, trust_reasons
 from shared.outcome import Outcome, ReasonCode
 from shared.settings import Settings
@@ -53,41 +51,35 @@ def _unanswerable(mail: InboundMail, settings: Settings) -> str | None:
 
 
 def release(
+    act: ConsoleAct,
     mail: InboundMail,
     message_id: str,
     recorded: Submission | None,
     triaged: Submission | None,
-    *,
-    actor: Actor,
-    settings: Settings,
-    now: datetime,
-    register: Register,
-    hasher: IdentityHasher,
 ) -> ConsoleDecision:
     """The email decided again as from its sender; refused when it may only be dismissed,
     or when it stays quarantined for what it holds (a review or withdrawal form from outside
     the team is never taken on a coordinator's word: they record it in the console)."""
-    require(actor, ConsoleAction.RELEASE)
+    require(act.actor, ConsoleAction.RELEASE)
     quarantined = _quarantined(recorded, triaged)
-    verdicts = {reason.code for reason in [*quarantined.reasons, *trust_reasons(mail, settings)]}
+    verdicts = {r.code for r in [*quarantined.reasons, *trust_reasons(mail, act.settings)]}
     if verdicts & NEVER_RELEASED:
         raise refusal(
             "spam-or-virus",
             "An email that failed the virus or spam check is never released or answered: "
             "it can only be dismissed.",
         )
-    why_not = _unanswerable(mail, settings)
+    why_not = _unanswerable(mail, act.settings)
     if why_not:
         raise refusal("unanswerable", f"That email cannot be released: {why_not}. Dismiss it.")
     event_id = redecision_id(message_id, TRIAGED)
-    decider = IntakeDecider(IntakeContext(settings, now), register, hasher)
-    decision = decider.decide_as_trusted(mail, event_id)
+    decision = act.intake_decider().decide_as_trusted(mail, event_id)
     if decision.outcome is Outcome.QUARANTINED:
         raise ActionRefusedError("still-quarantined", decision.reasons)
     return ConsoleDecision(
         event_id=event_id,
         label=ConsoleAction.RELEASE.value,
-        actor=actor,
+        actor=act.actor,
         decision=decision,
         header_message_id=mail.duplicate_key,
         resolves=email_item(message_id),

@@ -16,9 +16,8 @@ never both."""
 
 from __future__ import annotations
 
-from datetime import datetime
-
-from shared.case import Actor, Decision, Submission, case_reference_for
+from shared.case import Decision, Submission, case_reference_for
+from shared.console.act import ConsoleAct
 from shared.console.roles import (
     TRIAGED,
     ConsoleAction,
@@ -29,11 +28,9 @@ from shared.console.roles import (
 )
 from shared.console.waiting import awaits_verification, email_item
 from shared.errors import ActionRefusedError
-from shared.intake import IdentityHasher, IntakeContext, IntakeDecider, Register
 from shared.mail import InboundMail
 from shared.notices import Answering, Notices
 from shared.outcome import Outcome, Reason, ReasonCode
-from shared.settings import Settings
 
 DECLINED = (
     "A self-referral a DSR coordinator declined: not taken forward, nothing added to the "
@@ -56,57 +53,48 @@ def _awaiting(recorded: Submission | None, triaged: Submission | None) -> Submis
 
 
 def verify(
+    act: ConsoleAct,
     mail: InboundMail,
     message_id: str,
     recorded: Submission | None,
     triaged: Submission | None,
-    *,
-    actor: Actor,
-    settings: Settings,
-    now: datetime,
-    register: Register,
-    hasher: IdentityHasher,
 ) -> ConsoleDecision:
     """The self-referral decided as from its sender. Its duplicate key was reserved when it
     was recorded as awaiting, so nothing is reserved again."""
-    require(actor, ConsoleAction.VERIFY)
+    require(act.actor, ConsoleAction.VERIFY)
     _awaiting(recorded, triaged)
     event_id = redecision_id(message_id, TRIAGED)
-    decider = IntakeDecider(IntakeContext(settings, now), register, hasher)
-    decision = decider.decide_verified(mail, event_id)
+    decision = act.intake_decider().decide_verified(mail, event_id)
     if decision.outcome is Outcome.QUARANTINED:
         raise ActionRefusedError("still-quarantined", decision.reasons)
     return ConsoleDecision(
         event_id=event_id,
         label=ConsoleAction.VERIFY.value,
-        actor=actor,
+        actor=act.actor,
         decision=decision,
         resolves=email_item(message_id),
     )
 
 
 def decline(
+    act: ConsoleAct,
     mail: InboundMail,
     message_id: str,
     recorded: Submission | None,
     triaged: Submission | None,
-    *,
-    actor: Actor,
-    settings: Settings,
-    now: datetime,
 ) -> ConsoleDecision:
     """Declined: recorded (`rejected`), the sender told in plain words; no case, and the
     register is not read."""
-    require(actor, ConsoleAction.DECLINE)
+    require(act.actor, ConsoleAction.DECLINE)
     _awaiting(recorded, triaged)
     reason = Reason(code=ReasonCode.SENDER_NOT_ALLOWED, message=DECLINED)
-    answer = Notices(settings).self_referral_declined(
-        mail.sender, self_referral_reference(message_id), answering=Answering.to(mail, now)
+    answer = Notices(act.settings).self_referral_declined(
+        mail.sender, self_referral_reference(message_id), answering=Answering.to(mail, act.now)
     )
     return ConsoleDecision(
         event_id=redecision_id(message_id, TRIAGED),
         label=ConsoleAction.DECLINE.value,
-        actor=actor,
+        actor=act.actor,
         decision=Decision(outcome=Outcome.REJECTED, reasons=[reason], effects=list(answer)),
         resolves=email_item(message_id),
     )

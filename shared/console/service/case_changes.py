@@ -4,16 +4,15 @@ each from one form, allowed for the actor's role, done once however often it is 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from datetime import datetime
 
 from shared.case import Actor
+from shared.console.act import ConsoleAct
 from shared.console.case_actions import close_case, record_review, withdraw_consent
 from shared.console.corrections import correct_field
 from shared.console.ports import ActionDone
 from shared.console.roles import ConsoleAction, ConsoleDecision, event_id_for, refusal, require
 from shared.console.service.recording import ConsoleRecording
 from shared.errors import AlreadyRecordedError, ConcurrentChangeError
-from shared.intake import Register
 from shared.intake_service import MAX_DECISION_ATTEMPTS
 
 
@@ -52,19 +51,13 @@ class CaseChanges(ConsoleRecording):
     ) -> ActionDone:
         return self._once(
             actor, ConsoleAction.REVIEW, token,
-            lambda register, now: record_review(
-                register.case(case_id), case_id, typed, actor=actor, token=token,
-                settings=self.settings, now=now, register=register, hasher=self.hasher,
-            )
+            lambda act: record_review(act, act.register.case(case_id), case_id, typed, token),
         )  # fmt: skip
 
     def close(self, actor: Actor, token: str, case_id: str, removal_reason: str) -> ActionDone:
         return self._once(
             actor, ConsoleAction.CLOSE, token,
-            lambda register, now: close_case(
-                register.case(case_id), case_id, removal_reason, actor=actor, token=token,
-                settings=self.settings, now=now, register=register, hasher=self.hasher,
-            )
+            lambda act: close_case(act, act.register.case(case_id), case_id, removal_reason, token),
         )  # fmt: skip
 
     def withdraw(
@@ -72,10 +65,7 @@ class CaseChanges(ConsoleRecording):
     ) -> ActionDone:
         return self._once(
             actor, ConsoleAction.WITHDRAW, token,
-            lambda register, now: withdraw_consent(
-                register.case(case_id), case_id, typed, actor=actor, token=token,
-                settings=self.settings, now=now, register=register, hasher=self.hasher,
-            )
+            lambda act: withdraw_consent(act, act.register.case(case_id), case_id, typed, token),
         )  # fmt: skip
 
     def _once(
@@ -83,12 +73,12 @@ class CaseChanges(ConsoleRecording):
         actor: Actor,
         action: ConsoleAction,
         token: str,
-        decide: Callable[[Register, datetime], ConsoleDecision],
+        decide: Callable[[ConsoleAct], ConsoleDecision],
     ) -> ActionDone:
         """A case's change from one form: allowed for the actor's role, and done once."""
         require(actor, action)
         recorded = self._recorded(action, token)
-        return recorded if recorded is not None else self._decide(decide)
+        return recorded if recorded is not None else self._decide(actor, decide)
 
     def _recorded(self, action: ConsoleAction, token: str) -> ActionDone | None:
         """The same form again, recorded already: what it came to (deciding it again would

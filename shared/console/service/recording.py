@@ -8,12 +8,13 @@ import contextlib
 from collections.abc import Callable
 from datetime import datetime
 
-from shared.case import RegisterReads, part_submission_id
+from shared.case import Actor, RegisterReads, part_submission_id
 from shared.clock import CLOCK
+from shared.console.act import ConsoleAct
 from shared.console.ports import ActionDone, ConsoleMail, ConsoleRegister
 from shared.console.roles import ConsoleDecision, refusal
 from shared.errors import AlreadyRecordedError, ConcurrentChangeError, RawMailMissingError
-from shared.intake import IdentityHasher, Register
+from shared.intake import IdentityHasher
 from shared.intake_service import MAX_DECISION_ATTEMPTS, ReadTracker
 from shared.mail import InboundMail, parse_mail
 from shared.settings import Settings
@@ -45,11 +46,13 @@ class ConsoleRecording:
             max_part_bytes=self.settings.max_attachment_bytes,
         )
 
-    def _decide(self, decide: Callable[[Register, datetime], ConsoleDecision]) -> ActionDone:
+    def _decide(self, actor: Actor, decide: Callable[[ConsoleAct], ConsoleDecision]) -> ActionDone:
+        """Decided by `actor` against the register as read, recorded like an email's decision
+        (decided again when the register changed meanwhile)."""
         for attempt in range(1, MAX_DECISION_ATTEMPTS + 1):
             now = self.clock()
             tracker = ReadTracker(self.register)
-            made = decide(tracker, now)
+            made = decide(ConsoleAct(actor, self.settings, now, tracker, self.hasher))
             try:
                 return self._record(made, tracker.reads, now)
             except AlreadyRecordedError:

@@ -21,11 +21,11 @@ class TriageDecisions(ConsoleRecording):
         require(actor, ConsoleAction.RELEASE)
         mail = self._mail(message_id)
         return self._decide(
-            lambda register, now: release(
-                mail, message_id, self.register.submission(message_id),
-                self.register.submission(redecision_id(message_id, TRIAGED)), actor=actor,
-                settings=self.settings, now=now, register=register, hasher=self.hasher,
-            )
+            actor,
+            lambda act: release(
+                act, mail, message_id, self.register.submission(message_id),
+                self.register.submission(redecision_id(message_id, TRIAGED)),
+            ),
         )  # fmt: skip
 
     def dismiss(self, actor: Actor, message_id: str) -> ActionDone:
@@ -38,9 +38,10 @@ class TriageDecisions(ConsoleRecording):
             return ActionDone(triaged.message_id, ConsoleAction.DISMISS.value, None,
                               triaged.outcome.value, already=True)  # fmt: skip
         done = self._decide(
-            lambda register, now: dismiss(
-                message_id, self.register.submission(message_id), triaged, actor=actor
-            )
+            actor,
+            lambda act: dismiss(
+                message_id, self.register.submission(message_id), triaged, actor=act.actor
+            ),
         )
         self.mail.discard(message_id)
         return done
@@ -54,11 +55,11 @@ class TriageDecisions(ConsoleRecording):
                               triaged.outcome.value, already=True)  # fmt: skip
         mail = self._mail(message_id)
         return self._decide(
-            lambda register, now: verify(
-                mail, message_id, self.register.submission(message_id),
-                self.register.submission(redecision_id(message_id, TRIAGED)), actor=actor,
-                settings=self.settings, now=now, register=register, hasher=self.hasher,
-            )
+            actor,
+            lambda act: verify(
+                act, mail, message_id, self.register.submission(message_id),
+                self.register.submission(redecision_id(message_id, TRIAGED)),
+            ),
         )  # fmt: skip
 
     def decline(self, actor: Actor, message_id: str) -> ActionDone:
@@ -72,10 +73,9 @@ class TriageDecisions(ConsoleRecording):
                               triaged.outcome.value, already=True)  # fmt: skip
         mail = self._mail(message_id)
         done = self._decide(
-            lambda register, now: decline(
-                mail, message_id, self.register.submission(message_id), triaged, actor=actor,
-                settings=self.settings, now=now,
-            )
+            actor,
+            lambda act: decline(act, mail, message_id, self.register.submission(message_id),
+                                triaged),
         )  # fmt: skip
         self.mail.discard(message_id)
         return done
@@ -110,8 +110,8 @@ class TriageDecisions(ConsoleRecording):
             return released or self.register.submission(message_id)
 
         return self._decide(
-            lambda register, now: enter_by_hand(
-                mail, message_id, standing(), entered, actor=actor, settings=self.settings,
-                now=now, register=register, hasher=self.hasher, send_rejection=send_rejection,
-            )
-        )  # fmt: skip
+            actor,
+            lambda act: enter_by_hand(
+                act, mail, message_id, standing(), entered, send_rejection=send_rejection
+            ),
+        )

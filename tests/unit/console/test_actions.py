@@ -34,6 +34,7 @@ from shared.case import (
     Submission,
     UnscheduleEffect,
 )
+from shared.console.act import ConsoleAct
 from shared.console.case_actions import close_case, record_review, withdraw_consent
 from shared.console.corrections import correct_field
 from shared.console.manual_entry import EnteredForm, enter_by_hand
@@ -42,6 +43,7 @@ from shared.console.roles import ALLOWED, ConsoleAction, event_id_for, require
 from shared.console.subject_access import HeldEmail, subject_access_export
 from shared.errors import ActionRefusedError
 from shared.forms.fields import FormKind
+from shared.intake import Register
 from shared.mail import Attachment, parse_mail
 from shared.outcome import Outcome, ReasonCode
 from shared.rating import Rating
@@ -58,6 +60,10 @@ TOKEN = "form-token-0123456789abcdef"
 @pytest.fixture
 def desk(settings: Settings) -> Desk:
     return Desk(settings)
+
+
+def act(actor: Actor, settings: Settings, register: Register) -> ConsoleAct:
+    return ConsoleAct(actor, settings, NOW, register, PlainHasher())
 
 
 def accepted(desk: Desk, person: dict[str, str], rating: str = "Amber") -> Case:
@@ -204,9 +210,8 @@ def review_fields(**overrides: str) -> dict[str, str]:
 
 def test_a_panel_member_records_a_review_by_the_forms_rules(desk: Desk, settings: Settings) -> None:
     case = accepted(desk, child(1106))
-    made = record_review(case, case.case_id, review_fields(), actor=PANEL, token=TOKEN,
-                         settings=settings, now=NOW, register=desk.register,
-                         hasher=PlainHasher())  # fmt: skip
+    made = record_review(act(PANEL, settings, desk.register), case, case.case_id,
+                         review_fields(), TOKEN)  # fmt: skip
     decision = made.decision
     assert made.label == "console:review" and made.actor == PANEL
     assert decision.outcome is Outcome.UPDATED and decision.case is not None
@@ -226,29 +231,25 @@ def test_a_review_breaking_the_discharge_rule_is_refused(desk: Desk, settings: S
     case = accepted(desk, child(1107))
     discharged = uk(NOW.date() - timedelta(days=3))
     with pytest.raises(ActionRefusedError) as refused:
-        record_review(case, case.case_id, review_fields(rag_rating="Green",
-                      discharge_date=discharged), actor=COORDINATOR, token=TOKEN,
-                      settings=settings, now=NOW, register=desk.register,
-                      hasher=PlainHasher())  # fmt: skip
+        record_review(act(COORDINATOR, settings, desk.register), case, case.case_id,
+                      review_fields(rag_rating="Green", discharge_date=discharged), TOKEN)  # fmt: skip
     assert [r.field for r in refused.value.reasons] == ["rag_rating"]
 
 
 def test_identity_fields_typed_into_a_review_are_ignored(desk: Desk, settings: Settings) -> None:
     case = accepted(desk, child(1108))
     other = child(1109)
-    made = record_review(case, case.case_id, review_fields(child_nhs_number=other["child_nhs_number"],
-                         reviewer_name="Someone Else"), actor=COORDINATOR, token=TOKEN,
-                         settings=settings, now=NOW, register=desk.register,
-                         hasher=PlainHasher())  # fmt: skip
+    typed = review_fields(child_nhs_number=other["child_nhs_number"], reviewer_name="Someone Else")
+    made = record_review(act(COORDINATOR, settings, desk.register), case, case.case_id, typed,
+                         TOKEN)  # fmt: skip
     assert made.decision.case is not None
     assert made.decision.case.reviews[0].reviewer_name == COORDINATOR.email
 
 
 def test_closing_a_case_is_the_panels_removal_with_its_reason(desk: Desk, settings: Settings) -> None:
     case = accepted(desk, child(1110))
-    made = close_case(case, case.case_id, "Needs met in the community", actor=PANEL,
-                      token=TOKEN, settings=settings, now=NOW, register=desk.register,
-                      hasher=PlainHasher())  # fmt: skip
+    made = close_case(act(PANEL, settings, desk.register), case, case.case_id,
+                      "Needs met in the community", TOKEN)  # fmt: skip
     closed = made.decision.case
     assert made.label == "console:close" and closed is not None
     assert closed.status is CaseStatus.CLOSED and closed.closure is not None
@@ -256,8 +257,7 @@ def test_closing_a_case_is_the_panels_removal_with_its_reason(desk: Desk, settin
     assert closed.closure.detail == "Needs met in the community"
     assert UnscheduleEffect(case_id=case.case_id) in made.decision.effects
     with pytest.raises(ActionRefusedError) as refused:
-        close_case(case, case.case_id, " ", actor=PANEL, token=TOKEN, settings=settings,
-                   now=NOW, register=desk.register, hasher=PlainHasher())  # fmt: skip
+        close_case(act(PANEL, settings, desk.register), case, case.case_id, " ", TOKEN)  # fmt: skip
     assert [r.field for r in refused.value.reasons] == ["removal_reason"]
 
 
@@ -279,17 +279,14 @@ def test_withdrawal_erases_like_the_form_and_checks_the_typed_identity(
     wrong = {**withdrawal_fields(person), "child_nhs_number": child(1140)["child_nhs_number"]}
     assert wrong["child_nhs_number"] != person["child_nhs_number"]
     with pytest.raises(ActionRefusedError) as refused:
-        withdraw_consent(case, case.case_id, wrong, actor=COORDINATOR, token=TOKEN,
-                         settings=settings, now=NOW, register=desk.register,
-                         hasher=PlainHasher())  # fmt: skip
+        withdraw_consent(act(COORDINATOR, settings, desk.register), case, case.case_id,
+                         wrong, TOKEN)  # fmt: skip
     assert codes(refused) == {ReasonCode.IDENTITY_MISMATCH}
     with pytest.raises(ActionRefusedError, match="role:panel"):
-        withdraw_consent(case, case.case_id, withdrawal_fields(person), actor=PANEL,
-                         token=TOKEN, settings=settings, now=NOW, register=desk.register,
-                         hasher=PlainHasher())  # fmt: skip
-    made = withdraw_consent(case, case.case_id, withdrawal_fields(person), actor=COORDINATOR,
-                            token=TOKEN, settings=settings, now=NOW, register=desk.register,
-                            hasher=PlainHasher())  # fmt: skip
+        withdraw_consent(act(PANEL, settings, desk.register), case, case.case_id,
+                         withdrawal_fields(person), TOKEN)  # fmt: skip
+    made = withdraw_consent(act(COORDINATOR, settings, desk.register), case, case.case_id,
+                            withdrawal_fields(person), TOKEN)  # fmt: skip
     decision = made.decision
     assert decision.outcome is Outcome.WITHDRAWN and decision.case is not None
     assert decision.case.status is CaseStatus.WITHDRAWN and decision.case.child is None
@@ -308,9 +305,8 @@ def test_a_scanned_consent_entered_by_hand_completes_the_waiting_case(
     typed = consent_fields(**{**person, "child_date_of_birth": person["child_date_of_birth"]})
     outcome = Submission(message_id="msg-1", outcome=first.outcome, received_at=NOW)
     mail = parse_mail(raw)
-    made = enter_by_hand(mail, "msg-1", outcome, [EnteredForm(2, FormKind.CONSENT, typed)],
-                         actor=COORDINATOR, settings=settings, now=NOW,
-                         register=desk.register, hasher=PlainHasher())  # fmt: skip
+    made = enter_by_hand(act(COORDINATOR, settings, desk.register), mail, "msg-1", outcome,
+                         [EnteredForm(2, FormKind.CONSENT, typed)])  # fmt: skip
     assert made.event_id == "msg-1.entry" and made.label == "console:enter"
     decision = made.decision
     assert decision.outcome is Outcome.UPDATED and decision.case is not None
@@ -334,9 +330,8 @@ def test_a_scan_entered_by_hand_is_accepted_as_the_emailed_forms_would_be(
         EnteredForm(1, FormKind.REFERRAL, referral_fields(**person, anything_else="ignored")),
         EnteredForm(1, FormKind.CONSENT, consent_fields(**person)),
     ]
-    made = enter_by_hand(parse_mail(raw), "msg-1", outcome, entered, actor=COORDINATOR,
-                         settings=settings, now=NOW, register=desk.register,
-                         hasher=PlainHasher())  # fmt: skip
+    made = enter_by_hand(act(COORDINATOR, settings, desk.register), parse_mail(raw),
+                         "msg-1", outcome, entered)  # fmt: skip
     assert made.decision.outcome is Outcome.ACCEPTED and made.decision.case is not None
     assert made.decision.case.submissions == ["msg-1.entry"]
 
@@ -350,13 +345,11 @@ def test_a_manual_entry_that_fails_the_rules_comes_back_unless_the_rejection_is_
     person = {**child(1115), "child_date_of_birth": uk(years_ago(30))}  # too old
     entered = [EnteredForm(1, FormKind.REFERRAL, referral_fields(**person))]
     with pytest.raises(ActionRefusedError) as refused:
-        enter_by_hand(parse_mail(raw), "msg-1", outcome, entered, actor=COORDINATOR,
-                      settings=settings, now=NOW, register=desk.register,
-                      hasher=PlainHasher())  # fmt: skip
+        enter_by_hand(act(COORDINATOR, settings, desk.register), parse_mail(raw), "msg-1",
+                      outcome, entered)  # fmt: skip
     assert ReasonCode.NOT_ELIGIBLE_AGE in codes(refused)
-    made = enter_by_hand(parse_mail(raw), "msg-1", outcome, entered, actor=COORDINATOR,
-                         settings=settings, now=NOW, register=desk.register,
-                         hasher=PlainHasher(), send_rejection=True)  # fmt: skip
+    made = enter_by_hand(act(COORDINATOR, settings, desk.register), parse_mail(raw),
+                         "msg-1", outcome, entered, send_rejection=True)  # fmt: skip
     assert made.decision.outcome is Outcome.REJECTED
     [rejection] = [e for e in made.decision.effects if isinstance(e, EmailEffect)]
     assert rejection.purpose is EmailPurpose.REJECTION and rejection.to == ("sam.patel@nhs.net",)
@@ -371,8 +364,7 @@ def test_manual_entry_refusals(desk: Desk, settings: Settings) -> None:
 
     def enter(forms: list[EnteredForm], standing: Submission | None = outcome,
               actor: Actor = COORDINATOR) -> None:  # fmt: skip
-        enter_by_hand(mail, "msg-1", standing, forms, actor=actor, settings=settings, now=NOW,
-                      register=desk.register, hasher=PlainHasher())  # fmt: skip
+        enter_by_hand(act(actor, settings, desk.register), mail, "msg-1", standing, forms)  # fmt: skip
 
     consent = EnteredForm(2, FormKind.CONSENT, consent_fields(**person))
     with pytest.raises(ActionRefusedError, match="position"):
@@ -406,8 +398,7 @@ def test_a_released_self_referral_is_decided_as_from_its_sender(settings: Settin
     recorded = quarantined(desk, raw)
     assert {r.code for r in recorded.reasons} == {ReasonCode.SENDER_NOT_ALLOWED}
     mail = parse_mail(raw)
-    made = release(mail, "msg-1", recorded, None, actor=COORDINATOR, settings=settings,
-                   now=NOW, register=desk.register, hasher=PlainHasher())  # fmt: skip
+    made = release(act(COORDINATOR, settings, desk.register), mail, "msg-1", recorded, None)  # fmt: skip
     assert made.event_id == "msg-1.triage" and made.label == "console:release"
     assert made.header_message_id == mail.duplicate_key
     assert made.decision.outcome is Outcome.ACCEPTED
@@ -417,12 +408,10 @@ def test_a_released_self_referral_is_decided_as_from_its_sender(settings: Settin
     assert person["child_family_name"] not in answer.body
     assert person["child_nhs_number"] not in answer.body
     with pytest.raises(ActionRefusedError, match="triaged"):
-        release(mail, "msg-1", recorded, recorded.model_copy(update={"outcome": Outcome.ACCEPTED}),
-                actor=COORDINATOR, settings=settings, now=NOW, register=desk.register,
-                hasher=PlainHasher())  # fmt: skip
+        release(act(COORDINATOR, settings, desk.register), mail, "msg-1", recorded,
+                recorded.model_copy(update={"outcome": Outcome.ACCEPTED}))  # fmt: skip
     with pytest.raises(ActionRefusedError, match="role:panel"):
-        release(mail, "msg-1", recorded, None, actor=PANEL, settings=settings, now=NOW,
-                register=desk.register, hasher=PlainHasher())  # fmt: skip
+        release(act(PANEL, settings, desk.register), mail, "msg-1", recorded, None)  # fmt: skip
 
 
 @pytest.mark.parametrize("verdicts", [{"virus": "FAIL"}, {"spam": "FAIL"}])
@@ -433,8 +422,8 @@ def test_spam_or_virus_mail_is_never_released_only_dismissed(
     raw = email(("r.pdf", referral_pdf(**person)), **verdicts)
     recorded = quarantined(desk, raw)
     with pytest.raises(ActionRefusedError, match="spam-or-virus"):
-        release(parse_mail(raw), "msg-1", recorded, None, actor=COORDINATOR, settings=settings,
-                now=NOW, register=desk.register, hasher=PlainHasher())  # fmt: skip
+        release(act(COORDINATOR, settings, desk.register), parse_mail(raw), "msg-1",
+                recorded, None)  # fmt: skip
     made = dismiss("msg-1", recorded, None, actor=COORDINATOR)
     assert made.event_id == "msg-1.triage" and made.label == "console:dismiss"
     assert made.decision.outcome is Outcome.QUARANTINED and made.decision.effects == []
@@ -450,8 +439,8 @@ def test_a_review_from_outside_the_team_stays_quarantined_when_released(
     raw = email(("rv.pdf", review_pdf(child(1119), case.case_id)), sender="someone@nhs.net")
     recorded = quarantined(desk, raw)
     with pytest.raises(ActionRefusedError) as refused:
-        release(parse_mail(raw), "msg-2", recorded, None, actor=COORDINATOR, settings=settings,
-                now=NOW, register=desk.register, hasher=PlainHasher())  # fmt: skip
+        release(act(COORDINATOR, settings, desk.register), parse_mail(raw), "msg-2",
+                recorded, None)  # fmt: skip
     assert refused.value.code == "still-quarantined"
 
 

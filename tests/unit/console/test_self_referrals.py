@@ -18,7 +18,8 @@ from shared.errors import ActionRefusedError
 from shared.mail import parse_mail
 from shared.outcome import Outcome, ReasonCode
 from shared.settings import Settings
-from tests.conftest import NOW, PlainHasher
+from tests.conftest import NOW
+from tests.unit.console.test_actions import act
 from tests.unit.test_decisions import Desk
 
 COORDINATOR = Actor(sub="sub-coord-9", email="dsr.coordinator@nhs.net", role=StaffRole.COORDINATOR)
@@ -131,9 +132,8 @@ def test_a_verified_self_referral_becomes_a_case_with_the_reference_given(
     person = child(1305)
     raw = family_email(person)
     awaiting = desk.receive(raw)
-    made = verify(parse_mail(raw), "msg-1", recorded("msg-1", awaiting), None,
-                  actor=COORDINATOR, settings=settings, now=NOW, register=desk.register,
-                  hasher=PlainHasher())  # fmt: skip
+    made = verify(act(COORDINATOR, settings, desk.register), parse_mail(raw), "msg-1",
+                  recorded("msg-1", awaiting), None)  # fmt: skip
     assert made.event_id == "msg-1.triage" and made.label == "console:verify"
     assert made.resolves == "email:msg-1" and made.header_message_id is None
     decision = made.decision
@@ -146,11 +146,11 @@ def test_a_verified_self_referral_becomes_a_case_with_the_reference_given(
     # Once: verified already, it is neither verified nor declined again.
     done = Submission(message_id="msg-1.triage", outcome=Outcome.ACCEPTED, received_at=NOW)
     with pytest.raises(ActionRefusedError, match="triaged"):
-        verify(parse_mail(raw), "msg-1", recorded("msg-1", awaiting), done, actor=COORDINATOR,
-               settings=settings, now=NOW, register=desk.register, hasher=PlainHasher())  # fmt: skip
+        verify(act(COORDINATOR, settings, desk.register), parse_mail(raw), "msg-1",
+               recorded("msg-1", awaiting), done)  # fmt: skip
     with pytest.raises(ActionRefusedError, match="triaged"):
-        decline(parse_mail(raw), "msg-1", recorded("msg-1", awaiting), done, actor=COORDINATOR,
-                settings=settings, now=NOW)  # fmt: skip
+        decline(act(COORDINATOR, settings, desk.register), parse_mail(raw), "msg-1",
+                recorded("msg-1", awaiting), done)  # fmt: skip
 
 
 def test_a_declined_self_referral_tells_the_sender_plainly_and_makes_nothing(
@@ -159,8 +159,8 @@ def test_a_declined_self_referral_tells_the_sender_plainly_and_makes_nothing(
     person = child(1306)
     raw = family_email(person)
     awaiting = desk.receive(raw)
-    made = decline(parse_mail(raw), "msg-1", recorded("msg-1", awaiting), None,
-                   actor=COORDINATOR, settings=settings, now=NOW)  # fmt: skip
+    made = decline(act(COORDINATOR, settings, desk.register), parse_mail(raw), "msg-1",
+                   recorded("msg-1", awaiting), None)  # fmt: skip
     assert made.event_id == "msg-1.triage" and made.label == "console:decline"
     assert made.decision.outcome is Outcome.REJECTED and made.decision.case is None
     [answer] = to(made.decision.effects, FAMILY)
@@ -180,15 +180,15 @@ def test_only_a_coordinator_verifies_or_declines_and_only_a_self_referral(
     raw = family_email(child(1307))
     awaiting = recorded("msg-1", desk.receive(raw))
     with pytest.raises(ActionRefusedError, match="role:panel"):
-        verify(parse_mail(raw), "msg-1", awaiting, None, actor=PANEL, settings=settings,
-               now=NOW, register=desk.register, hasher=PlainHasher())  # fmt: skip
+        verify(act(PANEL, settings, desk.register), parse_mail(raw), "msg-1", awaiting,
+               None)  # fmt: skip
     with pytest.raises(ActionRefusedError, match="role:panel"):
-        decline(parse_mail(raw), "msg-1", awaiting, None, actor=PANEL, settings=settings,
-                now=NOW)  # fmt: skip
+        decline(act(PANEL, settings, desk.register), parse_mail(raw), "msg-1", awaiting,
+                None)  # fmt: skip
     quarantined = awaiting.model_copy(update={"outcome": Outcome.QUARANTINED, "reasons": []})
     with pytest.raises(ActionRefusedError, match="not-self-referral"):
-        verify(parse_mail(raw), "msg-1", quarantined, None, actor=COORDINATOR,
-               settings=settings, now=NOW, register=desk.register, hasher=PlainHasher())  # fmt: skip
+        verify(act(COORDINATOR, settings, desk.register), parse_mail(raw), "msg-1",
+               quarantined, None)  # fmt: skip
 
 
 def test_the_professionals_referral_wins_and_the_familys_consent_completes_it(
@@ -204,9 +204,8 @@ def test_the_professionals_referral_wins_and_the_familys_consent_completes_it(
         email(("r.pdf", referral_pdf(**{**person, "referrer_name": "Dr Professional"})))
     )  # msg-2
     assert professional.outcome is Outcome.PENDING and professional.case is not None
-    made = verify(parse_mail(raw), "msg-1", recorded("msg-1", awaiting), None,
-                  actor=COORDINATOR, settings=settings, now=NOW, register=desk.register,
-                  hasher=PlainHasher())  # fmt: skip
+    made = verify(act(COORDINATOR, settings, desk.register), parse_mail(raw), "msg-1",
+                  recorded("msg-1", awaiting), None)  # fmt: skip
     decision = made.decision
     assert decision.outcome is Outcome.UPDATED and decision.case is not None
     assert decision.case.case_id == professional.case.case_id
@@ -224,9 +223,8 @@ def test_a_child_already_on_the_register_is_answered_with_the_reference_only(
         email(("r.pdf", referral_pdf(**person)), ("c.pdf", consent_pdf(**person)))
     )
     assert on_register.case is not None
-    made = verify(parse_mail(raw), "msg-1", recorded("msg-1", awaiting), None,
-                  actor=COORDINATOR, settings=settings, now=NOW, register=desk.register,
-                  hasher=PlainHasher())  # fmt: skip
+    made = verify(act(COORDINATOR, settings, desk.register), parse_mail(raw), "msg-1",
+                  recorded("msg-1", awaiting), None)  # fmt: skip
     assert made.decision.outcome is Outcome.DUPLICATE
     assert made.decision.case_id == on_register.case.case_id
     [answer] = to(made.decision.effects, FAMILY)
