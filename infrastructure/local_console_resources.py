@@ -29,6 +29,8 @@ CONSOLE_RESOURCE_TYPES = frozenset(
         "AWS::Cognito::UserPool",
         "AWS::Cognito::UserPoolClient",
         "AWS::Cognito::UserPoolGroup",
+        "AWS::Cognito::UserPoolIdentityProvider",  # federation only
+        "AWS::Cognito::UserPoolDomain",  # federation only
         "AWS::ApiGatewayV2::Api",
         "AWS::ApiGatewayV2::Stage",
     }
@@ -41,6 +43,10 @@ _CLIENT_SETTINGS = (
     "EnableTokenRevocation",
     "SupportedIdentityProviders",
     "TokenValidityUnits",
+    "AllowedOAuthFlowsUserPoolClient",
+    "AllowedOAuthFlows",
+    "AllowedOAuthScopes",
+    "CallbackURLs",
 )
 
 
@@ -73,6 +79,21 @@ def create_console_resource(stack: LocalStack, kind: str, properties: dict[str, 
             Description=properties.get("Description", ""),
         )
         return str(properties["GroupName"])
+    if kind == "AWS::Cognito::UserPoolIdentityProvider":
+        # moto keeps the provider as given (it fetches no metadata): the deployed shape.
+        cognito.create_identity_provider(
+            UserPoolId=properties["UserPoolId"],
+            ProviderName=properties["ProviderName"],
+            ProviderType=properties["ProviderType"],
+            ProviderDetails=properties["ProviderDetails"],
+            AttributeMapping=properties.get("AttributeMapping", {}),
+        )
+        return str(properties["ProviderName"])
+    if kind == "AWS::Cognito::UserPoolDomain":
+        cognito.create_user_pool_domain(
+            UserPoolId=properties["UserPoolId"], Domain=properties["Domain"]
+        )
+        return str(properties["Domain"])
     apis = stack.client("apigatewayv2")
     if kind == "AWS::ApiGatewayV2::Api":
         # The routes and the Lambda integration are played by infrastructure.local_console.
@@ -166,7 +187,19 @@ def console_environment(stack: LocalStack) -> dict[str, str]:
     server = _key_sets()
     server.published[path] = key_set
     region = os.environ.get("AWS_REGION", "eu-west-2")
+    federation: dict[str, str] = {}
+    if stack.resources.get("ConsoleIdentityProvider"):
+        # What the template's Fn::If gives when it federates (moto's CloudFormation cannot
+        # read these skipped resources); locally nobody answers at the pool's domain.
+        federation = {
+            "DSR_CONSOLE_FEDERATION_NAME": stack.resources["ConsoleIdentityProvider"],
+            "DSR_CONSOLE_FEDERATION_DOMAIN": f"https://{stack.resources['ConsoleUserPoolDomain']}"
+            f".auth.{region}.amazoncognito.com",
+            "DSR_CONSOLE_FEDERATION_CALLBACK_URL": "https://"
+            f"{stack.parameter_values['ConsoleHostName']}/auth/callback",
+        }
     return {
+        **federation,
         "DSR_CONSOLE_USER_POOL_ID": pool_id,
         "DSR_CONSOLE_CLIENT_ID": stack.resources["ConsoleUserPoolClient"],
         "DSR_CONSOLE_ISSUER": f"https://cognito-idp.{region}.amazonaws.com/{pool_id}",

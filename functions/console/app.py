@@ -14,10 +14,11 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 try:  # the tests and the embedded stack
-    from functions.console import case_pages, triage_pages, web
+    from functions.console import case_pages, federation_pages, triage_pages, web
     from functions.console.shell import Forbidden, FormExpired, Request, wiring
 except ImportError:  # Lambda: the function's own folder is the root of its code
     import case_pages  # type: ignore[no-redef,import-not-found]
+    import federation_pages  # type: ignore[no-redef,import-not-found]
     import triage_pages  # type: ignore[no-redef,import-not-found]
     import web  # type: ignore[no-redef,import-not-found]
     from shell import (  # type: ignore[no-redef,import-not-found]
@@ -38,13 +39,11 @@ from shared.console.population import population, population_csv
 from shared.console.register_view import RegisterFilter, register_row, register_rows, search
 from shared.console.session import (
     CHALLENGE_COOKIE,
-    CSRF_COOKIE,
     REFRESH_COOKIE,
     SESSION_COOKIE,
     Identity,
     Page,
     audit_view,
-    new_csrf_nonce,
 )
 from shared.errors import ConsoleSignInError, NotSignedInError
 
@@ -52,6 +51,7 @@ logger = Logger(service="dsr-console")
 app = APIGatewayHttpResolver()
 app.include_router(case_pages.router)
 app.include_router(triage_pages.router)
+app.include_router(federation_pages.router)
 STEP_PAGES = {MFA_CODE: "sign_in_code.html", MFA_SETUP: "sign_in_authenticator.html",
               NEW_PASSWORD: "sign_in_new_password.html"}  # fmt: skip
 
@@ -72,14 +72,7 @@ def _after_step(request: Request, step: Tokens | Challenge) -> Response[Any]:
         request.set.append(web.challenge_cookie(step))
         return request.page(STEP_PAGES[step.name], error=None, secret=step.secret_code)
     identity = wiring().verifier.verify(step.access_token)
-    request.set += [
-        web.cookie(SESSION_COOKIE, step.access_token),
-        web.expired(CHALLENGE_COOKIE),
-        # A new CSRF nonce with each sign-in: one learnt before it is worth nothing after.
-        web.cookie(CSRF_COOKIE, new_csrf_nonce()),
-    ]
-    if step.refresh_token:
-        request.set.append(web.cookie(REFRESH_COOKIE, step.refresh_token))
+    request.set += web.signed_in_cookies(step.access_token, step.refresh_token)
     logger.info("signed in", audit={"who": identity.subject, "what": "sign-in"})
     home = "/register" if identity.may_see(Page.REGISTER) else "/population"
     return web.redirect(home, request.set)

@@ -20,9 +20,13 @@ from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
 from shared.adapters.console_auth import Challenge
 from shared.console.session import (
     CHALLENGE_COOKIE,
+    CSRF_COOKIE,
     LONG_CACHE,
     NO_STORE,
+    REFRESH_COOKIE,
     SECURITY_HEADERS,
+    SESSION_COOKIE,
+    new_csrf_nonce,
 )
 
 HERE = Path(__file__).resolve().parent
@@ -142,6 +146,20 @@ def cookie(name: str, value: str, max_age: int | None = None) -> Cookie:
 
 def expired(name: str) -> Cookie:
     return cookie(name, "", max_age=0)
+
+
+def signed_in_cookies(access_token: str, refresh_token: str | None) -> list[Cookie]:
+    """What a finished sign-in sets, by the console's form or the organisation's: the session,
+    the refresh token, the sign-in step's cookie gone, and a new CSRF nonce (one learnt
+    before signing in is worth nothing after)."""
+    cookies = [
+        cookie(SESSION_COOKIE, access_token),
+        expired(CHALLENGE_COOKIE),
+        cookie(CSRF_COOKIE, new_csrf_nonce()),
+    ]
+    if refresh_token:
+        cookies.append(cookie(REFRESH_COOKIE, refresh_token))
+    return cookies
 
 
 def cookies_of(event: APIGatewayProxyEventV2) -> dict[str, str]:
