@@ -12,7 +12,7 @@ Both are keyed `<message id>.triage`, so an email is released or dismissed once,
 from __future__ import annotations
 
 from shared.case import Actor, Decision, Submission
-from shared.console.act import ConsoleAct
+from shared.console.act import ConsoleAct, decided_as_from_sender
 from shared.console.roles import (
     TRIAGED,
     ConsoleAction,
@@ -22,7 +22,7 @@ from shared.console.roles import (
     require,
 )
 from shared.console.waiting import email_item
-from shared.errors import ActionRefusedError
+from shared.intake import IntakeDecider
 from shared.mail import InboundMail, trust_reasons
 from shared.outcome import Outcome, ReasonCode
 from shared.settings import Settings
@@ -72,18 +72,10 @@ def release(
     why_not = _unanswerable(mail, act.settings)
     if why_not:
         raise refusal("unanswerable", f"That email cannot be released: {why_not}. Dismiss it.")
-    event_id = redecision_id(message_id, TRIAGED)
-    decision = act.intake_decider().decide_as_trusted(mail, event_id)
-    if decision.outcome is Outcome.QUARANTINED:
-        raise ActionRefusedError("still-quarantined", decision.reasons)
-    return ConsoleDecision(
-        event_id=event_id,
-        label=ConsoleAction.RELEASE.value,
-        actor=act.actor,
-        decision=decision,
+    return decided_as_from_sender(
+        act, ConsoleAction.RELEASE, mail, message_id, IntakeDecider.decide_as_trusted,
         header_message_id=mail.duplicate_key,
-        resolves=email_item(message_id),
-    )
+    )  # fmt: skip
 
 
 def dismiss(

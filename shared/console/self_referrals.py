@@ -17,7 +17,7 @@ never both."""
 from __future__ import annotations
 
 from shared.case import Decision, Submission, case_reference_for
-from shared.console.act import ConsoleAct
+from shared.console.act import ConsoleAct, decided_as_from_sender
 from shared.console.roles import (
     TRIAGED,
     ConsoleAction,
@@ -27,7 +27,7 @@ from shared.console.roles import (
     require,
 )
 from shared.console.waiting import awaits_verification, email_item
-from shared.errors import ActionRefusedError
+from shared.intake import IntakeDecider
 from shared.mail import InboundMail
 from shared.notices import Answering, Notices
 from shared.outcome import Outcome, Reason, ReasonCode
@@ -63,16 +63,8 @@ def verify(
     was recorded as awaiting, so nothing is reserved again."""
     require(act.actor, ConsoleAction.VERIFY)
     _awaiting(recorded, triaged)
-    event_id = redecision_id(message_id, TRIAGED)
-    decision = act.intake_decider().decide_verified(mail, event_id)
-    if decision.outcome is Outcome.QUARANTINED:
-        raise ActionRefusedError("still-quarantined", decision.reasons)
-    return ConsoleDecision(
-        event_id=event_id,
-        label=ConsoleAction.VERIFY.value,
-        actor=act.actor,
-        decision=decision,
-        resolves=email_item(message_id),
+    return decided_as_from_sender(
+        act, ConsoleAction.VERIFY, mail, message_id, IntakeDecider.decide_verified
     )
 
 

@@ -17,16 +17,19 @@ from shared.outcome import Outcome
 
 
 class TriageDecisions(ConsoleRecording):
+    def _outcomes(self, message_id: str) -> tuple[Submission | None, Submission | None]:
+        """The email's recorded outcome and its triage's (a release, a verification...), as
+        this attempt reads them."""
+        recorded = self.register.submission(message_id)
+        return recorded, self.register.submission(redecision_id(message_id, TRIAGED))
+
     def release(self, actor: Actor, message_id: str) -> ActionDone:
         require(actor, ConsoleAction.RELEASE)
         mail = self._mail(message_id)
         return self._decide(
             actor,
-            lambda act: release(
-                act, mail, message_id, self.register.submission(message_id),
-                self.register.submission(redecision_id(message_id, TRIAGED)),
-            ),
-        )  # fmt: skip
+            lambda act: release(act, mail, message_id, *self._outcomes(message_id)),
+        )
 
     def dismiss(self, actor: Actor, message_id: str) -> ActionDone:
         """Recorded first, then the raw email erased: a dismissal repeated after a failed
@@ -56,11 +59,8 @@ class TriageDecisions(ConsoleRecording):
         mail = self._mail(message_id)
         return self._decide(
             actor,
-            lambda act: verify(
-                act, mail, message_id, self.register.submission(message_id),
-                self.register.submission(redecision_id(message_id, TRIAGED)),
-            ),
-        )  # fmt: skip
+            lambda act: verify(act, mail, message_id, *self._outcomes(message_id)),
+        )
 
     def decline(self, actor: Actor, message_id: str) -> ActionDone:
         """Recorded and its sender told, then the raw email erased (as a dismissal's: a
