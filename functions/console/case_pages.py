@@ -13,24 +13,17 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
 try:  # the tests and the embedded stack
-    from functions.console import web
-    from functions.console.shell import Forbidden, Request, form_token, wiring
+    from functions.console import shell, web
 except ImportError:  # Lambda: the function's own folder is the root of its code
+    import shell  # type: ignore[no-redef,import-not-found]
     import web  # type: ignore[no-redef,import-not-found]
-    from shell import (  # type: ignore[no-redef,import-not-found]
-        Forbidden,
-        Request,
-        form_token,
-        wiring,
-    )
 from shared.case import Actor
 from shared.console.case_actions import REVIEW_FIELDS
 from shared.console.case_view import CASE_REFERENCE, CaseReader
 from shared.console.corrections import CORRECTABLE
 from shared.console.ports import ActionDone
-from shared.console.session import Identity, Page
+from shared.console.session import Identity
 from shared.errors import ActionRefusedError
-from shared.outcome import Reason
 from templates.forms.layout import REVIEW, WITHDRAWAL
 
 logger = Logger(service="dsr-console", child=True)
@@ -58,20 +51,8 @@ WITHDRAWAL_SECTIONS = [
 ]
 
 
-def errors_of(reasons: list[Reason]) -> tuple[dict[str, str], list[str]]:
-    """The refusal's messages by field (the first of each), and those that name none."""
-    by_field: dict[str, str] = {}
-    general = []
-    for reason in reasons:
-        if reason.field:
-            by_field.setdefault(reason.field, reason.message)
-        else:
-            general.append(reason.message)
-    return by_field, general
-
-
 def _case_page(
-    request: Request,
+    request: shell.Request,
     identity: Identity,
     actor: Actor,
     reference: str,
@@ -82,10 +63,10 @@ def _case_page(
     typed: dict[str, str] | None = None,
     done: str | None = None,
 ) -> Response[Any]:
-    view = CaseReader(wiring().service).view(actor, reference)
+    view = CaseReader(shell.wiring().service).view(actor, reference)
     if view is None:
         return request.page("not_found.html", 404, identity=identity)
-    field_errors, general = errors_of(refused.reasons if refused else [])
+    field_errors, general = shell.errors_of(refused.reasons if refused else [])
     logger.info("console view", audit={"who": actor.sub, "role": actor.role.value,
                                        "what": "case", "cases": [reference]})  # fmt: skip
     return request.page(
@@ -102,7 +83,7 @@ def _case_page(
         # A fresh one-time token for each form; after a refusal the refused form keeps its
         # own (nothing was recorded under it).
         tokens={
-            name: (typed or {}).get("token") if name == failed else form_token()
+            name: (typed or {}).get("token") if name == failed else shell.form_token()
             for name in ("correct", "review", "close", "withdraw")
         },
         done=DONE.get(done or ""),
@@ -112,15 +93,9 @@ def _case_page(
     )
 
 
-def _signed_in(page: Page = Page.REGISTER) -> tuple[Request, Identity, Actor]:
-    request = Request(router.current_event)
-    identity = request.identity(page)
-    return request, identity, request.actor(identity)
-
-
 @router.get("/cases/<reference>")
 def case_page(reference: str) -> Response[Any]:
-    request, identity, actor = _signed_in()
+    request, identity, actor = shell.signed_in(router.current_event)
     if not CASE_REFERENCE.fullmatch(reference):
         return request.page("not_found.html", 404, identity=identity)
     done = router.current_event.get_query_string_value("done", "") or ""
@@ -129,13 +104,13 @@ def case_page(reference: str) -> Response[Any]:
 
 @router.get("/cases/<reference>/files/<email>/<position>")
 def case_file(reference: str, email: str, position: str) -> Response[Any]:
-    request, identity, actor = _signed_in()
+    request, identity, actor = shell.signed_in(router.current_event)
     if not (CASE_REFERENCE.fullmatch(reference) and email.isdigit() and position.isdigit()):
         return request.page("not_found.html", 404, identity=identity)
     try:
-        found = CaseReader(wiring().service).file(actor, reference, int(email), int(position))
+        found = CaseReader(shell.wiring().service).file(actor, reference, int(email), int(position))
     except ActionRefusedError:
-        raise Forbidden from None
+        raise shell.Forbidden from None
     if found is None:
         return request.page("not_found.html", 404, identity=identity)
     name, file = found
@@ -148,7 +123,7 @@ def case_file(reference: str, email: str, position: str) -> Response[Any]:
 def _act(
     reference: str, name: str, act: Callable[[Actor, dict[str, str]], ActionDone]
 ) -> Response[Any]:
-    request, identity, actor = _signed_in()
+    request, identity, actor = shell.signed_in(router.current_event)
     typed = request.form()
     if not CASE_REFERENCE.fullmatch(reference):
         return request.page("not_found.html", 404, identity=identity)
@@ -156,7 +131,7 @@ def _act(
         done = act(actor, typed)
     except ActionRefusedError as refused:
         if refused.code.startswith("role:"):
-            raise Forbidden from None
+            raise shell.Forbidden from None
         logger.info("console action refused", action=name, code=refused.code, case=reference)
         return _case_page(request, identity, actor, reference, status=400, failed=name,
                           refused=refused, typed=typed)  # fmt: skip
@@ -168,40 +143,40 @@ def _act(
 
 @router.post("/cases/<reference>/correct")
 def correct(reference: str) -> Response[Any]:
-    return _act(reference, "correct", lambda actor, typed: wiring().service.correct(
+    return _act(reference, "correct", lambda actor, typed: shell.wiring().service.correct(
         actor, typed.get("token", ""), reference, typed.get("field", ""),
         typed.get("value", ""), typed.get("reason", "")))  # fmt: skip
 
 
 @router.post("/cases/<reference>/review")
 def review(reference: str) -> Response[Any]:
-    return _act(reference, "review", lambda actor, typed: wiring().service.review(
+    return _act(reference, "review", lambda actor, typed: shell.wiring().service.review(
         actor, typed.get("token", ""), reference, typed))  # fmt: skip
 
 
 @router.post("/cases/<reference>/close")
 def close(reference: str) -> Response[Any]:
-    return _act(reference, "close", lambda actor, typed: wiring().service.close(
+    return _act(reference, "close", lambda actor, typed: shell.wiring().service.close(
         actor, typed.get("token", ""), reference, typed.get("removal_reason", "").strip()))  # fmt: skip
 
 
 @router.post("/cases/<reference>/withdraw")
 def withdraw(reference: str) -> Response[Any]:
-    return _act(reference, "withdraw", lambda actor, typed: wiring().service.withdraw(
+    return _act(reference, "withdraw", lambda actor, typed: shell.wiring().service.withdraw(
         actor, typed.get("token", ""), reference, typed))  # fmt: skip
 
 
 @router.post("/cases/<reference>/subject-access")
 def subject_access(reference: str) -> Response[Any]:
-    request, identity, actor = _signed_in()
+    request, identity, actor = shell.signed_in(router.current_event)
     request.form()
     if not CASE_REFERENCE.fullmatch(reference):
         return request.page("not_found.html", 404, identity=identity)
     try:
-        archive = wiring().service.export_subject_access(actor, reference)
+        archive = shell.wiring().service.export_subject_access(actor, reference)
     except ActionRefusedError as refused:
         if refused.code.startswith("role:"):
-            raise Forbidden from None
+            raise shell.Forbidden from None
         return request.page("not_found.html", 404, identity=identity)
     logger.info("console export", audit={"who": actor.sub, "role": actor.role.value,
                                          "what": "case:subject-access", "cases": [reference]})  # fmt: skip

@@ -35,6 +35,7 @@ from shared.console.session import (
     new_csrf_nonce,
 )
 from shared.errors import NotSignedInError
+from shared.outcome import Reason
 from shared.settings import Settings
 
 
@@ -141,3 +142,24 @@ class Request:
             template, status, self.set, csrf=self.csrf, area=settings.area_name,
             signed_in_as=self.email, federation=federation, **context,
         )  # fmt: skip
+
+
+def signed_in(
+    event: APIGatewayProxyEventV2, page: Page = Page.REGISTER
+) -> tuple[Request, Identity, Actor]:
+    """A page's request, its signed-in person (allowed the page) and who acts."""
+    request = Request(event)
+    identity = request.identity(page)
+    return request, identity, request.actor(identity)
+
+
+def errors_of(reasons: list[Reason]) -> tuple[dict[str, str], list[str]]:
+    """A refusal's messages by field (the first of each), and those that name none."""
+    by_field: dict[str, str] = {}
+    general = []
+    for reason in reasons:
+        if reason.field:
+            by_field.setdefault(reason.field, reason.message)
+        else:
+            general.append(reason.message)
+    return by_field, general

@@ -13,23 +13,15 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
 try:  # the tests and the embedded stack
-    from functions.console import web
-    from functions.console.case_pages import errors_of
-    from functions.console.shell import Forbidden, Request, form_token, wiring
+    from functions.console import shell, web
 except ImportError:  # Lambda: the function's own folder is the root of its code
+    import shell  # type: ignore[no-redef,import-not-found]
     import web  # type: ignore[no-redef,import-not-found]
-    from case_pages import errors_of  # type: ignore[no-redef,import-not-found]
-    from shell import (  # type: ignore[no-redef,import-not-found]
-        Forbidden,
-        Request,
-        form_token,
-        wiring,
-    )
 from shared.case import Actor
 from shared.console.manual_entry import EnteredForm
 from shared.console.ports import ActionDone
 from shared.console.roles import ConsoleAction
-from shared.console.session import Identity, Page, audit_view
+from shared.console.session import Identity, audit_view
 from shared.errors import ActionRefusedError
 from shared.forms.fields import FormKind
 from templates.forms.layout import CONSENT, REFERRAL
@@ -50,7 +42,7 @@ ENTRY_LAYOUTS = {"referral": (FormKind.REFERRAL, REFERRAL), "consent": (FormKind
 
 
 def _triage_page(
-    request: Request,
+    request: shell.Request,
     identity: Identity,
     actor: Actor,
     *,
@@ -58,10 +50,10 @@ def _triage_page(
     refused: ActionRefusedError | None = None,
     done: str | None = None,
 ) -> Response[Any]:
-    items = wiring().service.triage(actor)
+    items = shell.wiring().service.triage(actor)
     logger.info("console view", audit=audit_view(identity, "triage",
                                                  [i.case_id for i in items if i.case_id]))  # fmt: skip
-    _, general = errors_of(refused.reasons if refused else [])
+    _, general = shell.errors_of(refused.reasons if refused else [])
     if refused:
         general += [r.message for r in refused.reasons if r.field]
     return request.page(
@@ -71,31 +63,25 @@ def _triage_page(
         items=items,
         errors=general,
         done=DONE.get(done or ""),
-        token=form_token(),
+        token=shell.form_token(),
     )
-
-
-def _signed_in() -> tuple[Request, Identity, Actor]:
-    request = Request(router.current_event)
-    identity = request.identity(Page.REGISTER)
-    return request, identity, request.actor(identity)
 
 
 @router.get("/triage")
 def triage() -> Response[Any]:
-    request, identity, actor = _signed_in()
+    request, identity, actor = shell.signed_in(router.current_event)
     done = router.current_event.get_query_string_value("done", "") or ""
     return _triage_page(request, identity, actor, done=done)
 
 
 def _act(name: str, act: Any) -> Response[Any]:
-    request, identity, actor = _signed_in()
+    request, identity, actor = shell.signed_in(router.current_event)
     typed = request.form()
     try:
         done: ActionDone = act(actor, typed)
     except ActionRefusedError as refused:
         if refused.code.startswith("role:"):
-            raise Forbidden from None
+            raise shell.Forbidden from None
         logger.info("console action refused", action=name, code=refused.code)
         return _triage_page(request, identity, actor, status=400, refused=refused)
     logger.info("console action", action=name, event=done.event_id, already=done.already)
@@ -104,37 +90,37 @@ def _act(name: str, act: Any) -> Response[Any]:
 
 @router.post("/triage/release")
 def release() -> Response[Any]:
-    return _act("release", lambda actor, typed: wiring().service.release(
+    return _act("release", lambda actor, typed: shell.wiring().service.release(
         actor, typed.get("message_id", "")))  # fmt: skip
 
 
 @router.post("/triage/dismiss")
 def dismiss() -> Response[Any]:
-    return _act("dismiss", lambda actor, typed: wiring().service.dismiss(
+    return _act("dismiss", lambda actor, typed: shell.wiring().service.dismiss(
         actor, typed.get("message_id", "")))  # fmt: skip
 
 
 @router.post("/triage/verify")
 def verify() -> Response[Any]:
-    return _act("verify", lambda actor, typed: wiring().service.verify(
+    return _act("verify", lambda actor, typed: shell.wiring().service.verify(
         actor, typed.get("message_id", "")))  # fmt: skip
 
 
 @router.post("/triage/decline")
 def decline() -> Response[Any]:
-    return _act("decline", lambda actor, typed: wiring().service.decline(
+    return _act("decline", lambda actor, typed: shell.wiring().service.decline(
         actor, typed.get("message_id", "")))  # fmt: skip
 
 
 @router.post("/triage/note")
 def note() -> Response[Any]:
-    return _act("note", lambda actor, typed: wiring().service.note(
+    return _act("note", lambda actor, typed: shell.wiring().service.note(
         actor, typed.get("token", ""), typed.get("event_id", "")))  # fmt: skip
 
 
 # ----- a scanned form entered by hand -----
 def _entry_page(
-    request: Request,
+    request: shell.Request,
     identity: Identity,
     actor: Actor,
     message_id: str,
@@ -143,12 +129,12 @@ def _entry_page(
     typed: dict[str, str] | None = None,
     refused: ActionRefusedError | None = None,
 ) -> Response[Any]:
-    waiting = [i for i in wiring().service.triage(actor) if i.message_id == message_id]
+    waiting = [i for i in shell.wiring().service.triage(actor) if i.message_id == message_id]
     if not waiting or ConsoleAction.ENTER_BY_HAND not in waiting[0].actions:
         return request.page("not_found.html", 404, identity=identity)
     item = waiting[0]
     reasons = refused.reasons if refused else []
-    errors = {kind: errors_of([r for r in reasons if r.form == form.value])[0]
+    errors = {kind: shell.errors_of([r for r in reasons if r.form == form.value])[0]
               for kind, (form, _) in ENTRY_LAYOUTS.items()}  # fmt: skip
     general = [r.message for r in reasons if not r.field or r.form is None]
     return request.page(
@@ -166,14 +152,14 @@ def _entry_page(
 
 @router.post("/triage/enter")
 def entry_form() -> Response[Any]:
-    request, identity, actor = _signed_in()
+    request, identity, actor = shell.signed_in(router.current_event)
     typed = request.form()
     return _entry_page(request, identity, actor, typed.get("message_id", ""))
 
 
 @router.post("/triage/enter/record")
 def entry_record() -> Response[Any]:
-    request, identity, actor = _signed_in()
+    request, identity, actor = shell.signed_in(router.current_event)
     typed = request.form()
     message_id = typed.get("message_id", "")
     entered = []
@@ -183,12 +169,12 @@ def entry_record() -> Response[Any]:
             fields = {name: typed.get(f"{kind}.{name}", "") for name in layout.field_names()}
             entered.append(EnteredForm(int(position), form, fields))
     try:
-        done = wiring().service.enter_by_hand(
+        done = shell.wiring().service.enter_by_hand(
             actor, message_id, entered, send_rejection=typed.get("send_rejection") == "Yes"
         )
     except ActionRefusedError as refused:
         if refused.code.startswith("role:"):
-            raise Forbidden from None
+            raise shell.Forbidden from None
         logger.info("console action refused", action="enter", code=refused.code)
         return _entry_page(request, identity, actor, message_id, status=400, typed=typed,
                            refused=refused)  # fmt: skip
