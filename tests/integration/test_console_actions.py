@@ -23,36 +23,17 @@ from infrastructure.samples import (
     uk,
     years_ago,
 )
-from shared.adapters import client
-from shared.adapters.console_register import ConsoleMailStore, ConsoleRegisterTable
-from shared.adapters.identity import KmsIdentityHasher
+from shared.adapters.console_register import ConsoleRegisterTable
 from shared.case import Actor, AuditEntry, CaseStatus, StaffRole, Submission
 from shared.console.manual_entry import EnteredForm
 from shared.console.service import ConsoleService
 from shared.errors import ActionRefusedError, RawMailMissingError
 from shared.forms.fields import FormKind
 from shared.outcome import Outcome
-from shared.settings import Settings
 from tests.integration.test_case_lifecycle import everything_stored, found
 
 COORDINATOR = Actor(sub="c0ffee-sub", email="dsr.coordinator@nhs.net", role=StaffRole.COORDINATOR)
 PANEL = Actor(sub="pane1-sub", email="panel.member@nhs.net", role=StaffRole.PANEL)
-
-
-@pytest.fixture
-def register(stack: LocalStack) -> ConsoleRegisterTable:
-    return ConsoleRegisterTable(client("dynamodb"), stack.resources["RegisterTable"])
-
-
-@pytest.fixture
-def console(stack: LocalStack, register: ConsoleRegisterTable) -> ConsoleService:
-    return ConsoleService(
-        Settings.from_environment(),
-        register,
-        ConsoleMailStore(client("s3"), stack.resources["RawMailBucket"]),
-        KmsIdentityHasher(client("kms"), stack.resources["IdentityKey"]),
-        clock=stack.now,
-    )
 
 
 def send(stack: LocalStack, register: ConsoleRegisterTable, raw: bytes) -> Submission:

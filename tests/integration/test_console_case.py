@@ -16,7 +16,6 @@ import pytest
 from infrastructure.local_console_resources import ConsoleUser, create_user
 from infrastructure.local_stack import LocalStack, sent_emails
 from infrastructure.samples import child, consent_pdf, email, referral_pdf, uk
-from shared.adapters import client
 from shared.adapters.console_register import ConsoleRegisterTable
 from shared.case import Case, CaseStatus
 from shared.outcome import Outcome
@@ -34,11 +33,6 @@ def users(stack: LocalStack) -> dict[str, ConsoleUser]:
         role: create_user(stack, f"case.{role}@nhs.net", role)
         for role in ("coordinator", "panel", "admin")
     }
-
-
-@pytest.fixture
-def register(stack: LocalStack) -> ConsoleRegisterTable:
-    return ConsoleRegisterTable(client("dynamodb"), stack.resources["RegisterTable"])
 
 
 def on_register(

@@ -41,11 +41,6 @@ def users(stack: LocalStack) -> dict[str, ConsoleUser]:
     }
 
 
-@pytest.fixture
-def register(stack: LocalStack) -> ConsoleRegisterTable:
-    return ConsoleRegisterTable(client("dynamodb"), stack.resources["RegisterTable"])
-
-
 def send(stack: LocalStack, register: ConsoleRegisterTable, raw: bytes) -> str:
     message_id = stack.deliver_email(raw)
     stack.run_pipeline()

@@ -11,9 +11,7 @@ import pytest
 
 from infrastructure.local_stack import LocalStack, sent_emails
 from infrastructure.samples import child, consent_pdf, email, referral_pdf
-from shared.adapters import client
-from shared.adapters.console_register import ConsoleMailStore, ConsoleRegisterTable
-from shared.adapters.identity import KmsIdentityHasher
+from shared.adapters.console_register import ConsoleRegisterTable
 from shared.adapters.register_table.keys import TRIAGE_INDEX
 from shared.case import Actor, CaseStatus, StaffRole
 from shared.console.roles import ConsoleAction
@@ -21,27 +19,10 @@ from shared.console.service import ConsoleService
 from shared.console.waiting import Waiting
 from shared.errors import ActionRefusedError, RawMailMissingError
 from shared.outcome import Outcome, ReasonCode
-from shared.settings import Settings
 
 COORDINATOR = Actor(sub="tri-coord-sub", email="dsr.coordinator@nhs.net", role=StaffRole.COORDINATOR)
 PANEL = Actor(sub="tri-panel-sub", email="panel.member@nhs.net", role=StaffRole.PANEL)
 FAMILY = "mum.of.three@gmail.com"
-
-
-@pytest.fixture
-def register(stack: LocalStack) -> ConsoleRegisterTable:
-    return ConsoleRegisterTable(client("dynamodb"), stack.resources["RegisterTable"])
-
-
-@pytest.fixture
-def console(stack: LocalStack, register: ConsoleRegisterTable) -> ConsoleService:
-    return ConsoleService(
-        Settings.from_environment(),
-        register,
-        ConsoleMailStore(client("s3"), stack.resources["RawMailBucket"]),
-        KmsIdentityHasher(client("kms"), stack.resources["IdentityKey"]),
-        clock=stack.now,
-    )
 
 
 def indexed(stack: LocalStack) -> dict[str, str]:
