@@ -22,21 +22,16 @@ class IndexReads(TableAccess):
         """Ids of cases that left the register on or before `closed_by` (the ClosedByDay
         index, eventually consistent), oldest first, at most `limit`."""
         found: list[str] = []
-        paginator = self.dynamodb.get_paginator("query")
-        for page in paginator.paginate(
-            TableName=self.table_name,
-            IndexName=CLOSED_INDEX,
-            KeyConditionExpression="retention_queue = :queue AND closed_on <= :by",
-            ExpressionAttributeValues={
-                ":queue": text(CLOSED_QUEUE),
-                ":by": text(closed_by.isoformat()),
-            },
-            PaginationConfig={"PageSize": limit},
+        for item in self._query_index(
+            CLOSED_INDEX,
+            "retention_queue = :queue AND closed_on <= :by",
+            {":queue": text(CLOSED_QUEUE), ":by": text(closed_by.isoformat())},
+            page_size=limit,
         ):
-            found += [case_id_of(item) for item in page["Items"]]
+            found.append(case_id_of(item))
             if len(found) >= limit:
                 break
-        return found[:limit]
+        return found
 
     def triage_marks(self, queue: str, until: str | None = None) -> list[tuple[str, str, str]]:
         """(item id, why it waits, since) of one triage queue's items (the TriageQueue index,
@@ -44,19 +39,10 @@ class IndexReads(TableAccess):
         ids as shared.console.waiting's, and `case:<case id>`."""
         condition = "triage_queue = :queue" + (" AND triage_since <= :until" if until else "")
         values = {":queue": text(queue), **({":until": text(until)} if until else {})}
-        found = []
-        paginator = self.dynamodb.get_paginator("query")
-        for page in paginator.paginate(
-            TableName=self.table_name,
-            IndexName=TRIAGE_INDEX,
-            KeyConditionExpression=condition,
-            ExpressionAttributeValues=values,
-        ):
-            found += [
-                (triage_item_id(item), item["triage_kind"]["S"], item["triage_since"]["S"])
-                for item in page["Items"]
-            ]
-        return found
+        return [
+            (triage_item_id(item), item["triage_kind"]["S"], item["triage_since"]["S"])
+            for item in self._query_index(TRIAGE_INDEX, condition, values)
+        ]
 
     def waiting_report_label(self, event_id: str) -> str | None:
         item = self._get(event_key(event_id))

@@ -149,12 +149,16 @@ def outbox_item_key(outbox_id: str) -> Key:
     return key(pk, sk)
 
 
+def outbox_id(item: dict[str, Any]) -> str:
+    """The outbox id ("<PK>|<SK>") of an outbox item."""
+    return f"{item['PK']['S']}|{item['SK']['S']}"
+
+
 def outbox_id_of(keys: dict[str, Any]) -> str | None:
-    """The outbox id ("<PK>|<SK>") of a stream record's keys; None if not an outbox item."""
-    pk = keys.get("PK", {}).get("S", "")
-    if not pk.startswith(OUTBOX_PREFIX):
+    """The outbox id of a stream record's keys; None if not an outbox item."""
+    if not keys.get("PK", {}).get("S", "").startswith(OUTBOX_PREFIX):
         return None
-    return f"{pk}|{keys['SK']['S']}"
+    return outbox_id(keys)
 
 
 def case_events_partition(case_id: str) -> str:

@@ -13,6 +13,7 @@ from shared.adapters.register_table.keys import (
     OUTBOX_INDEX,
     OUTBOX_QUEUE,
     moment,
+    outbox_id,
     outbox_item_key,
     outbox_key,
     text,
@@ -111,19 +112,12 @@ class OutboxTable(TableAccess):
 
     def undelivered_outbox(self, queued_before: datetime) -> list[str]:
         """Outbox items queued before this moment and still undelivered, oldest first."""
-        found = []
-        paginator = self.dynamodb.get_paginator("query")
-        for page in paginator.paginate(
-            TableName=self.table_name,
-            IndexName=OUTBOX_INDEX,
-            KeyConditionExpression="outbox_queue = :queue AND outbox_since < :before",
-            ExpressionAttributeValues={
-                ":queue": text(OUTBOX_QUEUE),
-                ":before": text(queued_before.isoformat()),
-            },
-        ):
-            found += [f"{item['PK']['S']}|{item['SK']['S']}" for item in page["Items"]]
-        return found
+        items = self._query_index(
+            OUTBOX_INDEX,
+            "outbox_queue = :queue AND outbox_since < :before",
+            {":queue": text(OUTBOX_QUEUE), ":before": text(queued_before.isoformat())},
+        )
+        return [outbox_id(item) for item in items]
 
     def oldest_undelivered(self) -> datetime | None:
         response = self.dynamodb.query(

@@ -29,6 +29,20 @@ class TableAccess:
         ):
             yield from page["Items"]
 
+    def _query_index(
+        self, index: str, condition: str, values: dict[str, Any], page_size: int | None = None
+    ) -> Iterator[dict[str, Any]]:
+        """The items of one of the sparse indexes (eventually consistent), in its order."""
+        paginator = self.dynamodb.get_paginator("query")
+        for page in paginator.paginate(
+            TableName=self.table_name,
+            IndexName=index,
+            KeyConditionExpression=condition,
+            ExpressionAttributeValues=values,
+            **({"PaginationConfig": {"PageSize": page_size}} if page_size else {}),
+        ):
+            yield from page["Items"]
+
     def _query_keys(self, pk: str) -> Iterator[dict[str, Any]]:
         for item in self._query_items(pk):
             yield {"PK": item["PK"], "SK": item["SK"]}
