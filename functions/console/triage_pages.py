@@ -1,11 +1,16 @@
 """The triage page: everything waiting for a person, oldest first (ConsoleService.triage, the
-TriageQueue index), each item with the actions the actor's role allows - release or dismiss
-a quarantined email, verify or decline a self-referral, note a bounced answer, enter a
+TriageQueue index), each item with what the coordinator decides on (an email's sender,
+subject, the start of its text, its files to download; a held withdrawal's form) and the
+actions the actor's role allows - release or dismiss a quarantined email, verify or decline
+a self-referral, confirm or decline a held withdrawal, note a bounced answer, enter a
 scanned form by hand (a web form of the referral's and consent's own fields). Every action
-a POST with the CSRF token; the email's id rides in the form, never in a URL."""
+and download a POST with the CSRF token; the email's id rides in the form, never in a URL.
+A decision's confirmation says what it came to (accepted as a case, pending, rejected and
+why), read from the register by the event id a one-time cookie carries."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from aws_lambda_powertools import Logger
@@ -21,7 +26,8 @@ from shared.case import Actor
 from shared.console.manual_entry import EnteredForm
 from shared.console.ports import ActionDone
 from shared.console.roles import ConsoleAction
-from shared.console.session import Identity, audit_view
+from shared.console.session import DONE_COOKIE, Identity, audit_view
+from shared.console.wording import CameOf
 from shared.errors import ActionRefusedError
 from shared.forms.fields import FormKind
 from templates.forms.layout import CONSENT, REFERRAL
@@ -36,8 +42,13 @@ DONE = {
     "decline": "The self-referral is declined: its sender is told.",
     "note": "The bounced answer is noted.",
     "enter": "The form entered by hand is recorded: the sender is answered as usual.",
+    "confirm-withdrawal": "The held withdrawal is confirmed: it was applied as usual.",
+    "decline-withdrawal": "The held withdrawal is declined: nothing was erased.",
     "already": "That was done already: nothing more was done.",
 }
+# The decisions whose confirmation says what they came to (the others always come to the same).
+CAME_OF = frozenset({"release", "verify", "enter", "confirm-withdrawal"})
+_EVENT_ID = re.compile(r"[A-Za-z0-9._@+=-]{1,300}")
 ENTRY_LAYOUTS = {"referral": (FormKind.REFERRAL, REFERRAL), "consent": (FormKind.CONSENT, CONSENT)}
 
 
@@ -49,6 +60,7 @@ def _triage_page(
     status: int = 200,
     refused: ActionRefusedError | None = None,
     done: str | None = None,
+    came: CameOf | None = None,
 ) -> Response[Any]:
     items = shell.wiring().service.triage(actor)
     logger.info("console view", audit=audit_view(identity, "triage",
@@ -63,7 +75,9 @@ def _triage_page(
         items=items,
         errors=general,
         done=DONE.get(done or ""),
-        token=shell.form_token(),
+        came=came,
+        # A one-time token for each item's form: two items dealt with are two events.
+        tokens={item.item_id: shell.form_token() for item in items},
     )
 
 
@@ -71,7 +85,21 @@ def _triage_page(
 def triage() -> Response[Any]:
     request, identity, actor = shell.signed_in(router.current_event)
     done = router.current_event.get_query_string_value("done", "") or ""
-    return _triage_page(request, identity, actor, done=done)
+    came = None
+    event_id = request.cookies.get(DONE_COOKIE, "")
+    if event_id:
+        request.set.append(web.expired(DONE_COOKIE))
+        if done in CAME_OF and _EVENT_ID.fullmatch(event_id):
+            came = shell.wiring().service.came_of(actor, event_id)
+    return _triage_page(request, identity, actor, done=done, came=came)
+
+
+def _done(request: shell.Request, name: str, done: ActionDone) -> Response[Any]:
+    """303 back to Triage, its URL naming the action only; what the decision came to rides
+    in a one-time cookie (its event id) when there is more to say."""
+    if name in CAME_OF and done.outcome is not None:
+        request.set.append(web.cookie(DONE_COOKIE, done.event_id, max_age=120))
+    return web.redirect(f"/triage?done={'already' if done.already else name}", request.set)
 
 
 def _act(name: str, act: Any) -> Response[Any]:
@@ -85,7 +113,7 @@ def _act(name: str, act: Any) -> Response[Any]:
         logger.info("console action refused", action=name, code=refused.code)
         return _triage_page(request, identity, actor, status=400, refused=refused)
     logger.info("console action", action=name, event=done.event_id, already=done.already)
-    return web.redirect(f"/triage?done={'already' if done.already else name}", request.set)
+    return _done(request, name, done)
 
 
 @router.post("/triage/release")
@@ -116,6 +144,39 @@ def decline() -> Response[Any]:
 def note() -> Response[Any]:
     return _act("note", lambda actor, typed: shell.wiring().service.note(
         actor, typed.get("token", ""), typed.get("event_id", "")))  # fmt: skip
+
+
+@router.post("/triage/confirm-withdrawal")
+def confirm_withdrawal() -> Response[Any]:
+    return _act("confirm-withdrawal", lambda actor, typed: shell.wiring().service
+                .confirm_withdrawal(actor, typed.get("token", ""), typed.get("reference", "")))  # fmt: skip
+
+
+@router.post("/triage/decline-withdrawal")
+def decline_withdrawal() -> Response[Any]:
+    return _act("decline-withdrawal", lambda actor, typed: shell.wiring().service
+                .decline_withdrawal(actor, typed.get("token", ""), typed.get("reference", "")))  # fmt: skip
+
+
+@router.post("/triage/file")
+def waiting_file() -> Response[Any]:
+    """A file of an email waiting in Triage: a POST (the email's id in the form, never in a
+    URL), saved under a safe name and never rendered by the browser; audited."""
+    request, identity, actor = shell.signed_in(router.current_event)
+    typed = request.form()
+    position = typed.get("position", "")
+    try:
+        found = shell.wiring().service.waiting_file(
+            actor, typed.get("message_id", ""), int(position) if position.isdigit() else 0
+        )
+    except ActionRefusedError:
+        raise shell.Forbidden from None
+    if found is None:
+        return request.page("not_found.html", 404, identity=identity)
+    name, file = found
+    logger.info("console file", audit={"who": actor.sub, "role": actor.role.value,
+                                       "what": "triage:file", "cases": []})  # fmt: skip
+    return web.download(file.content, name, "application/octet-stream")
 
 
 # ----- a scanned form entered by hand -----
@@ -179,4 +240,4 @@ def entry_record() -> Response[Any]:
         return _entry_page(request, identity, actor, message_id, status=400, typed=typed,
                            refused=refused)  # fmt: skip
     logger.info("console action", action="enter", event=done.event_id, already=done.already)
-    return web.redirect(f"/triage?done={'already' if done.already else 'enter'}", request.set)
+    return _done(request, "enter", done)

@@ -28,16 +28,26 @@ from shared.mail import Attachment, parse_mail
 
 
 class ConsoleRegisterTable(RegisterTable):
-    def audit_view(self, actor: Actor, label: str, case_id: str, now: datetime) -> str:
+    def audit_view(
+        self,
+        actor: Actor,
+        label: str,
+        case_id: str | None,
+        now: datetime,
+        *,
+        message_id: str | None = None,
+    ) -> str:
         """One audit line for a view of a person's data (no change, no event guard: every
-        view is its own line). Returns its event id."""
+        view is its own line): of a case, or of an email waiting in Triage (`message_id`:
+        one about no case yet). Returns its event id."""
         event_id = f"console-view-{uuid.uuid4().hex}"
         self.dynamodb.put_item(
             TableName=self.table_name,
             Item={
                 **audit_key(now, event_id),
                 "label": text(label),
-                "case_id": text(case_id),
+                **({"case_id": text(case_id)} if case_id else {}),
+                **({"message_id": text(message_id)} if message_id else {}),
                 **actor_attributes(actor),
             },
         )

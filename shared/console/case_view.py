@@ -14,6 +14,7 @@ from shared.case import Actor, AuditEntry, Case, EffectSummary, StaffRole, email
 from shared.console.roles import ALLOWED, ConsoleAction, require
 from shared.console.service import ConsoleService
 from shared.console.subject_access import file_name
+from shared.console.wording import audit_words, form_rows
 from shared.mail import Attachment
 from shared.outcome import Outcome, Reason
 
@@ -55,6 +56,13 @@ class CaseView:
     audit: list[AuditEntry]
     leaves_on: date | None  # the transition birthday
     may: frozenset[str]  # the ConsoleAction names the actor's role allows
+    # The referral and consent as read, in the forms' own words (shared.console.wording).
+    forms: tuple[tuple[str, list[tuple[str, object]]], ...] = ()
+
+    @property
+    def audit_lines(self) -> list[tuple[AuditEntry, str]]:
+        """Each audit line with what it says in words."""
+        return [(entry, audit_words(entry)) for entry in self.audit]
 
 
 def permitted(role: StaffRole) -> frozenset[str]:
@@ -126,6 +134,14 @@ class CaseReader:
             audit=register.case_audit(case, self.service.clock()),
             leaves_on=case.transition_day(self.service.settings.transition_age),
             may=permitted(actor.role),
+            forms=tuple(
+                (title, form_rows(form))
+                for title, form in (
+                    ("The referral as read", case.referral),
+                    ("The consent as read", case.consent),
+                )
+                if form is not None
+            ),
         )
 
     def file(

@@ -38,7 +38,15 @@ class ConsoleRegister(RecordingRegister, Protocol):
 
     def triage_waiting(self, now: datetime) -> TriageRead: ...
 
-    def audit_view(self, actor: Actor, label: str, case_id: str, now: datetime) -> str: ...
+    def audit_view(
+        self,
+        actor: Actor,
+        label: str,
+        case_id: str | None,
+        now: datetime,
+        *,
+        message_id: str | None = None,
+    ) -> str: ...
 
     def case_audit(self, case: Case, until: datetime) -> list[AuditEntry]: ...
 

@@ -17,6 +17,7 @@ class ConsoleAction(StrEnum):
 
     VIEW_CASE = "console:view:case"
     VIEW_FILE = "console:view:file"  # one of a case's original files, downloaded
+    VIEW_EMAIL = "console:view:email"  # a waiting email's text and files, in Triage
     EXPORT_SAR = "console:export:sar"
     CORRECT = "console:correct"
     REVIEW = "console:review"
@@ -28,6 +29,8 @@ class ConsoleAction(StrEnum):
     VERIFY = "console:verify"  # a self-referral, decided as from its sender
     DECLINE = "console:decline"  # a self-referral, its sender told
     NOTE = "console:noted"  # a bounced answer dealt with (the sender reached otherwise)
+    CONFIRM_WITHDRAWAL = "console:confirm-withdrawal"  # a held withdrawal applied
+    DECLINE_WITHDRAWAL = "console:decline-withdrawal"  # a held withdrawal dismissed
     VIEW_TRIAGE = "console:view:triage"
 
 
@@ -41,6 +44,7 @@ _PANEL = frozenset({StaffRole.COORDINATOR, StaffRole.PANEL})
 ALLOWED: dict[ConsoleAction, frozenset[StaffRole]] = {
     ConsoleAction.VIEW_CASE: _PANEL,
     ConsoleAction.VIEW_FILE: _PANEL,
+    ConsoleAction.VIEW_EMAIL: _COORDINATOR,
     ConsoleAction.EXPORT_SAR: _COORDINATOR,
     ConsoleAction.CORRECT: _COORDINATOR,
     ConsoleAction.REVIEW: _PANEL,
@@ -52,6 +56,8 @@ ALLOWED: dict[ConsoleAction, frozenset[StaffRole]] = {
     ConsoleAction.VERIFY: _COORDINATOR,
     ConsoleAction.DECLINE: _COORDINATOR,
     ConsoleAction.NOTE: _COORDINATOR,
+    ConsoleAction.CONFIRM_WITHDRAWAL: _COORDINATOR,
+    ConsoleAction.DECLINE_WITHDRAWAL: _COORDINATOR,
     # The panel sees the cases waiting (reviews overdue, referrals about to lapse); the
     # emails waiting are the coordinators' (shared.console.triage).
     ConsoleAction.VIEW_TRIAGE: _PANEL,

@@ -32,6 +32,9 @@ SESSION_COOKIE = "__Host-dsr-session"  # the access token
 REFRESH_COOKIE = "__Host-dsr-refresh"  # the refresh token: a fresh access token while active
 CHALLENGE_COOKIE = "__Host-dsr-sign-in"  # Cognito's session between the sign-in steps
 CSRF_COOKIE = "__Host-dsr-csrf"  # the random half of the signed double-submit token
+# The event id of the Triage decision just made, read once by the page it redirects to (what
+# it came to, from the register): never in the URL, which holds the action's name only.
+DONE_COOKIE = "__Host-dsr-done"
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,9 @@ from shared.outcome import Reason
 
 # A pending case shows this long before it lapses (its referrer has not sent the other form).
 LAPSING_WITHIN = timedelta(days=7)
+# How much of a waiting email's own text the page shows: enough to decide on, never a
+# whole forwarded thread.
+EXCERPT_CHARS = 1200
 
 
 @dataclass(frozen=True)
@@ -42,6 +45,15 @@ class WaitingEmail:
     since: datetime
     sender: str | None = None
     files: tuple[ListedFile, ...] = ()
+    subject: str = ""
+    excerpt: str = ""  # the start of its plain text (excerpt_of)
+
+
+def excerpt_of(body_text: str) -> str:
+    """The start of an email's plain text, its blank lines squeezed, cut at EXCERPT_CHARS."""
+    lines = [line.rstrip() for line in body_text.strip().splitlines()]
+    text = "\n".join(line for n, line in enumerate(lines) if line or (n and lines[n - 1]))
+    return text if len(text) <= EXCERPT_CHARS else text[:EXCERPT_CHARS].rstrip() + " [...]"
 
 
 @dataclass(frozen=True)
@@ -78,14 +90,31 @@ class TriageItem:
     due: date | datetime | None = None  # the review day, or when it lapses
     label: str | None = None  # a report's kind (mail_problem:bounce ...)
     actions: tuple[ConsoleAction, ...] = field(default=())
+    subject: str = ""  # an email's
+    excerpt: str = ""  # the start of an email's text
+    details: tuple[tuple[str, str], ...] = ()  # a held withdrawal's form, as read
+
+
+def _hold_details(held: HeldWithdrawal) -> tuple[tuple[str, str], ...]:
+    """What a coordinator checks before confirming, as the held alert email gives it."""
+    withdrawal = held.withdrawal
+    identity = withdrawal.identity
+    return (
+        ("Case reference given", identity.case_reference or "None"),
+        ("NHS number", identity.nhs_number),
+        ("Date of birth", f"{identity.date_of_birth:%d/%m/%Y}"),
+        ("Withdrawn by", " ".join(withdrawal.withdrawn_by_name.split())),
+        ("Relationship", " ".join(withdrawal.withdrawn_by_relationship.split())),
+        ("Withdrawal date", f"{withdrawal.withdrawal_date:%d/%m/%Y}"),
+    )
 
 
 _ACTIONS: dict[Waiting, tuple[ConsoleAction, ...]] = {
     Waiting.QUARANTINED: (ConsoleAction.RELEASE, ConsoleAction.DISMISS),
     Waiting.SELF_REFERRAL: (ConsoleAction.VERIFY, ConsoleAction.DECLINE),
     Waiting.MANUAL_ENTRY: (ConsoleAction.ENTER_BY_HAND,),
-    # Confirmed by the coordinator's CONFIRM WITHDRAWAL email, or any withdrawal of the case.
-    Waiting.HELD_WITHDRAWAL: (),
+    # Or confirmed by the coordinator's CONFIRM WITHDRAWAL email, or any withdrawal of the case.
+    Waiting.HELD_WITHDRAWAL: (ConsoleAction.CONFIRM_WITHDRAWAL, ConsoleAction.DECLINE_WITHDRAWAL),
     Waiting.BOUNCED: (ConsoleAction.NOTE,),
     Waiting.LAPSING: (ConsoleAction.VIEW_CASE,),
     Waiting.REVIEW_OVERDUE: (ConsoleAction.VIEW_CASE, ConsoleAction.REVIEW),
@@ -142,6 +171,8 @@ def triage_queue(
                     reasons=tuple(submission.reasons),
                     files=waiting.files,
                     actions=_allowed(actor, _email_actions(waiting)),
+                    subject=waiting.subject,
+                    excerpt=waiting.excerpt,
                 )
             )
         for held in holds:
@@ -156,6 +187,8 @@ def triage_queue(
                     reference=held.reference,
                     sender=held.sender,
                     due=held.received_at + HOLD_RETENTION,
+                    details=_hold_details(held),
+                    actions=_allowed(actor, _ACTIONS[Waiting.HELD_WITHDRAWAL]),
                 )
             )
         for report in reports:

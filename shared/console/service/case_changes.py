@@ -3,14 +3,13 @@ each from one form, allowed for the actor's role, done once however often it is 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 
 from shared.case import Actor
-from shared.console.act import ConsoleAct
 from shared.console.case_actions import close_case, record_review, withdraw_consent
 from shared.console.corrections import correct_field
 from shared.console.ports import ActionDone
-from shared.console.roles import ConsoleAction, ConsoleDecision, event_id_for, refusal, require
+from shared.console.roles import ConsoleAction, event_id_for, refusal, require
 from shared.console.service.recording import ConsoleRecording
 from shared.errors import AlreadyRecordedError, ConcurrentChangeError
 from shared.intake_service import MAX_DECISION_ATTEMPTS
@@ -67,25 +66,3 @@ class CaseChanges(ConsoleRecording):
             actor, ConsoleAction.WITHDRAW, token,
             lambda act: withdraw_consent(act, act.register.case(case_id), case_id, typed, token),
         )  # fmt: skip
-
-    def _once(
-        self,
-        actor: Actor,
-        action: ConsoleAction,
-        token: str,
-        decide: Callable[[ConsoleAct], ConsoleDecision],
-    ) -> ActionDone:
-        """A case's change from one form: allowed for the actor's role, and done once."""
-        require(actor, action)
-        recorded = self._recorded(action, token)
-        return recorded if recorded is not None else self._decide(actor, decide)
-
-    def _recorded(self, action: ConsoleAction, token: str) -> ActionDone | None:
-        """The same form again, recorded already: what it came to (deciding it again would
-        find it done - the review recorded, the case erased - and refuse)."""
-        event_id = event_id_for(action, token)
-        recorded = self.register.submission(event_id)
-        if recorded is None:
-            return None
-        return ActionDone(event_id, action.value, recorded.case_id, recorded.outcome.value,
-                          already=True)  # fmt: skip

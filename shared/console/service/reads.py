@@ -1,16 +1,25 @@
 """What the console shows, each view audited: a case, its subject access export, and
-everything waiting in Triage (each email's sender and files from its stored copy)."""
+everything waiting in Triage (each email's sender, subject, the start of its text and its
+files from its stored copy; a file downloaded), and what a Triage decision came to."""
 
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import PurePosixPath
 
 from shared.case import Actor, Case, CaseStatus, Submission, email_of
-from shared.console.roles import ConsoleAction, refusal, require
+from shared.console.roles import ALLOWED, ConsoleAction, refusal, require
 from shared.console.service.recording import ConsoleRecording
-from shared.console.subject_access import HeldEmail, subject_access_export
-from shared.console.triage import ListedFile, TriageItem, WaitingEmail, triage_queue
+from shared.console.subject_access import HeldEmail, file_name, subject_access_export
+from shared.console.triage import (
+    ListedFile,
+    TriageItem,
+    WaitingEmail,
+    excerpt_of,
+    triage_queue,
+)
 from shared.console.waiting import Waiting
+from shared.console.wording import CameOf, came_of
 from shared.errors import ActionRefusedError
 from shared.mail import Attachment
 
@@ -45,7 +54,7 @@ class ConsoleReads(ConsoleRecording):
 
     def triage(self, actor: Actor) -> list[TriageItem]:
         """Everything waiting for a person the actor may see, oldest first; each email's
-        sender and files from its stored copy (never its text)."""
+        sender, subject, the start of its text and its files from its stored copy."""
         require(actor, ConsoleAction.VIEW_TRIAGE)
         now = self.clock()
         read = self.register.triage_waiting(now)
@@ -69,4 +78,44 @@ class ConsoleReads(ConsoleRecording):
             ListedFile(a.position, a.filename, a.content_type, a.full_size)
             for a in mail.attachments
         )
-        return WaitingEmail(submission, why, since, mail.sender or None, files)
+        return WaitingEmail(submission, why, since, mail.sender or None, files, mail.subject,
+                            excerpt_of(mail.body_text))  # fmt: skip
+
+    def waiting_file(
+        self, actor: Actor, message_id: str, position: int
+    ) -> tuple[str, Attachment] | None:
+        """One file of an email waiting in Triage (only one waiting: never any stored email
+        by its id) and a safe name to save it as (its case's reference, or when it came, and
+        its position: the sender's filename may hold anything); the download audited as a
+        case's file is."""
+        require(actor, ConsoleAction.VIEW_EMAIL)
+        now = self.clock()
+        waiting = [(s, since) for s, _, since in self.register.triage_waiting(now).emails
+                   if s.message_id == message_id]  # fmt: skip
+        if not waiting:
+            return None
+        submission, since = waiting[0]
+        try:
+            mail = self._mail(email_of(message_id))
+        except ActionRefusedError:  # no longer held
+            return None
+        found = [a for a in mail.attachments if a.position == position]
+        if not found:
+            return None
+        self.register.audit_view(
+            actor, ConsoleAction.VIEW_EMAIL.value, submission.case_id, now, message_id=message_id
+        )
+        extension = PurePosixPath(file_name(1, found[0])).suffix
+        named = submission.case_id or f"triage-{since:%Y%m%d-%H%M}"
+        return f"{named}-attachment-{position}{extension}", found[0]
+
+    def came_of(self, actor: Actor, event_id: str) -> CameOf | None:
+        """What a Triage decision (its event id) came to, for its confirmation; None when it
+        is not recorded, or not the actor's to see."""
+        if actor.role not in ALLOWED[ConsoleAction.VIEW_EMAIL]:
+            return None
+        submission = self.register.submission(event_id)
+        if submission is None:
+            return None
+        case = self.register.case(submission.case_id) if submission.case_id else None
+        return came_of(submission, case)

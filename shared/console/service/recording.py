@@ -12,7 +12,7 @@ from shared.case import Actor, RegisterReads, part_submission_id
 from shared.clock import CLOCK
 from shared.console.act import ConsoleAct
 from shared.console.ports import ActionDone, ConsoleMail, ConsoleRegister
-from shared.console.roles import ConsoleDecision, refusal
+from shared.console.roles import ConsoleAction, ConsoleDecision, event_id_for, refusal, require
 from shared.errors import AlreadyRecordedError, ConcurrentChangeError, RawMailMissingError
 from shared.intake import IdentityHasher
 from shared.intake_service import MAX_DECISION_ATTEMPTS, ReadTracker
@@ -91,3 +91,26 @@ class ConsoleRecording:
             actor=made.actor, label=made.label, resolves=made.resolves,
         )  # fmt: skip
         return ActionDone(made.event_id, made.label, submission.case_id, submission.outcome.value)
+
+    def _once(
+        self,
+        actor: Actor,
+        action: ConsoleAction,
+        token: str,
+        decide: Callable[[ConsoleAct], ConsoleDecision],
+    ) -> ActionDone:
+        """A change from one form (a case's, a held withdrawal's): allowed for the actor's
+        role, and done once."""
+        require(actor, action)
+        recorded = self._recorded(action, token)
+        return recorded if recorded is not None else self._decide(actor, decide)
+
+    def _recorded(self, action: ConsoleAction, token: str) -> ActionDone | None:
+        """The same form again, recorded already: what it came to (deciding it again would
+        find it done - the review recorded, the case erased - and refuse)."""
+        event_id = event_id_for(action, token)
+        recorded = self.register.submission(event_id)
+        if recorded is None:
+            return None
+        return ActionDone(event_id, action.value, recorded.case_id, recorded.outcome.value,
+                          already=True)  # fmt: skip
