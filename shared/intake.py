@@ -97,6 +97,11 @@ def _holds_no_form(found: FoundForms) -> bool:
     )
 
 
+def _only_unreadable(reasons: list[Reason]) -> bool:
+    """Every reason is a file that could not be read (a scan): the coordinators enter it."""
+    return bool(reasons) and all(r.code is ReasonCode.FORM_UNREADABLE for r in reasons)
+
+
 def _answering_about(answering: Answering, found: FoundForms) -> Answering:
     """The answer names the child by the initials of the name their forms gave, if any."""
     for form in [*found.referrals, *found.consents]:
@@ -199,6 +204,10 @@ class IntakeDecider:
                 message_id,
                 tuple(found.unreadable),
                 decision.outcome.value,
+                case_id=decision.case_id,
+                received_at=self.context.now,
+                sender_told=decision.outcome is Outcome.REJECTED
+                and _only_unreadable(decision.reasons),
             )
         return decision
 
@@ -304,6 +313,8 @@ class IntakeDecider:
             except Exception:  # this child's forms only: another child's are still decided
                 return self._not_checked(mail, message_id, found)
         if reasons:
+            if found.unreadable and _only_unreadable(reasons):
+                return self._for_entry(mail, reasons, found, answering)
             return self._reject(mail, reasons, answering)
         child = (referral or consent).child  # type: ignore[union-attr]
         refused = test_number_refusals(child.nhs_number, mail.sender, self.settings)
@@ -338,11 +349,28 @@ class IntakeDecider:
             message="The forms could not be checked automatically. A coordinator has been "
             "told and will enter them by hand or contact you.",
         )
-        decision = self._reject(mail, [reason], _answering_about(self._answering(mail), found))
-        decision.effects += self.notices.manual_entry(
-            [reason], message_id, (), Outcome.REJECTED.value
+        decision = self._for_entry(
+            mail, [reason], FoundForms(), _answering_about(self._answering(mail), found)
         )
+        decision.effects += self.notices.manual_entry(
+            [reason], message_id, (), Outcome.REJECTED.value,
+            case_id=None, received_at=self.context.now, sender_told=True,
+        )  # fmt: skip
         return decision
+
+    def _for_entry(
+        self, mail: InboundMail, reasons: list[Reason], found: FoundForms, answering: Answering
+    ) -> Decision:
+        """Nothing of the email could be read but files the coordinators get to enter by hand
+        (a scan, a photo): nothing is taken, so `rejected` on the register, but its sender is
+        told a coordinator will enter it - not to correct it and send it again."""
+        sources = {attachment.position: attachment.source for attachment in mail.attachments}
+        unread = [sources[position] for position in sorted(found.unreadable) if position in sources]
+        return Decision(
+            outcome=Outcome.REJECTED,
+            reasons=reasons,
+            effects=list(self.notices.for_entry(mail.sender, unread, answering=answering)),
+        )
 
     def _quarantine(self, mail: InboundMail, message_id: str, reasons: list[Reason]) -> Decision:
         # An automatic reply is recorded without an alert: an out-of-office reply to the

@@ -473,11 +473,44 @@ class Notices:
             blank_forms=forms,
         )
 
-    def manual_entry(
-        self, reasons: list[Reason], message_id: str, positions: tuple[int, ...], outcome: str
+    def for_entry(
+        self, to: str, unread: list[str], *, answering: Answering | None = None
     ) -> list[EmailEffect]:
-        """The coordinators' copy of files that could not be read, for entry by hand. The files
-        themselves go to secure addresses only; the others are told where the email is kept."""
+        """The sender's answer when nothing of their email could be read but files the
+        coordinators will enter by hand (a scan): not a rejection to correct and resend. The
+        files by position and kind only (`unread`, e.g. "attachment 2 (PDF)"), no blank forms
+        (they need not send again), nothing of the child."""
+        what = " and ".join(unread) if unread else "the forms you sent"
+        return self._render(
+            "acknowledgement_for_entry",
+            EmailPurpose.ACKNOWLEDGEMENT,
+            [to],
+            {"unread": what, "them": "them" if len(unread) > 1 else "it"},
+            None,
+            answering=answering,
+        )
+
+    def manual_entry(
+        self,
+        reasons: list[Reason],
+        message_id: str,
+        positions: tuple[int, ...],
+        outcome: str,
+        *,
+        case_id: str | None,
+        received_at: datetime,
+        sender_told: bool = False,
+    ) -> list[EmailEffect]:
+        """The coordinators' copy of files that could not be read, for entry by hand in the
+        console's Triage. Its subject names the case, else when the email came (what Triage
+        lists it by): never the sender or their subject. The files themselves go to secure
+        addresses only. `sender_told`: the sender was told a coordinator will enter it."""
+        identified = f"case {case_id}" if case_id else f"email received {_uk_time(received_at)}"
+        told = (
+            "Its sender has been told a coordinator will enter it, and need not send it again.\n"
+            if sender_told
+            else ""
+        )
         effects = []
         for group in self._by_security(self.settings.coordinator_addresses):
             secure = self.is_secure(group[0])
@@ -495,6 +528,8 @@ class Notices:
                     "message_id": message_id,
                     "outcome": outcome,
                     "attached": where,
+                    "identified": identified,
+                    "sender_told": told,
                 },
                 None,
             )
@@ -510,7 +545,7 @@ class Notices:
         others = tuple(sorted({a for a in addresses if not self.is_secure(a)}))
         return [group for group in (secure, others) if group]
 
-    def _to_each_coordinator(
+    def _to_coordinators(
         self,
         name: str,
         purpose: EmailPurpose,
@@ -518,14 +553,15 @@ class Notices:
         secure_only: dict[str, str],
         withheld: dict[str, str] | None = None,
     ) -> list[EmailEffect]:
-        """One email to each coordinator. `secure_only` values (addresses, subjects, what
-        someone wrote: they may identify people) only at secure addresses; elsewhere
-        WITHHELD, or the text `withheld` gives for that value."""
+        """One email to the coordinators at secure addresses and one to the rest, as every
+        email to the team goes (each an outbox item, sent at most once). `secure_only` values
+        (addresses, subjects, what someone wrote: they may identify people) only at secure
+        addresses; elsewhere WITHHELD, or the text `withheld` gives for that value."""
         hidden = {key: WITHHELD for key in secure_only} | (withheld or {})
         effects = []
-        for address in self.settings.coordinator_addresses:
-            shown = secure_only if self.is_secure(address) else hidden
-            effects += self._render(name, purpose, [address], {**values, **shown}, None)
+        for group in self._by_security(self.settings.coordinator_addresses):
+            shown = secure_only if self.is_secure(group[0]) else hidden
+            effects += self._render(name, purpose, list(group), {**values, **shown}, None)
         return effects
 
     def send_uncertain(
@@ -533,7 +569,7 @@ class Notices:
     ) -> list[EmailEffect]:
         """To the coordinators: an email whose send could not be confirmed, so it was not
         sent again (SES has no idempotency token; sending blind could send it twice)."""
-        return self._to_each_coordinator(
+        return self._to_coordinators(
             "send_uncertain",
             EmailPurpose.SEND_UNCERTAIN,
             {
@@ -550,7 +586,7 @@ class Notices:
         on: datetime,
     ) -> list[EmailEffect]:  # fmt: skip
         """To the coordinators: an answer we sent bounced, was refused or complained of."""
-        return self._to_each_coordinator(
+        return self._to_coordinators(
             "mail_problem",
             EmailPurpose.MAIL_PROBLEM,
             {
@@ -567,7 +603,7 @@ class Notices:
     ) -> list[EmailEffect]:
         """To the coordinators: an email of the shared mailbox Graph would not let us read,
         set aside for a person. Graph's error code and the folder only: nothing of the email."""
-        return self._to_each_coordinator(
+        return self._to_coordinators(
             "mailbox_set_aside",
             EmailPurpose.COORDINATOR_NOTIFICATION,
             {
@@ -584,7 +620,7 @@ class Notices:
     ) -> list[EmailEffect]:
         """To the coordinators: a withdrawal from outside the team, to confirm. The form's
         details and the sender only at secure addresses."""
-        return self._to_each_coordinator(
+        return self._to_coordinators(
             "withdrawal_held",
             EmailPurpose.COORDINATOR_NOTIFICATION,
             {
@@ -615,7 +651,7 @@ class Notices:
         """To the coordinators: a reply to one of our emails, for a person to answer. What
         the sender wrote only at secure addresses (it may name the child)."""
         text = mail.own_text.strip()[:MAX_REPLY_CHARS] or "(no text of their own)"
-        return self._to_each_coordinator(
+        return self._to_coordinators(
             "reply_for_coordinators",
             EmailPurpose.COORDINATOR_NOTIFICATION,
             {
@@ -642,7 +678,7 @@ class Notices:
         self, sender: str, reasons: list[Reason], message_id: str
     ) -> list[EmailEffect]:
         # The sender's address is itself personal data: only secure recipients see it.
-        return self._to_each_coordinator(
+        return self._to_coordinators(
             "quarantine_alert",
             EmailPurpose.QUARANTINE_ALERT,
             {
@@ -658,7 +694,7 @@ class Notices:
     ) -> list[EmailEffect]:
         """To the coordinators: a self-referral to verify. Who sent it and their subject
         only at secure addresses (a family's address and subject may name the child)."""
-        return self._to_each_coordinator(
+        return self._to_coordinators(
             "self_referral_waiting",
             EmailPurpose.COORDINATOR_NOTIFICATION,
             {"reference": reference, "message_id": message_id, "files": str(mail.file_count)},

@@ -8,7 +8,7 @@ then checks, and reports every broken promise at once:
   parts as recorded;
 - no person with a second open case;
 - every outbox email sent at most once, exactly once unless its outcome was unknown, and
-  then exactly one "may not have been sent" alert to each coordinator;
+  then each coordinator told exactly once that it may not have been sent;
 - nothing of a withdrawn child sent after the erasure, nor held anywhere (register, raw mail
   bucket, Scheduler);
 - every open case with exactly one schedule, at `due_schedule(case)`, no other schedule;
