@@ -23,6 +23,9 @@ _FORM_LABELS: dict[str, str] = {
 }
 # The fields as the register keeps them, where the name is not the printed form's.
 _HELD_NAMES = {
+    "given_name": "Given name(s)",  # the child's, as a correction names them
+    "family_name": "Family name",
+    "date_of_birth": "Date of birth",
     "postcode": "Postcode",
     "suggested_rating": "Suggested RAG rating",
     "risk_factors": "Risk factors",
