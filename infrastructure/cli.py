@@ -164,16 +164,28 @@ def cmd_digest(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
+    import signal
     import threading
 
     from infrastructure.serve import Server
 
     def say(line: str) -> None:
-        print(line, flush=True)
+        if line:
+            print(line, flush=True)
 
+    def stop_on_term(*_: object) -> None:
+        raise KeyboardInterrupt  # `kill` stops it as Ctrl-C does
+
+    signal.signal(signal.SIGTERM, stop_on_term)
     with Server(
         args.state, args.parameters, smtp_port=args.smtp_port, http_port=args.port, say=say
     ) as server:
+
+        def read_terminal() -> None:
+            for line in sys.stdin:  # ends at end of input (serve run without a terminal)
+                server.command(line)
+
+        threading.Thread(target=read_terminal, daemon=True).start()
         try:
             server.run(threading.Event())  # until Ctrl-C
         except KeyboardInterrupt:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import threading
 import uuid
+from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, HTTPServer
@@ -88,10 +89,15 @@ class ConsoleServer:
     handlers are not made for two at once)."""
 
     def __init__(
-        self, stack: LocalStack, port: int, lock: AbstractContextManager[Any] | None = None
+        self,
+        stack: LocalStack,
+        port: int,
+        lock: AbstractContextManager[Any] | None = None,
+        invoke: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
     ) -> None:
         self.stack = stack
         self.lock = lock or nullcontext()
+        self.invoke = invoke  # serve's own: it journals what a request changed
         self.httpd = HTTPServer(("127.0.0.1", port), self._handler_class())
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
 
@@ -109,6 +115,8 @@ class ConsoleServer:
         self.httpd.server_close()
 
     def call(self, event: dict[str, Any]) -> dict[str, Any]:
+        if self.invoke is not None:
+            return self.invoke(event)
         with self.lock:
             return self.stack.invoke("console", event)
 
@@ -153,10 +161,14 @@ class ConsoleServer:
 
 
 def console_server(
-    stack: LocalStack, port: int = 0, lock: AbstractContextManager[Any] | None = None
+    stack: LocalStack,
+    port: int = 0,
+    lock: AbstractContextManager[Any] | None = None,
+    invoke: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
 ) -> ConsoleServer:
-    """Serve the console on http://127.0.0.1:`port` (0: any free port), started."""
-    return ConsoleServer(stack, port, lock).start()
+    """Serve the console on http://127.0.0.1:`port` (0: any free port), started; each
+    request through `invoke` when given, else the ConsoleFunction under `lock`."""
+    return ConsoleServer(stack, port, lock, invoke).start()
 
 
 def sign_in_help(server: ConsoleServer, user: ConsoleUser) -> str:

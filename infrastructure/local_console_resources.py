@@ -251,6 +251,10 @@ class ConsoleUser:
         return totp_code(self.totp_secret, at)
 
 
+# Seconds a code must have left before it is given out (see totp_code).
+CODE_MARGIN_SECONDS = 3.0
+
+
 def totp_code(secret: str, at: float | None = None) -> str:
     """The authenticator app's 6-digit code (RFC 6238, SHA-1, 30 s), by `cryptography`."""
     from cryptography.hazmat.primitives.hashes import SHA1
@@ -259,16 +263,25 @@ def totp_code(secret: str, at: float | None = None) -> str:
     padded = secret + "=" * (-len(secret) % 8)
     key = base64.b32decode(padded, casefold=True)
     code = TOTP(key, 6, SHA1(), 30, enforce_key_length=False)
+    if at is None:
+        # moto accepts the current window's code only: a code read in a window's last
+        # seconds would be refused by the time it is typed, so wait for the next one.
+        left = 30 - time.time() % 30
+        if left < CODE_MARGIN_SECONDS:
+            time.sleep(left + 0.05)
     return code.generate(int(time.time() if at is None else at)).decode("ascii")
 
 
-def create_user(stack: LocalStack, email: str, group: str) -> ConsoleUser:
+def create_user(
+    stack: LocalStack, email: str, group: str, password: str | None = None
+) -> ConsoleUser:
     """An account as an admin would make it, already through its first sign-in: a permanent
-    password and an authenticator registered, so the next sign-in asks for a code."""
+    password (`password`, or a new one) and an authenticator registered, so the next
+    sign-in asks for a code."""
     cognito = stack.client("cognito-idp")
     pool_id = stack.resources["ConsoleUserPool"]
     client_id = stack.resources["ConsoleUserPoolClient"]
-    password = f"Dsr-{secrets.token_urlsafe(12)}-9a"
+    password = password or f"Dsr-{secrets.token_urlsafe(12)}-9a"
     cognito.admin_create_user(
         UserPoolId=pool_id,
         Username=email,

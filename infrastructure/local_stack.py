@@ -30,7 +30,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
-from infrastructure import bounded
+from infrastructure import bounded, console_journal
 from infrastructure.local_console_resources import (
     CONSOLE_RESOURCE_TYPES,
     console_environment,
@@ -267,6 +267,7 @@ class LocalStack:
         self.server.start()
         host, port = self.server.get_host_and_port()
         os.environ["AWS_ENDPOINT_URL"] = f"http://{host}:{port}"
+        console_journal.install()  # before the handlers make their clients
         if "graph" in (
             self.parameter_values["InboundRoute"],
             self.parameter_values["OutboundRoute"],

@@ -17,6 +17,7 @@ from running the stack's handlers at once.
 from __future__ import annotations
 
 import queue
+import secrets
 import threading
 import time
 from collections import deque
@@ -25,7 +26,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from infrastructure import bounded
+from infrastructure import bounded, console_journal
 from infrastructure.local_console import ConsoleServer, console_server, sign_in_help
 from infrastructure.local_console_resources import create_user
 from infrastructure.local_mailbox import LocalMailbox
@@ -40,8 +41,12 @@ LIFECYCLE_SECONDS = 3600.0
 # The handlers' log lines kept in memory (the newest).
 LOG_LINES = 2000
 
-# The coordinator account made at every start (moto's Cognito lives as long as the process).
+# The coordinator account made at every start (moto's Cognito lives as long as the process),
+# its password kept in the state folder so it stays the same.
 CONSOLE_COORDINATOR = "local.coordinator@nhs.net"
+COORDINATOR_PASSWORD = "console-password"
+# The most `advance` moves the clock on at once.
+MAX_ADVANCE_DAYS = 366
 
 
 class _ServeSession(LocalSession):
@@ -91,6 +96,7 @@ class Server:
         self.schedule_seconds = schedule_seconds
         self.say = say
         self.arrived: queue.Queue[bytes] = queue.Queue()
+        self.commands: queue.Queue[str] = queue.Queue()
         self.mailbox = LocalMailbox(state / "maildir")
         self.lock = threading.RLock()  # the stack's handlers, one caller at a time
         self.smtp: SmtpInbox | None = None
@@ -126,10 +132,22 @@ class Server:
         self._last_tick = stack.now()
         self.smtp = SmtpInbox({stack.parameters["InboxAddress"]}, self.arrived.put, self.smtp_port)
         self.smtp.start()
-        coordinator = create_user(stack, CONSOLE_COORDINATOR, "coordinator")
-        self.console = console_server(stack, self.http_port, self.lock)
+        for problem in self.session.replay_problems:
+            self.say(f"journal: {problem}")
+        coordinator = create_user(
+            stack, CONSOLE_COORDINATOR, "coordinator", password=self._coordinator_password()
+        )
+        self.console = console_server(stack, self.http_port, invoke=self.console_call)
         self.say(sign_in_help(self.console, coordinator))
         self.say(self.where())
+
+    def _coordinator_password(self) -> str:
+        """The same password at every start (kept owner-only beside the journal)."""
+        kept = self.state / COORDINATOR_PASSWORD
+        if not kept.exists():
+            kept.touch(mode=0o600)
+            kept.write_text(f"Dsr-{secrets.token_urlsafe(12)}-9a\n")
+        return kept.read_text().strip()
 
     def where(self) -> str:
         stack = self.session.stack
@@ -142,6 +160,7 @@ class Server:
                 f"  mail sent     Maildir {self.mailbox.folder.resolve()} (any mail client)",
                 f"  console       {self.console.url if self.console else '-'}/",
                 f"  journal       {self.session.journal.resolve()}",
+                "Type `advance DAYS` and Enter to move the clock on (`where` to see this).",
                 "Ctrl-C stops.",
             ]
         )
@@ -159,10 +178,12 @@ class Server:
 
     # ----- the loop -----
     def run(self, stop: threading.Event) -> None:
-        """Until `stop` is set: mail as it arrives, schedules as they fall due."""
+        """Until `stop` is set: mail as it arrives, schedules as they fall due, commands
+        typed in the terminal (`command`)."""
         next_schedules = 0.0
         while not stop.is_set():
             self._take_mail(wait=0.2)
+            self._take_commands()
             if time.monotonic() >= next_schedules:
                 self.fire_due()
                 next_schedules = time.monotonic() + self.schedule_seconds
@@ -175,7 +196,14 @@ class Server:
         except queue.Empty:
             return
         while True:
-            self.receive(raw)
+            line = self.receive(raw)
+            # The outcome and the case reference only: serve's terminal may be anyone's.
+            codes = sorted({reason["code"] for reason in line.get("reasons", [])})
+            self.say(
+                f"{self.session.stack.now():%d/%m/%Y %H:%M} email {self.processed}: "
+                f"{line.get('outcome') or line.get('error')} {line.get('case_id', '')}".rstrip()
+                + (f" ({', '.join(codes)})" if codes else "")
+            )
             try:
                 raw = self.arrived.get_nowait()
             except queue.Empty:
@@ -190,6 +218,74 @@ class Server:
             self.arrivals.append((at, line["message_id"]))
             self.mailbox.collect()
             return line
+
+    def console_call(self, event: dict[str, Any]) -> dict[str, Any]:
+        """One console request, as the deployed ConsoleFunction answers it; what it changed
+        is journalled, and its effects (answers, reminders, erasure) follow at once, as the
+        register's stream would start them on AWS."""
+        with self.lock:
+            stack = self.session.stack
+            at = stack.now()
+            with console_journal.recording() as calls:
+                answer = stack.invoke("console", event)
+            if calls:
+                self.session.record_console(calls, at)
+                self._deliver_effects()
+            return answer
+
+    def _deliver_effects(self) -> None:
+        try:
+            self.session.stack.run_pipeline()
+        except RuntimeError as error:  # left for the next round, as Lambda retries
+            self.say(f"effects: {error}")
+        self.mailbox.collect()
+
+    # ----- commands typed in serve's terminal -----
+    def command(self, line: str) -> None:
+        """Queue a command for the loop (called from the thread reading the terminal)."""
+        self.commands.put(line)
+
+    def _take_commands(self) -> None:
+        while True:
+            try:
+                line = self.commands.get_nowait()
+            except queue.Empty:
+                return
+            self.say(self.obey(line))
+
+    def obey(self, line: str) -> str:
+        """`advance DAYS`: the clock moved on, what falls due fired on the way (its emails to
+        the Maildir), journalled; `where`: where everything is."""
+        words = line.split()
+        if not words:
+            return ""
+        if words[0] == "where":
+            return self.where()
+        if words[0] == "advance" and len(words) == 2:
+            try:
+                days = float(words[1])
+            except ValueError:
+                days = 0.0
+            if 0 < days <= MAX_ADVANCE_DAYS:
+                return self.advance(days)
+        return (
+            "Commands: `advance DAYS` moves the clock on (0 < DAYS <= "
+            f"{MAX_ADVANCE_DAYS}), firing what falls due; `where` says where things are."
+        )
+
+    def advance(self, days: float) -> str:
+        with self.lock:
+            self._fire_due()  # what fell due in real time first
+            stack = self.session.stack
+            before = self.mailbox.count
+            firings = self.session.advance(days)
+            self._last_tick = stack.now()
+            self.mailbox.collect()
+            return (
+                f"clock moved on {days:g} days to {stack.now():%d/%m/%Y %H:%M} UTC: "
+                f"{len(firings)} schedules fired, {self.mailbox.count - before} emails sent "
+                "to the Maildir"
+            )
 
     def fire_due(self) -> int:
         """Fire every schedule that fell due since the last look; how many fired."""

@@ -1,8 +1,9 @@
 """A local register that lasts between `dsr-intake` commands.
 
 moto keeps everything in memory, so each command builds the embedded stack afresh and
-replays the session's journal - every email processed, every day advanced, every panel pack
-- at the moments they first happened. Case references come from the SES message ids, which
+replays the session's journal - every email processed, every day advanced, every panel pack,
+every change made in the console (infrastructure.console_journal) - at the moments they
+first happened. Case references come from the SES message ids, which
 the journal keeps, so a replayed register is the same register. The journal holds the
 emails themselves (fictional in the samples, but treat it as personal data): it is written
 owner-only, and `dsr-intake reset` deletes it.
@@ -11,20 +12,31 @@ owner-only, and `dsr-intake reset` deletes it.
 from __future__ import annotations
 
 import base64
+import fcntl
 import json
 import os
 import shutil
 import uuid
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
-from infrastructure.local_stack import Firing, LocalStack, LocalStackError, sent_emails
+from infrastructure import console_journal
+from infrastructure.local_stack import (
+    REGION,
+    Firing,
+    LocalStack,
+    LocalStackError,
+    sent_emails,
+)
 from shared.adapters import client
 from shared.adapters.register_table import RegisterTable
 from shared.case import Submission
 
 JOURNAL = "journal.jsonl"
+ACCOUNT = "123456789012"  # moto's
+LOCK = "in-use.lock"
+KEYS = "kms-key-material.json"
 
 
 def report(file: str, submission: Submission) -> dict[str, Any]:
@@ -100,6 +112,12 @@ class Pipeline:
     def advance(self, days: float) -> list[Firing]:
         return self.stack.advance(days)
 
+    def replay_console(self, calls: list[dict[str, Any]]) -> list[str]:
+        """A console decision again, as the calls that recorded it; its effects follow."""
+        problems = console_journal.replay(self.stack.client, calls, self.stack.resources)
+        self.stack.run_pipeline()
+        return problems
+
     def digest(self) -> tuple[dict[str, Any], list[tuple[tuple[str, ...], str]]]:
         before = len(sent_emails())
         response = self.stack.invoke("digest", {})
@@ -130,9 +148,17 @@ class LocalSession:
         self.parameters = recorded or parameters
         self.stack = LocalStack(self.parameters, echo_logs=echo_logs)
         self.pipeline: Pipeline | None = None
+        self.replay_problems: list[str] = []
+        self._lock: TextIO | None = None
 
     def __enter__(self) -> LocalSession:
-        self.stack.start()
+        self._lock = hold_folder(self.folder)
+        try:
+            self.stack.start()
+            keep_key_material(self.stack, self.folder / KEYS)
+        except BaseException:
+            self._lock.close()
+            raise
         self.pipeline = Pipeline(self.stack)
         echo, self.stack.echo_logs = self.stack.echo_logs, False
         for step in self.steps:
@@ -145,13 +171,20 @@ class LocalSession:
                 self.pipeline.advance(step["days"])
             elif step["step"] == "digest":
                 self.pipeline.digest()
+            elif step["step"] == "console":
+                self.replay_problems += self.pipeline.replay_console(step["calls"])
         if self.steps:
             self.stack.clock_offset = timedelta(seconds=self.steps[-1]["offset_after"])
         self.stack.echo_logs = echo
         return self
 
     def __exit__(self, *_: object) -> None:
-        self.stack.stop()
+        try:
+            self.stack.stop()
+        finally:
+            if self._lock is not None:
+                self._lock.close()  # and with it the lock
+                self._lock = None
 
     def start_on(self, day: date) -> None:
         """Start a new register's clock on `day` (09:00 UTC); the journal keeps the moment."""
@@ -198,6 +231,11 @@ class LocalSession:
         self._record({"step": "advance", "days": days}, at)
         return reports
 
+    def record_console(self, calls: list[dict[str, Any]], at: datetime) -> None:
+        """Journal what a console request changed (infrastructure.console_journal)."""
+        journalled = console_journal.portable(calls, self.stack.resources)
+        self._record({"step": "console", "calls": journalled}, at)
+
     def digest(self) -> tuple[dict[str, Any], list[tuple[tuple[str, ...], str]]]:
         assert self.pipeline is not None
         at = self.stack.now()
@@ -215,10 +253,57 @@ class LocalSession:
 
 
 def reset(folder: Path) -> bool:
-    if not (folder / JOURNAL).exists():
+    if not ((folder / JOURNAL).exists() or (folder / KEYS).exists()):
         return False
-    shutil.rmtree(folder)
+    lock = hold_folder(folder)  # never from under a running serve
+    try:
+        shutil.rmtree(folder)
+    finally:
+        lock.close()
     return True
+
+
+def keep_key_material(stack: LocalStack, kept: Path) -> None:
+    """The stack's KMS keys with the same material at every start. Each start's moto makes
+    new keys, so an NHS number's keyed hash (KMS GenerateMac) would change, and with it the
+    person lookups the journal's console steps wrote. The material is a secret: owner-only,
+    deleted by `dsr-intake reset` with the rest."""
+    from moto.backends import get_backend
+
+    keys = get_backend("kms")[ACCOUNT][REGION].keys
+    logical_ids = [
+        logical_id
+        for logical_id, resource in stack.template["Resources"].items()
+        if resource["Type"] == "AWS::KMS::Key" and logical_id in stack.resources
+    ]
+    material: dict[str, str] = json.loads(kept.read_text()) if kept.exists() else {}
+    for logical_id in logical_ids:
+        key = keys[stack.resources[logical_id]]
+        if logical_id in material:
+            key.key_material = bytes.fromhex(material[logical_id])
+        else:
+            material[logical_id] = key.key_material.hex()
+    if not kept.exists():
+        kept.touch(mode=0o600)
+    kept.write_text(json.dumps(material))
+
+
+def hold_folder(folder: Path) -> TextIO:
+    """The register's lock, held until the file returned is closed. One command at a time
+    on a register: two would each replay the journal into their own memory and write their
+    steps after each other's."""
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    lock = (folder / LOCK).open("a")
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        lock.close()
+        raise LocalStackError(
+            f"another dsr-intake command is using the local register in {folder} "
+            "(a `dsr-intake serve`?). Use that one - serve moves the clock on with "
+            "`advance DAYS` typed in its terminal - or stop it first."
+        ) from None
+    return lock
 
 
 def default_state_folder() -> Path:
