@@ -1,5 +1,5 @@
-"""The coordinators' decisions in a real browser: release a quarantined email, verify a
-self-referral and enter a scanned consent by hand from Triage; correct a field and export a
+"""The coordinators' decisions in a real browser: read a quarantined email's file and
+release it (the confirmation saying what came of it), verify a self-referral and enter a scanned consent by hand from Triage; correct a field and export a
 subject access request from the Case page. Every page landed on (error pages and the forms
 folded in <details> too) passes axe-core's WCAG 2.2 AA rules."""
 
@@ -56,17 +56,27 @@ def test_a_quarantined_genuine_referral_is_released_from_triage(
 ) -> None:
     tab = coordinator_tab
     person = _person(SEED_QUARANTINED, "Ysolde", "Grindlewood", uk(years_ago(9, days=20)))
+    referral = referral_pdf(**person)
     raw = email(
-        ("referral.pdf", referral_pdf(**person)), sender=GP, auth=FAILED_DMARC
+        ("referral.pdf", referral), sender=GP, auth=FAILED_DMARC
     )  # its own domain's DMARC failed: quarantined, however genuine
     with stack_lock:
         stack.deliver_email(raw)
         stack.run_pipeline()
     assert _found(tab, person["child_nhs_number"]) == []
     row = _waiting(tab, GP, "Release")
-    assert "quarantined" in row.inner_text()
+    assert "quarantined" in row.inner_text() and "Subject: DSR referral" in row.inner_text()
+    # The coordinator reads the file before deciding: downloaded, never shown by the browser.
+    row.get_by_text("Attachments (1)").click()
+    with tab.page.expect_download() as downloading:
+        row.get_by_role("button", name=re.compile(r"^Download attachment 1\b")).click()
+    got = downloading.value
+    assert re.fullmatch(r"triage-\d{8}-\d{4}-attachment-1\.pdf", got.suggested_filename)
+    assert got.path().read_bytes() == referral
     tab.press(row.get_by_role("button", name=re.compile(r"^Release\b")))
-    assert "The email is released" in tab.page.inner_text("main")
+    main = tab.page.inner_text("main")
+    assert "The email is released" in main
+    assert re.search(r"Pending: case DSR-\w+, waiting for the consent form", main), main
     assert tab.page.locator("tbody tr").filter(has_text=f"From {GP}").count() == 0
     [reference] = _found(tab, person["child_nhs_number"])
     assert "Waiting for its other form" in tab.page.locator("tbody tr").first.inner_text()
