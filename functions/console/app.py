@@ -46,6 +46,8 @@ from shared.console.session import (
     audit_view,
 )
 from shared.errors import ConsoleSignInError, NotSignedInError
+from shared.panel_pack import panel_pack_csv
+from shared.synthetic import is_test_case
 
 logger = Logger(service="dsr-console")
 app = APIGatewayHttpResolver()
@@ -185,6 +187,20 @@ def register_search() -> Response[Any]:
     found = search(wired.register.cases(), query, wired.hasher)
     rows = [register_row(case, wired.settings, today) for case in found]
     return _register_page(request, identity, rows, RegisterFilter.ALL, query)
+
+
+@app.get("/register/panel-pack.csv")
+def panel_pack_download() -> Response[Any]:
+    """The panel pack's CSV on demand: every open case as the monthly pack lists it."""
+    request = Request(app.current_event)
+    identity = request.identity(Page.REGISTER)
+    wired = wiring()
+    today = CLOCK.now().date()
+    cases = wired.register.cases()
+    table = panel_pack_csv(cases, today, wired.settings.transition_age, wired.settings.ctr_due_days)
+    listed = [case.case_id for case in cases if case.status.is_open and not is_test_case(case)]
+    logger.info("console view", audit=audit_view(identity, "register:panel-pack", listed))
+    return web.download(table, f"dsr-panel-pack-{today:%Y-%m-%d}.csv", "text/csv; charset=utf-8")
 
 
 # ----- the register in numbers -----

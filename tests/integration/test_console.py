@@ -177,10 +177,11 @@ def test_each_role_sees_its_pages_and_is_refused_the_rest(
     for path in ("/register", "/population", "/population.csv", "/cases/DSR-ABCD1234"):
         answer = anonymous.request("GET", path)
         assert (answer["statusCode"], answer["headers"]["Location"]) == (303, "/sign-in"), path
+    pack = "/register/panel-pack.csv"
     expected = {
-        "coordinator": {"/register": 200, "/population": 200, "/population.csv": 200},
-        "panel": {"/register": 200, "/population": 200, "/population.csv": 200},
-        "admin": {"/register": 403, "/population": 200, "/population.csv": 200},
+        "coordinator": {"/register": 200, "/population": 200, "/population.csv": 200, pack: 200},
+        "panel": {"/register": 200, "/population": 200, "/population.csv": 200, pack: 200},
+        "admin": {"/register": 403, "/population": 200, "/population.csv": 200, pack: 403},
     }
     for role, pages in expected.items():
         browser = Browser(stack)
@@ -279,6 +280,27 @@ def test_a_child_is_found_by_a_post_that_no_url_or_log_repeats(
     assert nhs_number not in logged and nhs_number.replace(" ", "") not in logged
     assert '"what":"register:search"' in logged and references[0] in logged
     assert '"role":"coordinator"' in logged
+
+
+@pytest.mark.usefixtures("cases")
+def test_the_panel_pack_csv_is_there_on_demand_and_its_download_audited(
+    stack: LocalStack, users: dict[str, ConsoleUser]
+) -> None:
+    browser = Browser(stack)
+    browser.sign_in(users["coordinator"])
+    assert 'href="/register/panel-pack.csv"' in browser.request("GET", "/register")["text"]
+    stack.log_lines.clear()
+    answer = browser.request("GET", "/register/panel-pack.csv")
+    assert answer["statusCode"] == 200
+    assert answer["headers"]["Content-Disposition"].startswith("attachment;")
+    person = child(SEED_PLAIN)
+    [row] = [line for line in answer["text"].splitlines() if person["child_nhs_number"] in line]
+    # Reference, status, the names (the shared stack may hold this NHS number under another).
+    reference, status, given, family = row.split(",")[:4]
+    assert reference.startswith("DSR-") and status == "active" and given and family
+    logged = "\n".join(stack.log_lines)
+    assert '"what":"register:panel-pack"' in logged and reference in logged
+    assert person["child_nhs_number"] not in logged and family not in logged
 
 
 def test_sign_out_ends_the_session(stack: LocalStack, users: dict[str, ConsoleUser]) -> None:
