@@ -23,8 +23,10 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from infrastructure.local_console_resources import ConsoleUser, create_user
+from infrastructure.local_mail_page import PREFIX, cookies_of, mail_page
 
 if TYPE_CHECKING:
+    from infrastructure.local_mailbox import LocalMailbox
     from infrastructure.local_stack import LocalStack
 
 MAX_BODY = 1024 * 1024  # API Gateway takes up to 10 MB; the console's forms are small
@@ -94,10 +96,12 @@ class ConsoleServer:
         port: int,
         lock: AbstractContextManager[Any] | None = None,
         invoke: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+        mailbox: LocalMailbox | None = None,
     ) -> None:
         self.stack = stack
         self.lock = lock or nullcontext()
         self.invoke = invoke  # serve's own: it journals what a request changed
+        self.mailbox = mailbox  # serve's: the mail sent, shown at /local/mail
         self.httpd = HTTPServer(("127.0.0.1", port), self._handler_class())
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
 
@@ -130,6 +134,9 @@ class ConsoleServer:
                     self.send_error(413)
                     return
                 body = self.rfile.read(length) if length else b""
+                if server.mailbox is not None and self.path.startswith(PREFIX):
+                    self._mail_page(server.mailbox)
+                    return
                 event = http_event(
                     self.command, self.path, dict(self.headers.items()), body,
                     self.client_address[0],
@@ -150,6 +157,19 @@ class ConsoleServer:
                 self.end_headers()
                 self.wfile.write(data)
 
+            def _mail_page(self, mailbox: LocalMailbox) -> None:
+                with server.lock:
+                    status, headers, page = mail_page(
+                        server.stack, mailbox, urlsplit(self.path).path, cookies_of(self.headers)
+                    )
+                data = page.encode("utf-8")
+                self.send_response(status)
+                for name, value in {**headers, "Content-Type": "text/html; charset=utf-8"}.items():
+                    self.send_header(name, value)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
             do_GET = do_POST = do_HEAD = _serve
 
             def log_message(self, format: str, *args: Any) -> None:
@@ -165,10 +185,12 @@ def console_server(
     port: int = 0,
     lock: AbstractContextManager[Any] | None = None,
     invoke: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+    mailbox: LocalMailbox | None = None,
 ) -> ConsoleServer:
     """Serve the console on http://127.0.0.1:`port` (0: any free port), started; each
-    request through `invoke` when given, else the ConsoleFunction under `lock`."""
-    return ConsoleServer(stack, port, lock, invoke).start()
+    request through `invoke` when given, else the ConsoleFunction under `lock`; with
+    `mailbox`, the mail sent at /local/mail."""
+    return ConsoleServer(stack, port, lock, invoke, mailbox).start()
 
 
 def sign_in_help(server: ConsoleServer, user: ConsoleUser) -> str:

@@ -29,6 +29,7 @@ from typing import Any
 from infrastructure import bounded, console_journal
 from infrastructure.local_console import ConsoleServer, console_server, sign_in_help
 from infrastructure.local_console_resources import create_user
+from infrastructure.local_mail_page import PREFIX as MAIL_PAGE
 from infrastructure.local_mailbox import LocalMailbox
 from infrastructure.local_smtp import SmtpInbox
 from infrastructure.local_stack import REGION, LocalStackError
@@ -137,7 +138,9 @@ class Server:
         coordinator = create_user(
             stack, CONSOLE_COORDINATOR, "coordinator", password=self._coordinator_password()
         )
-        self.console = console_server(stack, self.http_port, invoke=self.console_call)
+        self.console = console_server(
+            stack, self.http_port, self.lock, invoke=self.console_call, mailbox=self.mailbox
+        )
         self.say(sign_in_help(self.console, coordinator))
         self.say(self.where())
 
@@ -158,7 +161,8 @@ class Server:
                 f"  SMTP inbox    smtp://127.0.0.1:{self.smtp.port if self.smtp else '-'} "
                 f"- send to {stack.parameters['InboxAddress']} (40 MB at most)",
                 f"  mail sent     Maildir {self.mailbox.folder.resolve()} (any mail client)",
-                f"  console       {self.console.url if self.console else '-'}/",
+                f"  console       {self.console.url if self.console else '-'}/ "
+                f"(the mail sent: {self.console.url if self.console else '-'}{MAIL_PAGE})",
                 f"  journal       {self.session.journal.resolve()}",
                 "Type `advance DAYS` and Enter to move the clock on (`where` to see this).",
                 "Ctrl-C stops.",

@@ -181,8 +181,19 @@ def test_a_month_in_serve_keeps_the_coordinators_work_across_a_restart(state: Pa
         assert refused.returncode != 0
         assert "another dsr-intake command is using the local register" in refused.stderr
 
+        # The mail sent, beside the console, for a signed-in coordinator only.
         console = Console(url)
+        status, _, headers = console.request("/local/mail")
+        assert (status, headers["Location"]) == (303, "/sign-in")
         console.sign_in("local.coordinator@nhs.net", password, secret)
+        status, listed, headers = console.request("/local/mail")
+        assert status == 200 and "frame-ancestors 'none'" in headers["Content-Security-Policy"]
+        assert listed.count("Re: DSR referral") == 2
+        first = re.search(r'href="(/local/mail/[^"]+)"', listed)
+        assert first is not None
+        status, shown, _ = console.request(first.group(1))
+        assert status == 200 and "<pre>" in shown
+        assert console.request("/local/mail/no-such-email")[0] == 404
         corrected, closed = references
         token = console.case_form_token(corrected, "correct")
         status, _, _ = console.request(
