@@ -309,7 +309,7 @@ class IntakeDecider:
         answering = _answering_about(self._answering(mail), found)
         if not reasons:
             try:
-                referral, consent, reasons = self._validate(found)
+                referral, consent, reasons = self._validate(found, mail.sender)
             except Exception:  # this child's forms only: another child's are still decided
                 return self._not_checked(mail, message_id, found)
         if reasons:
@@ -325,13 +325,15 @@ class IntakeDecider:
         answering = self._answering(mail).about(child.given_name, child.family_name)
         return self._apply(mail, message_id, person_key, existing, referral, consent, answering)
 
-    def _validate(self, found: FoundForms) -> tuple[Referral | None, Consent | None, list[Reason]]:
+    def _validate(
+        self, found: FoundForms, sender: str
+    ) -> tuple[Referral | None, Consent | None, list[Reason]]:
         referral: Referral | None = None
         consent: Consent | None = None
         reasons: list[Reason] = []
         if found.referrals:
             referral, problems = validate_referral(
-                found.referrals[0], self.context.today, self.settings
+                found.referrals[0], self.context.today, self.settings, sender=sender
             )
             reasons += problems
         if found.consents:

@@ -171,10 +171,13 @@ def child_details(case: Case) -> str:
     ]
     if case.referral is not None:
         referral = case.referral
+        referrer = ", ".join(
+            _one_line(part) for part in (referral.referrer_name, referral.referrer_organisation)
+            if part  # a family has no organisation
+        )  # fmt: skip
         lines += [
             f"Suggested rating: {referral.suggested_rating.value}",
-            f"Referrer: {_one_line(referral.referrer_name)}, "
-            f"{_one_line(referral.referrer_organisation)} ({_one_line(referral.referrer_email)})",
+            f"Referrer: {referrer} ({_one_line(referral.referrer_email)})",
         ]
         if referral.risk_factors:
             lines.append(

@@ -13,7 +13,7 @@ from shared.forms.reader import FieldReader
 from shared.identifiers import is_valid_postcode, normalise_postcode
 from shared.outcome import Reason, ReasonCode
 from shared.rating import Rating
-from shared.settings import Settings
+from shared.settings import Settings, domain_matches
 
 RISK_FACTORS = (
     "risk_untreated_mental_illness",
@@ -93,7 +93,7 @@ class Referral(BaseModel):
     services_involved: tuple[str, ...]
     details: dict[str, str]  # the optional free-text fields that were filled in
     referrer_name: str
-    referrer_organisation: str
+    referrer_organisation: str  # "" for a family or young person (from_a_professional)
     referrer_email: str
     referral_date: date
 
@@ -146,10 +146,20 @@ def read_child(reader: FieldReader) -> Child | None:
     return None
 
 
+def from_a_professional(referrer_email: str | None, sender: str | None, settings: Settings) -> bool:
+    """Whether the referrer is a professional, of whom the form asks an organisation: the
+    email came from an allowed domain (`sender`; None when not known) and the referrer the
+    form names writes from one too. A family or young person - a self-referral from their
+    own address, or their form sent on by a professional - has no organisation to give."""
+    addresses = [a for a in (sender, referrer_email) if a]
+    return all(domain_matches(a, settings.allowed_sender_domains) for a in addresses)
+
+
 def validate_referral(
-    form: RawForm, today: date, settings: Settings
+    form: RawForm, today: date, settings: Settings, *, sender: str | None = None
 ) -> tuple[Referral | None, list[Reason]]:
-    """The referral, or None with every reason it cannot be accepted."""
+    """The referral, or None with every reason it cannot be accepted. `sender`: the address
+    the email came from (whether the referrer must name their organisation)."""
     assert form.kind is FormKind.REFERRAL
     reader = FieldReader(form, today)
     child = read_child(reader)
@@ -211,7 +221,6 @@ def validate_referral(
     )
     reason_for_referral = reader.text("reason_for_referral", required=True)
     referrer_name = reader.text("referrer_name", required=True)
-    referrer_organisation = reader.text("referrer_organisation", required=True)
     referrer_email = reader.text("referrer_email", required=True)
     if referrer_email is not None and not _EMAIL.match(referrer_email):
         reader.problem(
@@ -221,12 +230,15 @@ def validate_referral(
             "referrer's email address and send the form again.",
         )
         referrer_email = None
+    referrer_organisation = reader.text(
+        "referrer_organisation", required=from_a_professional(referrer_email, sender, settings)
+    )
     referral_date = reader.date_value("referral_date", required=True)
 
     if reader.reasons:
         return None, reader.reasons
     assert child and postcode and rating and concern and reason_for_referral
-    assert referrer_name and referrer_organisation and referrer_email and referral_date
+    assert referrer_name and referrer_email and referral_date
     services_involved = reader.text("services_involved") or ""
     return (
         Referral(
@@ -252,7 +264,7 @@ def validate_referral(
                 if (value := reader.text(field)) is not None
             },
             referrer_name=referrer_name,
-            referrer_organisation=referrer_organisation,
+            referrer_organisation=referrer_organisation or "",  # blank: a family's own
             referrer_email=referrer_email.lower(),
             referral_date=referral_date,
         ),

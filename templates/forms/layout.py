@@ -215,12 +215,17 @@ REFERRAL = FormLayout(
         ),
         Section(
             "6. Referrer",
-            "Name, organisation and a secure email address are required; we reply to the address "
-            "the form is emailed from.",
+            "Name and email address are required, and a professional's organisation; we reply "
+            "to the address the form is emailed from.",
             (
                 _t("referrer_name", "Name", required=True),
                 _t("referrer_role", "Role"),
-                _t("referrer_organisation", "Organisation", required=True),
+                # Required of a professional only (shared.forms.referral.from_a_professional).
+                _t(
+                    "referrer_organisation",
+                    "Organisation",
+                    "leave blank if you are the child's family or the young person",
+                ),
                 _t("referrer_email", "Email", required=True),
                 _t("referrer_phone", "Phone"),
                 _t(

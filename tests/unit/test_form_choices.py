@@ -329,7 +329,11 @@ VALID = {
     WITHDRAWAL.form_id: _withdrawal_fields,
 }
 # Required only in some cases, so not starred: the guidance beside them says when.
-CONDITIONAL = {"consenting_person_name", "consenting_person_relationship"}
+CONDITIONAL = {
+    "consenting_person_name",
+    "consenting_person_relationship",
+    "referrer_organisation",  # a professional's (shared.forms.referral.from_a_professional)
+}
 
 
 @pytest.mark.parametrize("layout", LAYOUTS, ids=lambda layout: layout.form_id)
