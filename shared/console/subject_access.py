@@ -10,8 +10,14 @@ import zipfile
 from dataclasses import asdict, dataclass
 from datetime import date, datetime
 
-from shared.case import Actor, AuditEntry, Case, Submission
+from pydantic import BaseModel
+
+from shared.case import Actor, AuditEntry, Case, Correction, ReviewRecord, Submission, email_of
+from shared.console.roles import ROLE_NAMES, ConsoleAction
+from shared.console.wording import form_rows, label_of
+from shared.forms.consent import Consent, ConsentBasis
 from shared.mail import Attachment
+from shared.outcome import Outcome
 
 _EXTENSIONS = {
     "PDF": ".pdf",
@@ -46,10 +52,144 @@ def _uk(day: date | datetime | None) -> str:
     return day.strftime("%d/%m/%Y %H:%M" if isinstance(day, datetime) else "%d/%m/%Y")
 
 
+def _words(value: object) -> str:
+    """A held value as a family reads it: ticks as yes/no, dates day-first, lists joined."""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, date):
+        return _uk(value)
+    if isinstance(value, tuple | list):
+        return ", ".join(str(item) for item in value) or "none"
+    return "-" if value is None or value == "" else " ".join(str(value).split())
+
+
+# Fields whose printed label ("Name", "Email") means something only under its section.
+_WHOSE = {"referrer_": "Referrer's", "parent_carer_": "Parent or carer's"}
+
+
+def _label(name: str) -> str:
+    for prefix, whose in _WHOSE.items():
+        if name.startswith(prefix):
+            return f"{whose} {label_of(name).lower()}"
+    return label_of(name)
+
+
+def _form(title: str, form: BaseModel) -> list[str]:
+    """A referral or consent as held, every field given in the printed form's words (the
+    child is shown on their own; a field left blank is not held, so not listed)."""
+    names = [name for name in type(form).model_fields if name != "child"]
+    lines = ["", f"{title}:"]
+    for name, (_, value) in zip(names, form_rows(form), strict=True):
+        if value is None or value == "":
+            continue
+        if isinstance(getattr(form, name), dict):
+            # The optional answers each on its own line: the address, gender, school ...
+            details: dict[str, str] = getattr(form, name)
+            lines += [f"  {_label(key)}: {_words(item)}" for key, item in details.items()]
+        else:
+            lines.append(f"  {_label(name)}: {_words(value)}")
+    return lines
+
+
+def _consent_sentence(consent: Consent) -> str:
+    """Who consented and on what basis, in a sentence."""
+    basis = label_of(consent.basis.value).lower()
+    if consent.basis is ConsentBasis.BEST_INTEREST:
+        who = (f"a best interest decision by {_words(consent.best_interest_decision_maker)} "
+               f"({_words(consent.best_interest_decision_role)})")  # fmt: skip
+    else:
+        who = _words(consent.consenting_person_name)
+        if consent.consenting_person_relationship:
+            who += f" ({_words(consent.consenting_person_relationship)})"
+        who += f", {basis}"
+    return f"Consent given on {_uk(consent.consent_date)} by {who}."
+
+
+def _review(review: ReviewRecord) -> list[str]:
+    rating = review.rating.value if review.rating else "no rating"
+    by = review.reviewer_name + (f" ({review.reviewer_role})" if review.reviewer_role else "")
+    keyworker = "referred" if review.keyworker_referred else "not referred"
+    if review.keyworker_name:
+        keyworker += f"; keyworker: {review.keyworker_name}"
+    lines = [
+        f"  Review of {_uk(review.review_date)}: {rating}, by {_words(by)}",
+        f"    Outcome: {_words(review.outcome_summary)}",
+        f"    Actions: {_words(review.actions)}",
+        f"    Keyworker programme: {keyworker}",
+    ]
+    if review.ctr_recommended or review.ctr_date:
+        ctr = "recommended" if review.ctr_recommended else "not recommended"
+        if review.ctr_date:
+            ctr += f"; held on {_uk(review.ctr_date)}: {_words(review.ctr_outcome)}"
+        lines.append(f"    Care (Education) and Treatment Review: {ctr}")
+    if review.discharge_date:
+        lines.append(f"    Discharged from hospital on {_uk(review.discharge_date)}")
+    if review.next_review_on:
+        lines.append(f"    Next review set for {_uk(review.next_review_on)}")
+    return lines
+
+
+def correction_words(fix: Correction) -> str:
+    """A correction in words: "Given name(s) corrected from 'Olivr' to 'Oliver' on
+    15/12/2026 by a DSR coordinator: <reason>"."""
+    role = ROLE_NAMES[fix.by.role]
+    return (f"{label_of(fix.field)} corrected from '{fix.old}' to '{fix.new}' on "
+            f"{_uk(fix.at.date())} by a {role}: {_words(fix.reason)}")  # fmt: skip
+
+
+# A console form recorded like an email (`console-<action>-<token>`, shared.console.roles).
+_CONSOLE_FORMS = {
+    ConsoleAction.REVIEW: "a review recorded in the console",
+    ConsoleAction.CLOSE: "the case closed in the console",
+    ConsoleAction.WITHDRAW: "consent withdrawn in the console",
+}
+_REDECIDED = {"triage": "released or verified in the console", "entry": "entered by hand"}
+
+
+def _console_form(event_id: str) -> str | None:
+    for action, words in _CONSOLE_FORMS.items():
+        if event_id.startswith(f"console-{action.name.lower().replace('_', '-')}-"):
+            return words
+    return "a change made in the console" if event_id.startswith("console-") else None
+
+
+def numbered_emails(emails: list[HeldEmail]) -> dict[str, int]:
+    """Each email's number (1, 2 ...) in the order first recorded: a part or a re-decision is
+    its email's; a console form is no email."""
+    numbers: dict[str, int] = {}
+    for held in emails:
+        if _console_form(held.message_id) is None:
+            numbers.setdefault(email_of(held.message_id), len(numbers) + 1)
+    return numbers
+
+
+def _emails(emails: list[HeldEmail]) -> list[str]:
+    numbers = numbered_emails(emails)
+    lines = ["", "Emails and console records:"]
+    for held in emails:
+        outcome = held.submission.outcome.value if held.submission else "not yet recorded"
+        when = _uk(held.submission.received_at) if held.submission else "-"
+        console = _console_form(held.message_id)
+        if console is not None:
+            lines.append(f"  {when}: {console} ({outcome})")
+            continue
+        number = numbers[email_of(held.message_id)]
+        parts = held.message_id.split(".")[1:]  # `<id>.triage`, `<id>.entry.2` ...
+        kind = next((words for key, words in _REDECIDED.items() if key in parts), "")
+        lines.append(f"  Email {number}{f', {kind}' if kind else ''}, {when}: {outcome}, "
+                     f"{len(held.files)} file(s)")  # fmt: skip
+        for file in held.files:
+            lines.append(f"    {file_name(number, file)} (sent as: {file.filename or '-'})")
+        if held.submission and held.submission.outcome is not Outcome.ACCEPTED:
+            lines += [f"    {reason.message}" for reason in held.submission.reasons]
+    return lines
+
+
 def summary_text(
     case: Case, audit: list[AuditEntry], emails: list[HeldEmail], at: datetime, by: Actor
 ) -> str:
-    """The readable summary: plain text (nothing in it is ever interpreted as markup)."""
+    """The readable summary: plain text (nothing in it is ever interpreted as markup), every
+    field held in the printed forms' words."""
     child = case.child
     lines = [
         "Dynamic Support Register - subject access request",
@@ -68,43 +208,28 @@ def summary_text(
             f"Date of birth: {_uk(child.date_of_birth)}",
             f"NHS number: {child.nhs_number}",
         ]
-    if case.referral is not None:
-        referral = case.referral
-        lines += [
-            f"Postcode: {referral.postcode}",
-            f"Referred on {_uk(referral.referral_date)} by {referral.referrer_name}, "
-            f"{referral.referrer_organisation}",
-            f"Mental health concern: {referral.mental_health_concern}",
-            f"Reason for referral: {referral.reason_for_referral}",
-        ]
     if case.consent is not None:
-        lines.append(
-            f"Consent: {case.consent.basis.value.replace('_', ' ')} on "
-            f"{_uk(case.consent.consent_date)}"
-        )
+        lines.append(_consent_sentence(case.consent))
     if case.rating is not None:
         lines.append(f"Rating: {case.rating.value}; next review {_uk(case.next_review_on)}")
+    if case.referral is not None:
+        lines += _form("The referral", case.referral)
+    if case.consent is not None:
+        lines += _form("The consent", case.consent)
+    if case.consent_history:
+        lines += ["", "Consent records:"] + [
+            f"  Recorded on {_uk(record.recorded_at)}: {_consent_sentence(record.consent)}"
+            for record in case.consent_history
+        ]
     lines += ["", "Ratings:"] + [
         f"  {_uk(change.on)} {change.rating.value} ({change.source})"
         for change in case.rating_history
     ]
-    lines += ["", "Reviews:"] + [
-        f"  {_uk(review.review_date)} {review.rating.value if review.rating else '-'}: "
-        f"{review.outcome_summary}"
-        for review in case.reviews
-    ]
-    lines += ["", "Corrections:"] + [
-        f"  {_uk(fix.at)} {fix.field}: '{fix.old}' to '{fix.new}' ({fix.reason})"
-        for fix in case.corrections
-    ]
+    lines += ["", "Reviews:"] + [line for review in case.reviews for line in _review(review)]
+    lines += ["", "Corrections:"] + [f"  {correction_words(fix)}" for fix in case.corrections]
     if case.closure is not None:
-        lines += ["", f"Closed on {_uk(case.closure.on)}: {case.closure.reason.value}"]
-    lines += ["", "Emails:"]
-    for number, email in enumerate(emails, start=1):
-        outcome = email.submission.outcome.value if email.submission else "not yet recorded"
-        lines.append(f"  email {number}: {outcome}, {len(email.files)} file(s)")
-        for file in email.files:
-            lines.append(f"    {file_name(number, file)} (sent as: {file.filename or '-'})")
+        lines += ["", f"Closed on {_uk(case.closure.on)}: {label_of(case.closure.reason.value)}"]
+    lines += _emails(emails)
     lines += ["", f"Audit trail: {len(audit)} entries (audit.json)."]
     return "\n".join(lines) + "\n"
 
@@ -122,26 +247,23 @@ def subject_access_export(
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("summary.txt", summary_text(case, audit, emails, at, by))
-        archive.writestr("case.json", case.model_dump_json(indent=2))
+        # Not the keyed hash of the NHS number: an internal lookup key, nothing of theirs.
+        archive.writestr("case.json", case.model_dump_json(indent=2, exclude={"person_key"}))
         archive.writestr("audit.json", json.dumps([_audit_line(e) for e in audit], indent=2))
-        archive.writestr(
-            "emails.json",
-            json.dumps(
-                [
-                    {
-                        "email": number,
-                        "message_id": email.message_id,
-                        "outcome": email.submission.model_dump(mode="json")
-                        if email.submission
-                        else None,
-                        "files": [file_name(number, file) for file in email.files],
-                    }
-                    for number, email in enumerate(emails, start=1)
-                ],
-                indent=2,
-            ),
-        )
-        for number, email in enumerate(emails, start=1):
-            for file in email.files:
-                archive.writestr(file_name(number, file), file.content)
+        numbers = numbered_emails(emails)
+        listed = []
+        for held in emails:
+            number = numbers.get(email_of(held.message_id))  # None: a console form
+            listed.append(
+                {
+                    "email": number,
+                    "message_id": held.message_id,
+                    "outcome": held.submission.model_dump(mode="json") if held.submission else None,
+                    "files": [file_name(number, f) for f in held.files] if number else [],
+                }
+            )
+            if number is not None:
+                for file in held.files:
+                    archive.writestr(file_name(number, file), file.content)
+        archive.writestr("emails.json", json.dumps(listed, indent=2))
     return out.getvalue()
