@@ -148,7 +148,7 @@ def test_a_release_says_what_came_of_it_accepted_pending_or_rejected(
                        ("c.pdf", consent_pdf(**whole)))  # fmt: skip
     alone = quarantined(stack, register, ("r.pdf", referral_pdf(**waiting)))
     blank = quarantined(stack, register,
-                        ("r.pdf", referral_pdf(**wrong, referrer_organisation="")))  # fmt: skip
+                        ("r.pdf", referral_pdf(**wrong, reason_for_referral="")))  # fmt: skip
     browser = signed_in(stack, users["coordinator"])
 
     page = released(browser, pair)
@@ -166,7 +166,7 @@ def test_a_release_says_what_came_of_it_accepted_pending_or_rejected(
     page = released(browser, blank)
     rejected = register.submission(f"{blank}.triage")
     assert rejected is not None and rejected.outcome is Outcome.REJECTED
-    assert "<strong>Rejected</strong>:" in page and "Organisation" in page
+    assert "<strong>Rejected</strong>:" in page and "Reason for referral" in page
     assert rejected.reasons[0].message.split("'")[0] in page.replace("&#39;", "'")
 
     # The case page speaks the forms' words, not their codes.
