@@ -86,7 +86,8 @@ class Console:
     """A browser's cookies (Secure ones too: this is 127.0.0.1) and the last CSRF token."""
 
     def __init__(self, url: str) -> None:
-        self.url, self.cookies, self.csrf = url, {}, ""
+        self.url, self.csrf = url, ""
+        self.cookies: dict[str, str] = {}
         self.opener = urllib.request.build_opener(_NoRedirect)
 
     def request(self, path: str, form: dict[str, str] | None = None) -> tuple[int, str, Any]:
@@ -146,7 +147,7 @@ def _referral(person: dict[str, str]) -> EmailMessage:
 
 def _maildir(state: Path) -> list[EmailMessage]:
     return [
-        message_from_bytes(bytes(message), policy=default)  # type: ignore[misc]
+        message_from_bytes(bytes(message), policy=default)
         for message in mailbox.Maildir(state / "maildir", create=False)
     ]
 
