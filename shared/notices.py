@@ -648,6 +648,16 @@ class Notices:
             answering=answering,
         )
 
+    def withdrawal_declined(self, held: HeldWithdrawal) -> list[EmailEffect]:
+        """To the sender of a held withdrawal a coordinator declined: not carried out."""
+        return self._render(
+            "withdrawal_declined",
+            EmailPurpose.ACKNOWLEDGEMENT,
+            [held.sender],
+            {"hold_reference": held.reference},
+            None,
+        )
+
     def reply_for_coordinators(
         self, mail: InboundMail, message_id: str, case_id: str | None
     ) -> list[EmailEffect]:

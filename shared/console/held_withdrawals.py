@@ -11,6 +11,7 @@ from shared.console.case_actions import _as_sent_by
 from shared.console.roles import ConsoleAction, ConsoleDecision, event_id_for, refusal, require
 from shared.hold_decisions import HoldDecider
 from shared.holds import HOLD_RETENTION, HeldWithdrawal
+from shared.notices import Notices
 from shared.outcome import Outcome, Reason, ReasonCode
 
 # What the actor would have been emailed, had they confirmed by email: they see it on the
@@ -68,7 +69,8 @@ def confirm_withdrawal(act: ConsoleAct, reference: str, token: str) -> ConsoleDe
 
 def decline_withdrawal(act: ConsoleAct, reference: str, token: str) -> ConsoleDecision:
     """The hold dismissed: nothing looked up or erased, and out of Triage (its link to the
-    child gone with it); recorded with who declined it."""
+    child gone with it); its sender told it was not carried out; recorded with who
+    declined it."""
     require(act.actor, ConsoleAction.DECLINE_WITHDRAWAL)
     event_id = event_id_for(ConsoleAction.DECLINE_WITHDRAWAL, token)
     held = _live(act, reference)
@@ -78,7 +80,11 @@ def decline_withdrawal(act: ConsoleAct, reference: str, token: str) -> ConsoleDe
         "was erased.",
     )
     decision = Decision(
-        outcome=Outcome.REJECTED, reasons=[reason], release_hold=reference, purged_holds=[held]
+        outcome=Outcome.REJECTED,
+        reasons=[reason],
+        release_hold=reference,
+        purged_holds=[held],
+        effects=Notices(act.settings).withdrawal_declined(held),  # its sender was promised word
     )
     return ConsoleDecision(
         event_id=event_id,

@@ -243,7 +243,8 @@ def test_a_held_withdrawal_is_confirmed_once_or_declined_from_triage(
             and e.label == "console:confirm-withdrawal"] == [
         ("console:confirm-withdrawal", "withdrawn", case_id)]  # fmt: skip
 
-    # Declined: the hold gone, nothing erased, nobody emailed, who declined it recorded.
+    # Declined: the hold gone, nothing erased, its sender told (the reference only), who
+    # declined it recorded.
     page = browser.request("GET", "/triage")["text"]
     before = len(sent_emails())
     declined = browser.request(
@@ -255,7 +256,9 @@ def test_a_held_withdrawal_is_confirmed_once_or_declined_from_triage(
     assert register.held_withdrawal(kept_reference) is None
     assert register.case(kept_id).status is CaseStatus.ACTIVE  # type: ignore[union-attr]
     stack.run_pipeline()
-    assert not [m for m in sent_emails()[before:] if HOLDER in m.to]
+    [told] = [m for m in sent_emails()[before:] if HOLDER in m.to]
+    assert told.subject == f"DSR withdrawal not carried out - {kept_reference}"
+    assert "nothing has been\nerased" in told.body and kept_id not in told.body
     audit = register.audit_entries(stack.now().replace(day=1, hour=0), stack.now())
     assert [e.outcome for e in audit if e.label == "console:decline-withdrawal"
             and e.actor_email == users["coordinator"].username] == ["rejected"]  # fmt: skip
