@@ -63,8 +63,11 @@ def _triage_page(
     came: CameOf | None = None,
 ) -> Response[Any]:
     items = shell.wiring().service.triage(actor)
-    logger.info("console view", audit=audit_view(identity, "triage",
-                                                 [i.case_id for i in items if i.case_id]))  # fmt: skip
+    # The emails and holds shown (their sender, text, a hold's NHS number) are audited too.
+    shown = [n for i in items if i.sender for n in (i.message_id, i.reference) if n]
+    logger.info("console view", audit=audit_view(
+        identity, "triage", [i.case_id for i in items if i.case_id], shown
+    ))  # fmt: skip
     _, general = shell.errors_of(refused.reasons if refused else [])
     if refused:
         general += [r.message for r in refused.reasons if r.field]

@@ -115,14 +115,19 @@ NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 LONG_CACHE = {"Cache-Control": "public, max-age=31536000, immutable"}
 
 
-def audit_view(identity: Identity, what: str, case_ids: list[str]) -> dict[str, object]:
+def audit_view(
+    identity: Identity, what: str, case_ids: list[str], waiting: list[str] | None = None
+) -> dict[str, object]:
     """The audit line of a view of people's data: who (Cognito's sub and role), what page,
-    which cases (references only, never a name or a search's words); the log line's own
-    timestamp is the when. Written to the console's log group (KMS-encrypted, retained);
-    the actions' audit trail in the register will take these lines too when it lands."""
-    return {
+    which cases (references only, never a name or a search's words) and, on Triage, which
+    emails and held withdrawals (SES message ids and hold references); the log line's own
+    timestamp is the when. Written to the console's log group (KMS-encrypted, retained)."""
+    line: dict[str, object] = {
         "who": identity.subject,
         "role": identity.role.value if identity.role else None,
         "what": what,
         "cases": sorted(case_ids),
     }
+    if waiting:
+        line["waiting"] = sorted(waiting)
+    return line

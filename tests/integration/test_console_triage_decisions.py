@@ -83,8 +83,12 @@ def test_triage_shows_the_email_to_decide_on_and_its_files_download_audited(
         subject=f"Referral {HOSTILE}", text=text,
     )  # fmt: skip
     browser = signed_in(stack, users["coordinator"])
+    stack.log_lines.clear()
     page = browser.request("GET", "/triage")["text"]
     row = row_of(page, message_id)
+    # The view is audited with the emails it showed (their ids, never their words).
+    [viewed] = [line for line in stack.log_lines if '"what":"triage"' in line]
+    assert message_id in viewed and "CAMHS" not in viewed
     assert "<script" not in page and "<img src=x" not in page
     assert "Subject: Referral &lt;script&gt;alert(" in row
     assert "Our CAMHS worker said we could refer." in row and "&lt;img src=x" in row
