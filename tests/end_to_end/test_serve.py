@@ -4,13 +4,9 @@ Maildir, stopped with Ctrl-C (SIGINT)."""
 from __future__ import annotations
 
 import mailbox
-import os
 import re
 import signal
 import smtplib
-import subprocess
-import sys
-import threading
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -23,61 +19,20 @@ import pytest
 
 from infrastructure.local_smtp import MAX_MESSAGE_BYTES
 from infrastructure.samples import child, consent_pdf, email, referral_pdf
+from tests.end_to_end.serving import Serve
 
-ROOT = Path(__file__).resolve().parents[2]
 INBOX = "bromley.dsr@nhs.net"
 
 
-class Served:
-    def __init__(self, process: subprocess.Popen[str], state: Path) -> None:
-        self.process, self.state = process, state
-        self.lines: list[str] = []
-        self.started = threading.Event()
-        threading.Thread(target=self._read, daemon=True).start()
-
-    def _read(self) -> None:
-        assert self.process.stdout is not None
-        for line in self.process.stdout:
-            self.lines.append(line)
-            if line.startswith("Ctrl-C stops"):
-                self.started.set()
-
-    def port(self, pattern: str) -> int:
-        found = re.search(pattern, "".join(self.lines))
-        assert found, self.lines
-        return int(found.group(1))
-
-
 @pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
-    state = tmp_path_factory.mktemp("serve")
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "infrastructure.cli",
-            "serve",
-            "--port",
-            "0",
-            "--smtp-port",
-            "0",
-            "--state",
-            str(state),
-        ],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
-    running = Served(process, state)
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Serve]:
+    running = Serve(tmp_path_factory.mktemp("serve"))
     try:
-        assert running.started.wait(120), "".join(running.lines)
         yield running
     finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
+        if running.process.poll() is None:
+            running.process.kill()
+            running.process.wait()
 
 
 def _submission(sender: str) -> EmailMessage:
@@ -111,7 +66,7 @@ def _answers(maildir: Path, message_id: str, wait: float = 90) -> list[EmailMess
     return []
 
 
-def test_a_referral_sent_by_smtp_is_answered_in_the_maildir(served: Served) -> None:
+def test_a_referral_sent_by_smtp_is_answered_in_the_maildir(served: Serve) -> None:
     referral = _submission("sam.patel@nhs.net")
     with smtplib.SMTP("127.0.0.1", served.port(r"smtp://127\.0\.0\.1:(\d+)"), timeout=30) as smtp:
         smtp.send_message(referral, from_addr="sam.patel@nhs.net", to_addrs=[INBOX])
@@ -124,7 +79,7 @@ def test_a_referral_sent_by_smtp_is_answered_in_the_maildir(served: Served) -> N
     assert journal.count('"step": "email"') == 1  # the register lasts past serve
 
 
-def test_mail_for_another_address_or_over_40_mb_is_refused(served: Served) -> None:
+def test_mail_for_another_address_or_over_40_mb_is_refused(served: Serve) -> None:
     with smtplib.SMTP("127.0.0.1", served.port(r"smtp://127\.0\.0\.1:(\d+)"), timeout=30) as smtp:
         smtp.ehlo()
         assert smtp.esmtp_features["size"] == str(MAX_MESSAGE_BYTES)
@@ -137,14 +92,14 @@ def test_mail_for_another_address_or_over_40_mb_is_refused(served: Served) -> No
         assert code == 552
 
 
-def test_a_spoofed_sender_is_quarantined_not_answered(served: Served) -> None:
+def test_a_spoofed_sender_is_quarantined_not_answered(served: Serve) -> None:
     spoof = _submission("dsr.coordinator@nhs.net")
     with smtplib.SMTP("127.0.0.1", served.port(r"smtp://127\.0\.0\.1:(\d+)"), timeout=30) as smtp:
         smtp.send_message(spoof, from_addr="attacker@example.com", to_addrs=[INBOX])
     assert _answers(served.state / "maildir", str(spoof["Message-ID"]), wait=15) == []
 
 
-def test_the_console_answers_with_its_sign_in_and_ctrl_c_stops_cleanly(served: Served) -> None:
+def test_the_console_answers_with_its_sign_in_and_ctrl_c_stops_cleanly(served: Serve) -> None:
     port = served.port(r"console\s+http://127\.0\.0\.1:(\d+)/")
     # The coordinator account made at start-up is printed with its authenticator key.
     assert re.search(r"email\s+local\.coordinator@nhs\.net", "".join(served.lines))
