@@ -42,6 +42,7 @@ class RegisterRow:
     overdue: bool
     keyworker_not_referred: bool
     leaves_on: date | None  # the transition birthday, when it falls inside the alert window
+    lapses_on: date | None = None  # a pending case's: when it lapses without its other form
 
 
 def register_row(case: Case, settings: Settings, today: date) -> RegisterRow:
@@ -61,6 +62,9 @@ def register_row(case: Case, settings: Settings, today: date) -> RegisterRow:
         keyworker_not_referred=keyworker.eligible and keyworker.referred_on is None,
         leaves_on=leaves
         if leaves and case.status is CaseStatus.ACTIVE and today <= leaves <= soon
+        else None,
+        lapses_on=case.pending_expires_at.date()
+        if case.status.is_pending and case.pending_expires_at
         else None,
     )
 

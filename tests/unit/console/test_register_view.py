@@ -59,6 +59,9 @@ def test_rows_carry_the_flags_and_the_overdue_come_first(desk: Desk, settings: S
     assert by_id[leaving.case_id].leaves_on is not None
     assert by_id[amber.case_id].leaves_on is None
     assert by_id[waiting.case_id].status.is_pending and not by_id[waiting.case_id].overdue
+    assert waiting.pending_expires_at is not None
+    assert by_id[waiting.case_id].lapses_on == waiting.pending_expires_at.date()
+    assert by_id[amber.case_id].lapses_on is None
     assert (
         by_id[amber.case_id].name
         == f"{child(201)['child_given_name']} {child(201)['child_family_name']}"
