@@ -24,6 +24,29 @@ def _backend(service: str, region: str) -> Any:
     return backends(service)[ACCOUNT][region]
 
 
+# ----- moto's model registry: nothing is kept for moto's own data browser -----
+def _made_untracked(cls: type, *_: Any, **__: Any) -> Any:
+    return object.__new__(cls)
+
+
+def stop_tracking_models() -> None:
+    """moto's BaseModel.__new__ appends every model object it makes to a list on its class
+    (`instances_tracked`, for moto's /moto-api/data.json browser) and never lets go: every
+    copy of an item a read makes (a query copies what it returns, a scan the whole table:
+    about 3,600 items an email by the 450th), every stream record, shard iterator, message
+    and S3 object, for as long as the process runs. AWS keeps nothing of the kind and the
+    local stack never opens that browser, so a model object is made as `object.__new__`
+    makes it and lives as long as moto holds it; what was tracked already is let go."""
+    from moto.core.common_models import BaseModel
+
+    BaseModel.__new__ = _made_untracked  # type: ignore[method-assign]
+    models = BaseModel.__subclasses__()
+    while models:
+        model = models.pop()
+        vars(model).get("instances_tracked", []).clear()
+        models += model.__subclasses__()
+
+
 # ----- DynamoDB transactions: back up the items a transaction writes, not whole tables -----
 class _CopyKeepingTables:
     """moto.dynamodb.models' `copy`, except that a Table is not deep-copied (see below)."""

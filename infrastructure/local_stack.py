@@ -262,6 +262,7 @@ class LocalStack:
         _set_local_credentials()
         _quiet_local_aws()
         _keep_simple_email_headers()
+        bounded.stop_tracking_models()
         bounded.back_up_transactions_by_item()
         self.server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
         self.server.start()
