@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 from collections import deque
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 ACCOUNT = "123456789012"
@@ -157,6 +158,37 @@ def trim_stream(region: str, table_name: str, read_up_to: str | None) -> int:
     del shard.items[:dropped]
     shard.starting_sequence_number += dropped
     return dropped
+
+
+# ----- DynamoDB TTL: the expired items found without copying the table -----
+def expired_keys(region: str, table_name: str, attribute: str, now: int) -> list[dict[str, Any]]:
+    """The keys of the items whose TTL `attribute` (a number, epoch seconds) is before `now`,
+    read in-process. moto runs no TTL, so `advance` removes them at every moment it stops
+    at; a Scan to find them made moto copy every item of the table first (it filters the
+    copies), a cost per firing that grew with the register."""
+    table = _backend("dynamodb", region).tables[table_name]
+    keys = []
+    for stored in list(table.items.values()):
+        for item in list(stored.values()) if table.range_key_attr else [stored]:
+            expires = item.attrs.get(attribute)
+            if expires is None or expires.type != "N" or not Decimal(expires.value) < now:
+                continue
+            key = {table.hash_key_attr: item.hash_key.to_json()}
+            if table.range_key_attr:
+                key[table.range_key_attr] = item.range_key.to_json()
+            keys.append(key)
+    return keys
+
+
+# ----- EventBridge Scheduler: schedules read where moto keeps them -----
+def schedules(region: str) -> list[Any]:
+    """Every schedule of every group as moto holds it (name, schedule_expression,
+    schedule_expression_timezone, state, target), read in-process. `advance` looks for what
+    fell due again after every firing; over the API each look was two requests a schedule
+    (a list, then a get for its expression), and there is a schedule per case, so each
+    look, and each firing in it, cost more as the register grew."""
+    groups = list(_backend("scheduler", region).schedule_groups.values())
+    return [schedule for group in groups for schedule in list(group.schedules.values())]
 
 
 # ----- SQS: receipt handles of deleted messages -----

@@ -848,38 +848,27 @@ class LocalStack:
     ) -> list[tuple[datetime, str, dict[str, Any]]]:
         from infrastructure.local_scheduler import UnsupportedScheduleError, fire_times
 
-        scheduler = self.client("scheduler")
         due = []
-        for group in scheduler.list_schedule_groups()["ScheduleGroups"]:
-            paginator_token: dict[str, str] = {}
-            while True:
-                page = scheduler.list_schedules(GroupName=group["Name"], **paginator_token)
-                for summary in page["Schedules"]:
-                    detail = scheduler.get_schedule(Name=summary["Name"], GroupName=group["Name"])
-                    if detail.get("State", "ENABLED") != "ENABLED":
-                        continue
-                    # Before fire_times: the sweeper's rate(5 minutes) is not evaluated locally.
-                    if self._logical_id_of_function(detail["Target"]["Arn"]) in (
-                        OPERATIONS_FUNCTIONS
-                    ):
-                        continue
-                    try:
-                        times = fire_times(
-                            detail["ScheduleExpression"],
-                            detail.get("ScheduleExpressionTimezone"),
-                            after,
-                            until,
-                        )
-                    except UnsupportedScheduleError as error:
-                        raise LocalStackError(f"schedule {summary['Name']}: {error}") from None
-                    due += [
-                        (moment, summary["Name"], detail["Target"])
-                        for moment in times
-                        if (summary["Name"], moment) not in self._fired
-                    ]
-                if not page.get("NextToken"):
-                    break
-                paginator_token = {"NextToken": page["NextToken"]}
+        for schedule in bounded.schedules(REGION):
+            if (schedule.state or "ENABLED") != "ENABLED":  # an update without State: ENABLED
+                continue
+            # Before fire_times: the sweeper's rate(5 minutes) is not evaluated locally.
+            if self._logical_id_of_function(schedule.target["Arn"]) in OPERATIONS_FUNCTIONS:
+                continue
+            try:
+                times = fire_times(
+                    schedule.schedule_expression,
+                    schedule.schedule_expression_timezone,
+                    after,
+                    until,
+                )
+            except UnsupportedScheduleError as error:
+                raise LocalStackError(f"schedule {schedule.name}: {error}") from None
+            due += [
+                (moment, schedule.name, dict(schedule.target))
+                for moment in times
+                if (schedule.name, moment) not in self._fired
+            ]
         return sorted(due, key=lambda entry: (entry[0], entry[1]))
 
     def _logical_id_of_function(self, arn: str) -> str:
@@ -896,15 +885,8 @@ class LocalStack:
         AWS; the code never relies on the removal)."""
         dynamodb = self.client("dynamodb")
         table = self.resources["RegisterTable"]
-        paginator = dynamodb.get_paginator("scan")
-        for page in paginator.paginate(
-            TableName=table,
-            FilterExpression="expires_at < :now",
-            ExpressionAttributeValues={":now": {"N": str(int(moment.timestamp()))}},
-            ProjectionExpression="PK, SK",
-        ):
-            for item in page["Items"]:
-                dynamodb.delete_item(TableName=table, Key=item)
+        for key in bounded.expired_keys(REGION, table, "expires_at", int(moment.timestamp())):
+            dynamodb.delete_item(TableName=table, Key=key)
 
 
 @dataclass(frozen=True)
