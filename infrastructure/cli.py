@@ -164,6 +164,7 @@ def cmd_digest(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
+    import contextlib
     import signal
     import threading
 
@@ -177,19 +178,27 @@ def cmd_serve(args: argparse.Namespace) -> int:
         raise KeyboardInterrupt  # `kill` stops it as Ctrl-C does
 
     signal.signal(signal.SIGTERM, stop_on_term)
-    with Server(
+    server = Server(
         args.state, args.parameters, smtp_port=args.smtp_port, http_port=args.port, say=say
-    ) as server:
+    )
+    try:
+        server.start()
+    except KeyboardInterrupt:  # stopped while starting: nothing was taken in yet
+        with contextlib.suppress(Exception):
+            server.stop()
+        return 0
 
-        def read_terminal() -> None:
-            for line in sys.stdin:  # ends at end of input (serve run without a terminal)
-                server.command(line)
+    def read_terminal() -> None:
+        for line in sys.stdin:  # ends at end of input (serve run without a terminal)
+            server.command(line)
 
-        threading.Thread(target=read_terminal, daemon=True).start()
-        try:
-            server.run(threading.Event())  # until Ctrl-C
-        except KeyboardInterrupt:
-            print("\nstopping: the mail already accepted is processed first", flush=True)
+    threading.Thread(target=read_terminal, daemon=True).start()
+    try:
+        server.run(threading.Event())  # until Ctrl-C
+    except KeyboardInterrupt:
+        print("\nstopping: the mail already accepted is processed first", flush=True)
+    finally:
+        server.stop()
     return 0
 
 

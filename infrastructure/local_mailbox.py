@@ -10,13 +10,15 @@ personal data to secure addresses, as on AWS, so it is made owner-only.
 from __future__ import annotations
 
 import mailbox
+import re
 import threading
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.policy import default
-from email.utils import format_datetime, make_msgid
+from email.utils import format_datetime, make_msgid, parsedate_to_datetime
 from pathlib import Path
 from typing import Any
 
@@ -37,10 +39,17 @@ class Delivered:
     headers: dict[str, str] = field(default_factory=dict)
 
 
-def _as_mime(message: Any) -> bytes:
-    """A moto SES message as the MIME a recipient would get."""
+def _as_mime(message: Any, at: datetime) -> bytes:
+    """A moto SES message as the MIME a recipient would get, sent `at`."""
     if hasattr(message, "raw_data"):  # sent raw: the MIME itself
         raw: bytes = message.raw_data.encode("utf-8")
+        head = raw.split(b"\r\n\r\n", 1)[0].split(b"\n\n", 1)[0].lower()
+        # SES adds what the sender left out: the date (here the stack's, which `advance`
+        # moves on) and a Message-ID.
+        if not re.search(rb"(^|\n)date:", head):
+            raw = f"Date: {format_datetime(at)}\r\n".encode() + raw
+        if not re.search(rb"(^|\n)message-id:", head):
+            raw = f"Message-ID: {make_msgid(domain='local.dsr-intake')}\r\n".encode() + raw
         return raw
     # A Simple email: moto keeps its parts (and, see local_stack, its headers).
     mime = EmailMessage()
@@ -49,7 +58,7 @@ def _as_mime(message: Any) -> bytes:
     if message.destinations.get("CcAddresses"):
         mime["Cc"] = ", ".join(message.destinations["CcAddresses"])
     mime["Subject"] = message.subject
-    mime["Date"] = format_datetime(datetime.now(UTC))
+    mime["Date"] = format_datetime(at)
     mime["Message-ID"] = make_msgid(domain="local.dsr-intake")
     for name, value in getattr(message, "headers", {}).items():
         if name not in mime:
@@ -61,14 +70,39 @@ def _as_mime(message: Any) -> bytes:
 class LocalMailbox:
     """Drains moto's sent messages into `folder` (a Maildir) and a bounded list."""
 
-    def __init__(self, folder: Path, keep: int = KEEP_SUMMARIES) -> None:
+    def __init__(
+        self,
+        folder: Path,
+        keep: int = KEEP_SUMMARIES,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
         folder.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         self.folder = folder
         self.maildir = mailbox.Maildir(folder, create=True)
         folder.chmod(0o700)
-        self.recent: deque[Delivered] = deque(maxlen=keep)
-        self.count = 0
+        self.clock = clock  # the stack's: what is sent is dated by it
+        self.recent: deque[Delivered] = deque(self._kept(keep), maxlen=keep)
+        self.count = len(self.recent)
         self._lock = threading.Lock()
+
+    def _kept(self, keep: int) -> list[Delivered]:
+        """What an earlier run delivered (the newest `keep`), so a restart forgets nothing."""
+        delivered = []
+        for key in self.maildir.iterkeys():
+            headers = self.maildir.get_message(key)
+            try:
+                at = parsedate_to_datetime(str(headers["Date"]))
+            except (TypeError, ValueError):
+                continue
+            delivered.append(
+                Delivered(
+                    key=key,
+                    at=at if at.tzinfo else at.replace(tzinfo=UTC),
+                    to=tuple(dict.fromkeys(a.strip() for a in str(headers["To"] or "").split(","))),
+                    subject=" ".join(str(headers["Subject"] or "").split()),
+                )
+            )
+        return sorted(delivered, key=lambda one: one.at)[-keep:]
 
     def collect(self) -> list[Delivered]:
         """Move every message SES has sent since the last call into the Maildir."""
@@ -79,8 +113,9 @@ class LocalMailbox:
         with self._lock:
             # Taken out of moto first: a message sent meanwhile waits for the next call.
             sent, backend.sent_messages[:] = list(backend.sent_messages), []
+            at = self.clock()
             for message in sent:
-                raw = _as_mime(message)
+                raw = _as_mime(message, at)
                 key = self.maildir.add(mailbox.MaildirMessage(raw))
                 parsed = mailbox.MaildirMessage(raw)
                 to = getattr(message, "destinations", [])
@@ -89,7 +124,7 @@ class LocalMailbox:
                 delivered.append(
                     Delivered(
                         key=key,
-                        at=datetime.now(UTC),
+                        at=at,
                         to=tuple(dict.fromkeys(to)),  # moto lists a raw email's To twice
                         subject=str(parsed["Subject"] or ""),
                         headers={

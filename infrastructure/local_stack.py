@@ -240,6 +240,7 @@ class LocalStack:
         self.resources: dict[str, str] = {}
         self.environment: dict[str, str] = {}
         self._stream_positions: dict[str, str] = {}  # shard -> last sequence number read
+        self.after_firing: Callable[[], object] | None = None  # called after each firing
         # Lambda's event source mappings, played by this class's run_* methods.
         self.event_source_mappings: dict[str, dict[str, Any]] = {}
         self._handlers: dict[str, ModuleType] = {}
@@ -839,6 +840,8 @@ class LocalStack:
             self.run_pipeline()
             emails = tuple((email.to, email.subject) for email in sent_emails()[sent_before:])
             firings.append(Firing(moment, name, handler, response, emails))
+            if self.after_firing is not None:
+                self.after_firing()  # at the firing's own moment (serve's mailbox dates it)
         self.clock_offset = until - datetime.now(UTC).replace(microsecond=0)
         self._expire(until)
         return firings

@@ -28,11 +28,11 @@ from typing import Any
 
 from infrastructure import bounded, console_journal
 from infrastructure.local_console import ConsoleServer, console_server, sign_in_help
-from infrastructure.local_console_resources import create_user
+from infrastructure.local_console_resources import ConsoleUser, create_user
 from infrastructure.local_mail_page import PREFIX as MAIL_PAGE
 from infrastructure.local_mailbox import LocalMailbox
 from infrastructure.local_smtp import SmtpInbox
-from infrastructure.local_stack import REGION, LocalStackError
+from infrastructure.local_stack import REGION, Firing, LocalStackError
 from infrastructure.session import LocalSession
 
 # How often the loop looks for schedules that fell due (each look reads every schedule).
@@ -98,10 +98,11 @@ class Server:
         self.say = say
         self.arrived: queue.Queue[bytes] = queue.Queue()
         self.commands: queue.Queue[str] = queue.Queue()
-        self.mailbox = LocalMailbox(state / "maildir")
+        self.mailbox = LocalMailbox(state / "maildir", clock=self.session.stack.now)
         self.lock = threading.RLock()  # the stack's handlers, one caller at a time
         self.smtp: SmtpInbox | None = None
         self.console: ConsoleServer | None = None
+        self.coordinator: ConsoleUser | None = None
         self.processed = 0
         self._last_tick: datetime | None = None
         self._last_lifecycle = 0.0
@@ -117,6 +118,11 @@ class Server:
         self.stop()
 
     def start(self) -> None:
+        if self.session.steps:
+            self.say(
+                f"replaying the journal: {len(self.session.steps)} steps (emails, days moved "
+                "on, console decisions) - a long register takes a while ..."
+            )
         self.session.__enter__()  # builds the stack and replays the journal
         stack = self.session.stack
         self.arrivals.extend(
@@ -130,12 +136,13 @@ class Server:
         del stack.log_lines[:-LOG_LINES]
         # What the replay sent was delivered when it first happened.
         self.mailbox.forget_unsent()
+        stack.after_firing = self.mailbox.collect  # each firing's mail dated at its moment
         self._last_tick = stack.now()
         self.smtp = SmtpInbox({stack.parameters["InboxAddress"]}, self.arrived.put, self.smtp_port)
         self.smtp.start()
         for problem in self.session.replay_problems:
-            self.say(f"journal: {problem}")
-        coordinator = create_user(
+            self.say(f"could not replay: {problem}")
+        self.coordinator = coordinator = create_user(
             stack, CONSOLE_COORDINATOR, "coordinator", password=self._coordinator_password()
         )
         self.console = console_server(
@@ -163,6 +170,8 @@ class Server:
                 f"  mail sent     Maildir {self.mailbox.folder.resolve()} (any mail client)",
                 f"  console       {self.console.url if self.console else '-'}/ "
                 f"(the mail sent: {self.console.url if self.console else '-'}{MAIL_PAGE})",
+                f"  sign in as    {CONSOLE_COORDINATOR}, the password above; "
+                f"current code {self.coordinator.current_code() if self.coordinator else '-'}",
                 f"  journal       {self.session.journal.resolve()}",
                 "Type `advance DAYS` and Enter to move the clock on (`where` to see this).",
                 "Ctrl-C stops.",
@@ -204,7 +213,7 @@ class Server:
             # The outcome and the case reference only: serve's terminal may be anyone's.
             codes = sorted({reason["code"] for reason in line.get("reasons", [])})
             self.say(
-                f"{self.session.stack.now():%d/%m/%Y %H:%M} email {self.processed}: "
+                f"{self.session.stack.now():%d/%m/%Y %H:%M} email {self.session.emails}: "
                 f"{line.get('outcome') or line.get('error')} {line.get('case_id', '')}".rstrip()
                 + (f" ({', '.join(codes)})" if codes else "")
             )
@@ -235,6 +244,9 @@ class Server:
             if calls:
                 self.session.record_console(calls, at)
                 self._deliver_effects()
+                if event["requestContext"]["http"]["method"] == "POST":
+                    # The page's path: a case reference at most, as in the console's URLs.
+                    self.say(f"{at:%d/%m/%Y %H:%M} console: {event['rawPath']} recorded")
             return answer
 
     def _deliver_effects(self) -> None:
@@ -285,6 +297,8 @@ class Server:
             firings = self.session.advance(days)
             self._last_tick = stack.now()
             self.mailbox.collect()
+            if firings:
+                self.say(self._fired(firings))
             return (
                 f"clock moved on {days:g} days to {stack.now():%d/%m/%Y %H:%M} UTC: "
                 f"{len(firings)} schedules fired, {self.mailbox.count - before} emails sent "
@@ -310,8 +324,15 @@ class Server:
         self._last_tick = stack.now()
         if firings:
             self.session.record_firings(since, days)
+            self.say(self._fired(firings))
         self.mailbox.collect()
         return len(firings)
+
+    @staticmethod
+    def _fired(firings: list[Firing]) -> str:
+        """What fired, by schedule name (a case reference at most, never a person)."""
+        names = ", ".join(f"{firing.at:%d/%m %H:%M} {firing.schedule}" for firing in firings)
+        return f"fired: {names}"
 
     def keep_bounded(self, *, force: bool = False) -> None:
         """What AWS would have expired by now (the rest is bounded as the stack runs)."""
