@@ -33,6 +33,7 @@ from infrastructure.local_mail_page import PREFIX as MAIL_PAGE
 from infrastructure.local_mailbox import LocalMailbox
 from infrastructure.local_smtp import SmtpInbox
 from infrastructure.local_stack import REGION, Firing, LocalStackError
+from infrastructure.serve_terminal import Terminal
 from infrastructure.session import LocalSession
 
 # How often the loop looks for schedules that fell due (each look reads every schedule).
@@ -46,8 +47,6 @@ LOG_LINES = 2000
 # its password kept in the state folder so it stays the same.
 CONSOLE_COORDINATOR = "local.coordinator@nhs.net"
 COORDINATOR_PASSWORD = "console-password"
-# The most `advance` moves the clock on at once.
-MAX_ADVANCE_DAYS = 366
 
 
 class _ServeSession(LocalSession):
@@ -97,7 +96,7 @@ class Server:
         self.schedule_seconds = schedule_seconds
         self.say = say
         self.arrived: queue.Queue[bytes] = queue.Queue()
-        self.commands: queue.Queue[str] = queue.Queue()
+        self.terminal = Terminal(self)
         self.mailbox = LocalMailbox(state / "maildir", clock=self.session.stack.now)
         self.lock = threading.RLock()  # the stack's handlers, one caller at a time
         self.smtp: SmtpInbox | None = None
@@ -196,7 +195,7 @@ class Server:
         next_schedules = 0.0
         while not stop.is_set():
             self._take_mail(wait=0.2)
-            self._take_commands()
+            self.terminal.take()
             if time.monotonic() >= next_schedules:
                 self.fire_due()
                 next_schedules = time.monotonic() + self.schedule_seconds
@@ -256,38 +255,10 @@ class Server:
             self.say(f"effects: {error}")
         self.mailbox.collect()
 
-    # ----- commands typed in serve's terminal -----
+    # ----- the clock, moved on from serve's terminal (infrastructure.serve_terminal) -----
     def command(self, line: str) -> None:
-        """Queue a command for the loop (called from the thread reading the terminal)."""
-        self.commands.put(line)
-
-    def _take_commands(self) -> None:
-        while True:
-            try:
-                line = self.commands.get_nowait()
-            except queue.Empty:
-                return
-            self.say(self.obey(line))
-
-    def obey(self, line: str) -> str:
-        """`advance DAYS`: the clock moved on, what falls due fired on the way (its emails to
-        the Maildir), journalled; `where`: where everything is."""
-        words = line.split()
-        if not words:
-            return ""
-        if words[0] == "where":
-            return self.where()
-        if words[0] == "advance" and len(words) == 2:
-            try:
-                days = float(words[1])
-            except ValueError:
-                days = 0.0
-            if 0 < days <= MAX_ADVANCE_DAYS:
-                return self.advance(days)
-        return (
-            "Commands: `advance DAYS` moves the clock on (0 < DAYS <= "
-            f"{MAX_ADVANCE_DAYS}), firing what falls due; `where` says where things are."
-        )
+        """Queue a line typed in the terminal for the loop (from the thread reading it)."""
+        self.terminal.put(line)
 
     def advance(self, days: float) -> str:
         with self.lock:
