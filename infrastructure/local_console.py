@@ -13,6 +13,7 @@ AWS), and the coordinator account it signs in with.
 from __future__ import annotations
 
 import base64
+import sys
 import threading
 import uuid
 from collections.abc import Callable
@@ -141,7 +142,12 @@ class ConsoleServer:
                     self.command, self.path, dict(self.headers.items()), body,
                     self.client_address[0],
                 )  # fmt: skip
-                answer = server.call(event)
+                try:
+                    answer = server.call(event)
+                except Exception as error:  # as API Gateway answers a function's failure
+                    print(f"console: {type(error).__name__} answering a request", file=sys.stderr)
+                    self.send_error(500)
+                    return
                 self.send_response(int(answer["statusCode"]))
                 for name, value in answer.get("headers", {}).items():
                     self.send_header(name, value)
