@@ -122,6 +122,7 @@ class Server:
                 f"replaying the journal: {len(self.session.steps)} steps (emails, days moved "
                 "on, console decisions) - a long register takes a while ..."
             )
+        self.session.progress = self.say
         self.session.__enter__()  # builds the stack and replays the journal
         stack = self.session.stack
         self.arrivals.extend(

@@ -17,6 +17,7 @@ import json
 import os
 import shutil
 import uuid
+from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any, TextIO
@@ -37,6 +38,7 @@ JOURNAL = "journal.jsonl"
 ACCOUNT = "123456789012"  # moto's
 LOCK = "in-use.lock"
 KEYS = "kms-key-material.json"
+REPLAY_PROGRESS = 100  # steps between two words of progress
 
 
 def report(file: str, submission: Submission) -> dict[str, Any]:
@@ -152,6 +154,8 @@ class LocalSession:
         self.stack = LocalStack(self.parameters, echo_logs=echo_logs)
         self.pipeline: Pipeline | None = None
         self.replay_problems: list[str] = []
+        # Told how far a long replay has gone (serve prints it; the commands say nothing).
+        self.progress: Callable[[str], None] | None = None
         self._lock: TextIO | None = None
 
     def __enter__(self) -> LocalSession:
@@ -164,7 +168,9 @@ class LocalSession:
             raise
         self.pipeline = Pipeline(self.stack)
         echo, self.stack.echo_logs = self.stack.echo_logs, False
-        for step in self.steps:
+        for done, step in enumerate(self.steps):
+            if done and done % REPLAY_PROGRESS == 0 and self.progress is not None:
+                self.progress(f"  replayed {done} of {len(self.steps)} steps")
             self._set_clock(datetime.fromisoformat(step["at"]))
             if step["step"] == "email":
                 self.pipeline.process(
