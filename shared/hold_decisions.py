@@ -43,9 +43,17 @@ class HoldDecider:
         self.hasher = hasher
         self.notices = Notices(settings)
 
-    def hold(self, mail: InboundMail, message_id: str, withdrawal: Withdrawal) -> Decision:
+    def hold(
+        self,
+        mail: InboundMail,
+        message_id: str,
+        withdrawal: Withdrawal,
+        *,
+        from_family: bool = False,
+    ) -> Decision:
         """Held, unread against the register: the sender learns nothing of whether the child
-        is on it; the coordinators get the details and the reference to confirm."""
+        is on it; the coordinators get the details and the reference to confirm.
+        `from_family`: an authenticated address outside the allowed domains (a family's)."""
         held = HeldWithdrawal(
             reference=hold_reference_for(message_id),
             message_id=message_id,
@@ -56,13 +64,20 @@ class HoldDecider:
             person_key=self.hasher.person_key(withdrawal.identity.nhs_number),
         )
         effects: list[Effect] = [
-            *self.notices.withdrawal_held(held, _details(withdrawal), HOLD_DAYS),
+            *self.notices.withdrawal_held(
+                held, _details(withdrawal), HOLD_DAYS, from_family=from_family
+            ),
             *self.notices.withdrawal_received(held, answering=Answering.to(mail, self.now)),
         ]
+        where = (
+            "a family's own address outside the allowed domains (SPF, DKIM and DMARC passed)"
+            if from_family
+            else "outside the DSR team"
+        )
         reason = Reason(
             code=ReasonCode.WITHDRAWAL_HELD,
-            message=f"A withdrawal from outside the DSR team, held as {held.reference} until a "
-            "coordinator confirms it.",
+            message=f"A withdrawal from {where}, held as {held.reference} until a coordinator "
+            "confirms it.",
         )
         return Decision(outcome=Outcome.HELD, reasons=[reason], hold=held, effects=effects)
 

@@ -32,7 +32,7 @@ from shared.forms.referral import Referral, validate_referral
 from shared.hold_decisions import HoldDecider
 from shared.holds import HeldWithdrawal, confirmation_in
 from shared.mail import InboundMail, is_authenticated, is_team_sender, trust_reasons
-from shared.mail.trust import may_self_refer
+from shared.mail.trust import is_authenticated_family
 from shared.notices import Answering, Notices
 from shared.outcome import Outcome, Reason, ReasonCode
 from shared.reminders import reminder_effect
@@ -132,10 +132,10 @@ class IntakeDecider:
 
     def decide(self, mail: InboundMail, message_id: str) -> Decision:
         untrusted = trust_reasons(mail, self.settings)
-        if untrusted and may_self_refer(mail, self.settings, untrusted):
-            awaiting = self._await_verification(mail, message_id)
-            if awaiting is not None:
-                return awaiting
+        if untrusted and is_authenticated_family(mail, self.settings, untrusted):
+            taken = self._from_family(mail, message_id)
+            if taken is not None:
+                return taken
         if untrusted:
             return self._quarantine(mail, message_id, untrusted)
         return self.decide_as_trusted(mail, message_id)
@@ -244,18 +244,32 @@ class IntakeDecider:
                                               reasons, message_id)  # fmt: skip
         return Decision(outcome=Outcome.QUARANTINED, reasons=reasons, effects=list(alert))
 
-    def _await_verification(self, mail: InboundMail, message_id: str) -> Decision | None:
-        """A self-referral: recorded `pending` (AWAITING_VERIFICATION), no case made and the
-        register not read; the sender gets its reference and nothing of the child (not a
-        secure address), the coordinators the details at secure addresses. None when it holds
-        no referral or consent (nor a file that may be one): quarantined as before."""
+    def _from_family(self, mail: InboundMail, message_id: str) -> Decision | None:
+        """An authenticated family's own email (shared.mail.trust.is_authenticated_family):
+        what a family may send without a coordinator's release - a self-referral, which
+        waits to be verified, or a withdrawal of consent, held for a coordinator to confirm
+        (as from any sender outside the team). None for anything else: quarantined."""
         if self.register.first_submission_with_header(mail.duplicate_key):
             return Decision(outcome=Outcome.DUPLICATE)
         found = find_forms(mail, self.settings)
-        if found.case_forms or found.passed_on_case_forms:
-            return None  # a review or withdrawal is the team's, never a family's to send
+        if found.passed_on_case_forms:
+            return None  # someone else's form passed on: a person looks
+        if found.case_forms:
+            [form, *others] = found.case_forms
+            # A withdrawal alone, nothing else to read: a review is the team's, never a family's.
+            alone = not (others or found.reasons or found.referrals or found.consents
+                         or found.unreadable)  # fmt: skip
+            if alone and form.kind is FormKind.WITHDRAWAL:
+                return self._hold(mail, message_id, form, from_family=True)
+            return None
         if not (found.referrals or found.consents or found.unreadable):
             return None
+        return self._await_verification(mail, message_id)
+
+    def _await_verification(self, mail: InboundMail, message_id: str) -> Decision:
+        """A self-referral: recorded `pending` (AWAITING_VERIFICATION), no case made and the
+        register not read; the sender gets its reference and nothing of the child (not a
+        secure address), the coordinators the details at secure addresses."""
         # The reference of the case its verification opens (a new child's).
         reference = case_reference_for(redecision_id(message_id, TRIAGED))
         reason = Reason(
@@ -473,9 +487,12 @@ class IntakeDecider:
             answered_once=once_a_day if answer else None,
         )
 
-    def _hold(self, mail: InboundMail, message_id: str, form: RawForm) -> Decision:
+    def _hold(
+        self, mail: InboundMail, message_id: str, form: RawForm, *, from_family: bool = False
+    ) -> Decision:
         """A withdrawal from outside the team: checked as a form, then held for a coordinator
-        (shared.holds); the register is not read, so the sender learns nothing of it."""
+        (shared.holds); the register is not read, so the sender learns nothing of it.
+        `from_family`: from an authenticated address outside the allowed domains."""
         try:
             withdrawal, problems = validate_withdrawal(form, self.context.today)
         except Exception:  # unforeseen input: a person looks at it
@@ -483,7 +500,7 @@ class IntakeDecider:
         if withdrawal is None:
             return self._reject(mail, problems)
         holds = HoldDecider(self.settings, self.context.now, self.register, self.hasher)
-        return holds.hold(mail, message_id, withdrawal)
+        return holds.hold(mail, message_id, withdrawal, from_family=from_family)
 
     def _confirm_hold(self, mail: InboundMail, message_id: str, reference: str) -> Decision:
         """`CONFIRM WITHDRAWAL HOLD-...`: only a coordinator, proved so, sending it themselves."""

@@ -36,6 +36,11 @@ def _uk(day: date) -> str:
 
 
 WITHHELD = "(withheld: not a secure address)"
+_FROM_FAMILY = (
+    "It came from an address outside the domains the DSR takes referrals from (a family's\n"
+    "or young person's own address, it seems); its sender was proved (SPF, DKIM and DMARC\n"
+    "passed) and it passed the spam and virus checks.\n"
+)
 MAX_REPLY_CHARS = 3000  # of a reply's own text passed to the coordinators
 
 
@@ -619,10 +624,12 @@ class Notices:
         )
 
     def withdrawal_held(
-        self, held: HeldWithdrawal, details: str, days: int
+        self, held: HeldWithdrawal, details: str, days: int, *, from_family: bool = False
     ) -> list[EmailEffect]:
-        """To the coordinators: a withdrawal from outside the team, to confirm. The form's
-        details and the sender only at secure addresses."""
+        """To the coordinators: a withdrawal from outside the team, to confirm (in the
+        console's Triage, or by the emailed command). The form's details and the sender only
+        at secure addresses. `from_family`: from a proved address outside the allowed
+        domains, which the alert says, so the coordinator checks with the family."""
         return self._to_coordinators(
             "withdrawal_held",
             EmailPurpose.COORDINATOR_NOTIFICATION,
@@ -630,6 +637,7 @@ class Notices:
                 "hold_reference": held.reference,
                 "received_on": held.received_at.strftime("%d/%m/%Y %H:%M"),
                 "hold_days": str(days),
+                "from_family": _FROM_FAMILY if from_family else "",
             },
             {"sender": held.sender, "withdrawal_details": details},
             withheld={"withdrawal_details": ""},

@@ -190,12 +190,13 @@ DOMAIN_NOT_ACCEPTED = Reason(
 )
 
 
-def may_self_refer(mail: InboundMail, settings: Settings, reasons: list[Reason]) -> bool:
+def is_authenticated_family(mail: InboundMail, settings: Settings, reasons: list[Reason]) -> bool:
     """A family's or young person's own email: its only fault is a domain outside the
     allowed ones, and the receiving server proved it - SPF, DKIM and DMARC passed, DMARC
     for the From domain itself - with clean spam and virus verdicts, sent by them (not
-    forwarded, not automatic). Such an email waits for a coordinator (`SelfReferrals`
-    `verify`) instead of being quarantined; whether it holds forms is the decider's."""
+    forwarded, not automatic). With `SelfReferrals` `verify` such an email is not
+    quarantined for its domain: a self-referral waits for a coordinator to verify it, a
+    withdrawal of consent is held for one to confirm; what it holds is the decider's."""
     verdicts = mail.verdicts
     return (
         settings.self_referrals == "verify"

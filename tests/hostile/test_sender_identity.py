@@ -2,7 +2,9 @@
 
 A withdrawal erases a child's case, so each attack here sends one for the sample child's
 active case and must come to `quarantined` with a trust reason: the case untouched, no
-erasure, nothing sent to the attacker. The control (the coordinator's own, authenticated
+erasure, nothing sent to the attacker - or, from an address the attacker owns and proves
+(DMARC passing for it), to a withdrawal held as a family's: nothing looked up or erased,
+the attacker told the hold reference only. The control (the coordinator's own, authenticated
 withdrawal built the same way) shows the form would have erased the case if trusted.
 """
 
@@ -10,6 +12,8 @@ from __future__ import annotations
 
 import pytest
 
+from shared.case import EmailEffect
+from shared.holds import hold_reference_for
 from shared.outcome import TRUST_REASONS, Outcome
 from tests.hostile.builders import (
     ATTACKER,
@@ -212,7 +216,9 @@ def test_a_failing_verdict_in_a_different_case_and_spacing_still_fails(seeded: S
 
 
 # ----- addresses that look like the coordinator's (the attacker owns the domain, so DMARC
-# passes for it) -----
+# passes for it). Never the coordinator: at best a family's own email (#11), whose withdrawal
+# is held for a coordinator to confirm - nothing looked up or erased, the alert saying it came
+# from outside the allowed domains, the sender told the hold reference only. -----
 LOOKALIKES: dict[str, tuple[str, str]] = {  # From header, the domain DMARC passed for
     "a subdomain of the attacker's": (f"From: Jo <dsr.coordinator@nhs.net.{ATTACKER_DOMAIN}>",
                                       f"nhs.net.{ATTACKER_DOMAIN}"),
@@ -235,8 +241,27 @@ def test_a_lookalike_of_the_coordinator_is_not_the_coordinator(
     seeded: Seeded, written: str, domain: str
 ) -> None:
     raw = raw_email((written,), auth=(ses_results(domain),), body=withdrawal_message())
-    processed = assert_not_trusted(seeded, raw)
-    assert not any(domain in address.lower() for address in processed.recipients)
+    processed = assert_not_taken(seeded, raw)
+    to_them = [e for e in processed.emails if any(domain in a.lower() for a in e.to)]
+    if processed.outcome is Outcome.QUARANTINED:  # not one plain address: never answered
+        assert to_them == []
+        return
+    assert_held_as_a_familys(processed, to_them)
+
+
+def assert_held_as_a_familys(processed: Processed, to_them: list[EmailEffect]) -> None:
+    """Held as a family's withdrawal: its sender gets the receipt with the hold reference
+    alone, the coordinators an alert that says where it came from."""
+    [receipt] = to_them
+    reference = hold_reference_for(processed.message_id)
+    assert receipt.subject == f"DSR withdrawal received - {reference}"
+    assert "NHS number" not in receipt.body and "DSR-" not in receipt.body
+    [reason] = processed.submission.reasons
+    assert "a family's own address outside the allowed domains" in reason.message
+    alerts = [e for e in processed.emails if COORDINATOR in e.to]
+    assert alerts and all(
+        "outside the domains the DSR takes referrals from" in e.body for e in alerts
+    )
 
 
 def test_the_inbox_itself_cannot_send_a_withdrawal(seeded: Seeded) -> None:
@@ -273,7 +298,9 @@ def test_a_sender_header_does_not_make_an_outsider_the_coordinator(seeded: Seede
         auth=(ses_results("gmail.com"),),
         body=withdrawal_message(),
     )
-    assert_not_trusted(seeded, raw)
+    processed = assert_not_taken(seeded, raw)
+    assert processed.outcome is Outcome.HELD  # the From's own: a family's, at best
+    assert_held_as_a_familys(processed, [e for e in processed.emails if ATTACKER in e.to])
 
 
 def test_reply_to_and_return_path_never_change_who_is_answered(seeded: Seeded) -> None:
