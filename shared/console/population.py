@@ -4,7 +4,8 @@ Counts only, never a name: people on the register by rating, age band, local aut
 diagnosis and services; the flows in and out per month; the inpatients (Blue) with a C(E)TR
 and with a keyworker; and Assuring Transformation's question - of the admissions (cases
 rated Blue) each month, how many were of people already on the register before it.
-Test data (the smoke test's cases) is never counted.
+Test data (the smoke test's cases) is never counted. Each group is in people's words, not
+the register's codes (shared.console.wording): "CAMHS", "Consent withdrawn".
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from shared.case import Case, CaseStatus
+from shared.console.wording import closure_words, label_of
 from shared.dates import age_on
 from shared.panel_pack import InertWriter
 from shared.rating import Rating
@@ -66,11 +68,11 @@ def _diagnoses(case: Case) -> list[str]:
     if referral is None:
         return [NOT_GIVEN]
     found = [
-        name
+        label_of(name)  # the form's own label: "Diagnosed autism (ASC)"
         for name, ticked in (
-            ("learning disability", referral.diagnosis_learning_disability),
-            ("autism", referral.diagnosis_autism),
-            ("awaiting assessment", referral.diagnosis_awaiting_assessment),
+            ("diagnosis_learning_disability", referral.diagnosis_learning_disability),
+            ("diagnosis_autism", referral.diagnosis_autism),
+            ("diagnosis_awaiting_assessment", referral.diagnosis_awaiting_assessment),
         )
         if ticked
     ]
@@ -98,7 +100,8 @@ def population(cases: Iterable[Case], today: date) -> Population:
         if case.accepted_at is not None:
             counted.joined_by_month[_month(case.accepted_at.date())] += 1
         if case.closure is not None:
-            counted.left_by_month[(_month(case.closure.on), case.closure.reason.value)] += 1
+            why = closure_words(case.closure.reason.value)
+            counted.left_by_month[(_month(case.closure.on), why)] += 1
         if case.status is not CaseStatus.WITHDRAWN:
             _admissions(case, counted)
         child = case.child
@@ -111,7 +114,7 @@ def population(cases: Iterable[Case], today: date) -> Population:
         counted.by_local_authority[" ".join(authority.split()).title() or NOT_GIVEN] += 1
         counted.by_diagnosis.update(_diagnoses(case))
         services = case.referral.services if case.referral else ()
-        counted.by_service.update(name.removeprefix("service_") for name in services)
+        counted.by_service.update(label_of(name) for name in services)  # "CAMHS"
         if case.rating is Rating.BLUE:
             counted.inpatients += 1
             counted.inpatients_with_ctr += last_ctr(case) is not None

@@ -105,9 +105,11 @@ def find_forms(mail: InboundMail, settings: Settings) -> FoundForms:
             what = str(error) if isinstance(error, FormUnreadableError) else _DAMAGED
             found.unreadable[attachment.position] = Reason(
                 code=ReasonCode.FORM_UNREADABLE,
+                # What happened, not what to do: the same words reach a sender told to
+                # correct their forms and the coordinators who will enter the file by hand.
                 message=f"{attachment.source.capitalize()} {what}, so it cannot be read "
-                "automatically. Please send the completed fillable PDF form (or the Word "
-                "form itself) instead, not a scan, a photo or a protected copy.",
+                "automatically. Only a completed fillable PDF form or the Word form itself "
+                "can be (not a scan, a photo or a protected copy).",
             )
             continue
         for form in forms:

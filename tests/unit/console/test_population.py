@@ -9,7 +9,7 @@ import io
 
 import pytest
 
-from infrastructure.samples import child, consent_pdf, email, referral_pdf, review_pdf
+from infrastructure.samples import TICK, child, consent_pdf, email, referral_pdf, review_pdf
 from shared.case import Case, CaseStatus, Closure, ClosureReason
 from shared.console.population import age_band, population, population_csv
 from shared.outcome import Outcome
@@ -74,7 +74,25 @@ def test_closed_and_withdrawn_people_are_not_on_it_but_their_leaving_is_counted(
     )
     counted = population([staying, leaving], TODAY)
     assert sum(counted.by_rating.values()) == 1
-    assert counted.left_by_month == {(MONTH, "removed_by_panel"): 1}
+    assert counted.left_by_month == {(MONTH, "Removed by the panel"): 1}
+
+
+def test_the_groups_are_in_the_forms_words_not_the_registers_codes(desk: Desk) -> None:
+    """Services and diagnoses by the referral form's own labels, a leaving by its reason in
+    words - on the page and in the CSV alike (#11 walkthrough: "camhs", "consent_withdrawn")."""
+    staying = accepted(desk, 351, service_social_care=TICK)  # CAMHS and autism ticked too
+    withdrawn = accepted(desk, 352).model_copy(
+        update={"status": CaseStatus.WITHDRAWN,
+                "closure": Closure(reason=ClosureReason.CONSENT_WITHDRAWN, on=TODAY)}
+    )  # fmt: skip
+    counted = population([staying, withdrawn], TODAY)
+    assert counted.by_service == {"CAMHS": 1, "Social care": 1}
+    assert counted.by_diagnosis == {"Diagnosed autism (ASC)": 1}
+    assert counted.left_by_month == {(MONTH, "Consent withdrawn"): 1}
+    rows = list(csv.reader(io.StringIO(population_csv(counted))))
+    assert ["on the register by service involved", "CAMHS", "1"] in rows
+    assert ["left the register by month", f"{MONTH} Consent withdrawn", "1"] in rows
+    assert not any("_" in cell or cell in {"camhs", "autism"} for row in rows for cell in row)
 
 
 def test_admissions_known_to_the_register_before_and_inpatients(desk: Desk) -> None:
