@@ -20,9 +20,10 @@ except ImportError:  # Lambda: the function's own folder is the root of its code
 from shared.case import Actor
 from shared.console.case_actions import REVIEW_FIELDS
 from shared.console.case_view import CASE_REFERENCE, CaseReader
-from shared.console.corrections import CORRECTABLE
+from shared.console.corrections import CORRECTABLE, NHS_NUMBER_REFUSAL
 from shared.console.ports import ActionDone
 from shared.console.session import Identity
+from shared.console.wording import correction_label
 from shared.errors import ActionRefusedError
 from templates.forms.layout import REVIEW, WITHDRAWAL
 
@@ -37,12 +38,10 @@ DONE = {
     "withdraw": "Consent is withdrawn: the person's details are being erased.",
     "already": "That form was sent already: nothing more was done.",
 }
-CORRECTION_LABELS = {
-    "given_name": "Given name(s)",
-    "family_name": "Family name",
-    "date_of_birth": "Date of birth (DD/MM/YYYY)",
-    "postcode": "Postcode",
-}
+# How each value is typed, where the form asks a format.
+CORRECTION_HINTS = {"date_of_birth": " (DD/MM/YYYY)"}
+# A refused value's error, whichever name it comes under (the held field's or the form's).
+CORRECTION_ERRORS = [name for pair in CORRECTABLE.items() for name in pair]
 # The review form: DSR-REVIEW-1's sections 2 and 3 (the case and the reviewer are the page's).
 REVIEW_SECTIONS = [s for s in REVIEW.sections if any(f.name in REVIEW_FIELDS for f in s.fields)]
 WITHDRAWAL_SECTIONS = [
@@ -87,7 +86,12 @@ def _case_page(
             for name in ("correct", "review", "close", "withdraw")
         },
         done=DONE.get(done or ""),
-        correctable=[(name, CORRECTION_LABELS[name]) for name in CORRECTABLE],
+        correctable=[
+            (name, correction_label(name) + CORRECTION_HINTS.get(name, ""))
+            for name in CORRECTABLE
+        ],
+        correction_errors=CORRECTION_ERRORS,
+        nhs_number_refusal=NHS_NUMBER_REFUSAL,
         review_sections=REVIEW_SECTIONS,
         withdrawal_sections=WITHDRAWAL_SECTIONS,
     )

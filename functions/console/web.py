@@ -28,6 +28,7 @@ from shared.console.session import (
     SESSION_COOKIE,
     new_csrf_nonce,
 )
+from shared.console.wording import correction_label
 
 HERE = Path(__file__).resolve().parent
 ASSETS = HERE / "assets"
@@ -78,6 +79,7 @@ def _shown(value: object) -> str:
 
 TEMPLATES.filters["when"] = _when
 TEMPLATES.filters["shown"] = _shown
+TEMPLATES.filters["correction_label"] = correction_label
 
 
 def page(

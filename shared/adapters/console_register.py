@@ -63,12 +63,18 @@ class ConsoleRegisterTable(RegisterTable):
 
     def case_submissions(self, case_id: str) -> list[tuple[str, Submission | None]]:
         """Each email (or console decision) recorded about the case, with its outcome (None
-        while unrecorded); the changes (reminders, corrections) have none."""
-        return [
+        while unrecorded); the changes (reminders, corrections) have none. Oldest first by
+        the moment each was recorded (the partition's own order is the event ids'), the
+        unrecorded last: the order the case page lists them and numbers their files in."""
+        found = [
             (case_event_id(item), self.submission(case_event_id(item)))
             for item in self._query_items(case_events_partition(case_id))
             if item.get("kind", {}).get("S") == "email"
         ]
+        recorded = {event_id: submission.received_at for event_id, submission in found
+                    if submission is not None}  # fmt: skip
+        return sorted(found, key=lambda pair: (pair[0] not in recorded,
+                                               recorded.get(pair[0], datetime.min)))  # fmt: skip
 
 
     def triage_waiting(self, now: datetime) -> TriageRead:

@@ -1,8 +1,10 @@
 """The case page's reading: everything held about one case - the person, the referral and
 consent as read, ratings, reviews, corrections, every email in and out with its outcome,
-the schedule, the audit trail and the original files - each view audited (through
-ConsoleService.view_case), each file downloaded audited too. Pure orchestration over the
-service's ports; the page only renders what this returns."""
+the schedule with where the case stands with its C(E)TR and keyworker, the audit trail and
+the original files - each view audited (through ConsoleService.view_case), each file
+downloaded audited too. Emails and audit lines oldest first, by the moment each was
+recorded. Pure orchestration over the service's ports; the page only renders what this
+returns."""
 
 from __future__ import annotations
 
@@ -14,9 +16,10 @@ from shared.case import Actor, AuditEntry, Case, EffectSummary, StaffRole, email
 from shared.console.roles import ALLOWED, ConsoleAction, require
 from shared.console.service import ConsoleService
 from shared.console.subject_access import file_name
-from shared.console.wording import audit_words, form_rows
+from shared.console.wording import audit_words, closure_words, form_rows
 from shared.mail import Attachment
 from shared.outcome import Outcome, Reason
+from shared.panel_pack import CtrStatus, KeyworkerStatus, ctr_status, keyworker_status
 
 # A case reference as the register makes them: the only thing about a case in a URL.
 CASE_REFERENCE = re.compile(r"DSR-[A-Z0-9]{4,16}")
@@ -56,8 +59,16 @@ class CaseView:
     audit: list[AuditEntry]
     leaves_on: date | None  # the transition birthday
     may: frozenset[str]  # the ConsoleAction names the actor's role allows
+    # The panel pack's and the reminders' own rules: the page never disagrees with them.
+    ctr: CtrStatus
+    keyworker: KeyworkerStatus
     # The referral and consent as read, in the forms' own words (shared.console.wording).
     forms: tuple[tuple[str, list[tuple[str, object]]], ...] = ()
+
+    @property
+    def closed_because(self) -> str:
+        closure = self.case.closure
+        return closure_words(closure.reason.value) if closure else ""
 
     @property
     def audit_lines(self) -> list[tuple[AuditEntry, str]]:
@@ -100,6 +111,7 @@ class CaseReader:
         if case is None:
             return None
         register, mail = self.service.register, self.service.mail
+        now, settings = self.service.clock(), self.service.settings
         submissions = register.case_submissions(case_id)
         numbered = _emails_with_files([event_id for event_id, _ in submissions])
         rows = []
@@ -130,9 +142,9 @@ class CaseReader:
             )
         return CaseView(
             case=case,
-            emails=rows,
-            audit=register.case_audit(case, self.service.clock()),
-            leaves_on=case.transition_day(self.service.settings.transition_age),
+            emails=rows,  # as case_submissions lists them: oldest first
+            audit=sorted(register.case_audit(case, now), key=lambda entry: entry.at),
+            leaves_on=case.transition_day(settings.transition_age),
             may=permitted(actor.role),
             forms=tuple(
                 (title, form_rows(form))
@@ -142,6 +154,8 @@ class CaseReader:
                 )
                 if form is not None
             ),
+            ctr=ctr_status(case, now.date(), settings.ctr_due_days),
+            keyworker=keyworker_status(case, now.date()),
         )
 
     def file(

@@ -1,8 +1,9 @@
 """The register as the console lists it: one row per case on the register, the flags a
 coordinator scans for, the filters, and the searches (reference, NHS number, name).
 
-The flags are the panel pack's own rules (shared.panel_pack), so the console and the pack
-never disagree about who is overdue or eligible for a keyworker.
+The flags are the panel pack's own rules (shared.panel_pack), so the console, the pack and
+the reminders never disagree about who is overdue (a review or a C(E)TR) or eligible for a
+keyworker.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from shared.case import Case, CaseStatus
 from shared.dates import add_months, age_on
 from shared.identifiers import is_valid_nhs_number, normalise_nhs_number
 from shared.intake import IdentityHasher
-from shared.panel_pack import keyworker_status
+from shared.panel_pack import ctr_status, keyworker_status
 from shared.rating import Rating
 from shared.settings import Settings
 
@@ -26,9 +27,14 @@ class RegisterFilter(StrEnum):
 
     ALL = "all"
     OVERDUE = "overdue"
+    CTR_OVERDUE = "ctr_overdue"  # a C(E)TR required or recommended and not held in time
     KEYWORKER = "keyworker"  # eligible for the keyworker programme and not yet referred
     TURNING_18 = "turning_18"  # leaves the register within the transition alert window
     PENDING = "pending"  # waiting for its other form
+
+    @property
+    def words(self) -> str:
+        return "C(E)TR overdue" if self is RegisterFilter.CTR_OVERDUE else self.replace("_", " ")
 
 
 @dataclass(frozen=True)
@@ -43,6 +49,7 @@ class RegisterRow:
     keyworker_not_referred: bool
     leaves_on: date | None  # the transition birthday, when it falls inside the alert window
     lapses_on: date | None = None  # a pending case's: when it lapses without its other form
+    ctr_overdue: bool = False
 
 
 def register_row(case: Case, settings: Settings, today: date) -> RegisterRow:
@@ -66,6 +73,8 @@ def register_row(case: Case, settings: Settings, today: date) -> RegisterRow:
         lapses_on=case.pending_expires_at.date()
         if case.status.is_pending and case.pending_expires_at
         else None,
+        ctr_overdue=case.status is CaseStatus.ACTIVE
+        and ctr_status(case, today, settings.ctr_due_days).overdue,
     )
 
 
@@ -73,6 +82,7 @@ def _shown(row: RegisterRow, chosen: RegisterFilter) -> bool:
     return {
         RegisterFilter.ALL: True,
         RegisterFilter.OVERDUE: row.overdue,
+        RegisterFilter.CTR_OVERDUE: row.ctr_overdue,
         RegisterFilter.KEYWORKER: row.keyworker_not_referred,
         RegisterFilter.TURNING_18: row.leaves_on is not None,
         RegisterFilter.PENDING: row.status.is_pending,

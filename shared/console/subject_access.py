@@ -14,7 +14,7 @@ from pydantic import BaseModel
 
 from shared.case import Actor, AuditEntry, Case, Correction, ReviewRecord, Submission, email_of
 from shared.console.roles import ROLE_NAMES, ConsoleAction
-from shared.console.wording import form_rows, label_of
+from shared.console.wording import closure_words, correction_label, form_rows, label_of
 from shared.forms.consent import Consent, ConsentBasis
 from shared.mail import Attachment
 from shared.outcome import Outcome
@@ -133,7 +133,8 @@ def correction_words(fix: Correction) -> str:
     """A correction in words: "Given name(s) corrected from 'Olivr' to 'Oliver' on
     15/12/2026 by a DSR coordinator: <reason>"."""
     role = ROLE_NAMES[fix.by.role]
-    return (f"{label_of(fix.field)} corrected from '{fix.old}' to '{fix.new}' on "
+    old, new = (f"'{value}'" if value else "blank" for value in (fix.old, fix.new))
+    return (f"{correction_label(fix.field)} corrected from {old} to {new} on "
             f"{_uk(fix.at.date())} by a {role}: {_words(fix.reason)}")  # fmt: skip
 
 
@@ -228,7 +229,7 @@ def summary_text(
     lines += ["", "Reviews:"] + [line for review in case.reviews for line in _review(review)]
     lines += ["", "Corrections:"] + [f"  {correction_words(fix)}" for fix in case.corrections]
     if case.closure is not None:
-        lines += ["", f"Closed on {_uk(case.closure.on)}: {label_of(case.closure.reason.value)}"]
+        lines += ["", f"Closed on {_uk(case.closure.on)}: {closure_words(case.closure.reason.value)}"]
     lines += _emails(emails)
     lines += ["", f"Audit trail: {len(audit)} entries (audit.json)."]
     return "\n".join(lines) + "\n"

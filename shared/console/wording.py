@@ -37,6 +37,39 @@ _HELD_NAMES = {
 }
 
 
+# A corrected field's words (shared.console.corrections.CORRECTABLE): the form's own labels,
+# with whose it is where the form's label ("Email") means something only under its section.
+CORRECTION_LABELS = {
+    "given_name": "Given name(s)",
+    "family_name": "Family name",
+    "date_of_birth": "Date of birth",
+    "postcode": "Postcode",
+    "address": "Address",
+    "gender": "Gender",
+    "referrer_name": "Referrer's name",
+    "referrer_organisation": "Referrer's organisation",
+    "referrer_email": "Referrer's email",
+    "referrer_phone": "Referrer's phone",
+}
+# Why a case left the register, as the numbers page and the case page say it.
+_CLOSURE_WORDS = {
+    "removed_by_panel": "Removed by the panel",
+    "transition_at_18": "Turned 18",
+    "consent_withdrawn": "Consent withdrawn",
+    "pending_lapsed": "Lapsed: its other form never came",
+}
+
+
+def correction_label(field: str) -> str:
+    """A corrected field in words ("Referrer's email")."""
+    return CORRECTION_LABELS.get(field) or label_of(field)
+
+
+def closure_words(reason: str) -> str:
+    """Why a case left the register, in words ("Consent withdrawn")."""
+    return _CLOSURE_WORDS.get(reason) or label_of(reason)
+
+
 def label_of(name: str) -> str:
     """A field's or a choice's words, as printed on the form (else the name, readable)."""
     known = _HELD_NAMES.get(name) or _FORM_LABELS.get(name)
@@ -114,11 +147,15 @@ _REASONS = {
 }
 
 
+def _lower_first(words: str) -> str:
+    return words[:1].lower() + words[1:]
+
+
 def audit_words(entry: AuditEntry) -> str:
     """An audit line in words: what was done, what it came to, and why."""
     label = entry.label or ""
     if label.startswith(f"{ConsoleAction.CORRECT.value}:"):
-        what = f"Corrected {label_of(label.rsplit(':', 1)[1]).lower()}"
+        what = f"Corrected {_lower_first(correction_label(label.rsplit(':', 1)[1]))}"
     elif label in set(ConsoleAction):
         what = _ACTIONS[ConsoleAction(label)]
     elif label.startswith("reminder:"):

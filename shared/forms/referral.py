@@ -146,6 +146,20 @@ def read_child(reader: FieldReader) -> Child | None:
     return None
 
 
+def read_referrer_email(reader: FieldReader) -> str | None:
+    """The referrer's email address (required), or None with the reason."""
+    referrer_email = reader.text("referrer_email", required=True)
+    if referrer_email is not None and not _EMAIL.match(referrer_email):
+        reader.problem(
+            ReasonCode.FIELD_INVALID,
+            "referrer_email",
+            "The referrer email on the referral form is not an email address. Please give the "
+            "referrer's email address and send the form again.",
+        )
+        return None
+    return referrer_email
+
+
 def from_a_professional(referrer_email: str | None, sender: str | None, settings: Settings) -> bool:
     """Whether the referrer is a professional, of whom the form asks an organisation: the
     email came from an allowed domain (`sender`; None when not known) and the referrer the
@@ -221,15 +235,7 @@ def validate_referral(
     )
     reason_for_referral = reader.text("reason_for_referral", required=True)
     referrer_name = reader.text("referrer_name", required=True)
-    referrer_email = reader.text("referrer_email", required=True)
-    if referrer_email is not None and not _EMAIL.match(referrer_email):
-        reader.problem(
-            ReasonCode.FIELD_INVALID,
-            "referrer_email",
-            "The referrer email on the referral form is not an email address. Please give the "
-            "referrer's email address and send the form again.",
-        )
-        referrer_email = None
+    referrer_email = read_referrer_email(reader)
     referrer_organisation = reader.text(
         "referrer_organisation", required=from_a_professional(referrer_email, sender, settings)
     )

@@ -7,10 +7,19 @@ from datetime import timedelta
 
 import pytest
 
-from infrastructure.samples import child, consent_pdf, email, referral_pdf, uk, years_ago
+from infrastructure.samples import (
+    child,
+    consent_pdf,
+    email,
+    referral_pdf,
+    review_pdf,
+    uk,
+    years_ago,
+)
 from shared.case import Case, CaseStatus
-from shared.console.register_view import RegisterFilter, register_rows, search
+from shared.console.register_view import RegisterFilter, register_row, register_rows, search
 from shared.outcome import Outcome
+from shared.panel_pack import ctr_status
 from shared.rating import Rating
 from shared.settings import Settings
 from tests.conftest import NOW, PlainHasher
@@ -73,6 +82,7 @@ def test_rows_carry_the_flags_and_the_overdue_come_first(desk: Desk, settings: S
     ("chosen", "expected"),
     [
         (RegisterFilter.OVERDUE, {"red"}),
+        (RegisterFilter.CTR_OVERDUE, {"red"}),  # Red: a C(E)TR due within 14 days
         (RegisterFilter.KEYWORKER, {"red", "amber"}),
         (RegisterFilter.PENDING, {"waiting"}),
         (RegisterFilter.ALL, {"red", "amber", "waiting"}),
@@ -89,6 +99,38 @@ def test_each_filter_shows_only_its_cases(
     names = {case.case_id: name for name, case in cases.items()}
     rows = register_rows(cases.values(), settings, TODAY + timedelta(days=20), chosen)
     assert {names[row.case_id] for row in rows} == expected
+
+
+def test_a_ctr_overdue_flag_is_the_panel_packs_and_reminders_rule(
+    desk: Desk, settings: Settings
+) -> None:
+    """Red needs a C(E)TR within `ctr_due_days`: the flag is shared.panel_pack.ctr_status's
+    `overdue` (the rule the reminders' "C(E)TR OVERDUE" uses), and a review that records one
+    held clears it."""
+    red = accepted(desk, child(251), "Red")
+    due = TODAY + timedelta(days=settings.ctr_due_days)
+    [on_time] = register_rows([red], settings, due)
+    assert not on_time.ctr_overdue
+    late_day = due + timedelta(days=1)
+    [late] = register_rows([red], settings, late_day)
+    assert late.ctr_overdue and ctr_status(red, late_day, settings.ctr_due_days).overdue
+    assert register_rows([red], settings, late_day, RegisterFilter.CTR_OVERDUE) == [late]
+    held = desk.receive(
+        email(
+            ("review.pdf", review_pdf(child(251), red.case_id, rag_rating="Red",
+                                      ctr_date=uk(TODAY + timedelta(days=2)),
+                                      ctr_outcome="Community plan agreed")),
+            sender="dsr.coordinator@nhs.net",
+        ),
+        now=NOW + timedelta(days=3),
+    )  # fmt: skip
+    assert held.outcome is Outcome.UPDATED and held.case is not None, held.reasons
+    [after] = register_rows([held.case], settings, late_day)
+    assert not after.ctr_overdue
+    assert register_rows([held.case], settings, late_day, RegisterFilter.CTR_OVERDUE) == []
+    # A closed case is off the register: never flagged.
+    closed = red.model_copy(update={"status": CaseStatus.CLOSED})
+    assert not register_row(closed, settings, late_day).ctr_overdue
 
 
 def test_closed_and_withdrawn_cases_are_not_on_the_register(desk: Desk, settings: Settings) -> None:
