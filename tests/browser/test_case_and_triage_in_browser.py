@@ -170,6 +170,21 @@ def test_a_field_is_corrected_and_a_subject_access_request_exported_from_the_cas
     corrections = tab.page.locator("table", has_text="Corrections of the case's fields")
     fix = corrections.locator("tbody tr").first.inner_text()
     assert "BR1 3AA" in fix and "BR2 9XY" in fix and "The referrer's typing slip" in fix
+    # The referrer's contact details too (the NHS number never: the page says why).
+    tab.expand_all()
+    form = tab.page.locator(f'form[action="/cases/{case.reference}/correct"]')
+    assert "it is how the register finds the child" in form.inner_text()
+    form.get_by_label("Field").select_option(label="Referrer's email")
+    form.get_by_label("The right value").fill("not an address")
+    form.get_by_label("Reason for the correction").fill("The referrer moved team")
+    tab.press(form.get_by_role("button", name="Correct the field"))  # not an email: refused
+    assert "not an email address" in tab.page.get_by_role("alert").inner_text()
+    form = tab.page.locator(f'form[action="/cases/{case.reference}/correct"]')
+    form.get_by_label("The right value").fill("sam.patel@oxleas.nhs.uk")
+    tab.press(form.get_by_role("button", name="Correct the field"))
+    assert "The correction is recorded" in tab.page.inner_text("main")
+    fixes = corrections.locator("tbody tr").all_inner_texts()
+    assert any("Referrer's email" in row and "sam.patel@oxleas.nhs.uk" in row for row in fixes)
 
     tab.expand_all()
     with tab.page.expect_download() as downloading:

@@ -127,6 +127,7 @@ def test_a_case_is_found_by_nhs_number_reference_and_name_with_nothing_in_the_ur
 
 FLAG_OF_FILTER = {
     "overdue": "Review overdue",
+    "C(E)TR overdue": "C(E)TR overdue",
     "keyworker": "Keyworker not referred",
     "turning 18": "Turns 18 on",
     "pending": "Waiting for its other form",
