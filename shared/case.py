@@ -89,8 +89,12 @@ class Closure(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     reason: ClosureReason
-    on: date
+    on: date  # when it took effect: the form's date, the review's, the birthday
     detail: str | None = None  # the panel's removal reason; never kept for a withdrawal
+    # When the register recorded it: the panel pack lists a leaver in the first pack after
+    # this, however far back `on` is (a withdrawal dated before the last pack, confirmed
+    # after it). None for a closure recorded before this was kept.
+    recorded_at: datetime | None = None
 
 
 class ConsentRecord(BaseModel):
@@ -190,7 +194,7 @@ class Case(BaseModel):
             created_at=self.created_at,
             updated_at=now,
             accepted_at=self.accepted_at,
-            closure=Closure(reason=closure.reason, on=closure.on),
+            closure=Closure(reason=closure.reason, on=closure.on, recorded_at=closure.recorded_at),
             version=self.version,
         )
 

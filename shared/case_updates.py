@@ -325,6 +325,7 @@ class CaseFormDecider:
                 reason=ClosureReason.REMOVED_BY_PANEL,
                 on=review.review_date,
                 detail=review.removal_reason,
+                recorded_at=self.now,
             )
         case.updated_at = self.now
         case.submissions.append(message_id)
@@ -358,7 +359,11 @@ class CaseFormDecider:
         person = self.register.case_for_person(case.person_key) if case.person_key else None
         forget = case.person_key if person is not None and person.case_id == case.case_id else None
         tombstone = case.tombstone(
-            Closure(reason=ClosureReason.CONSENT_WITHDRAWN, on=withdrawal.withdrawal_date),
+            Closure(
+                reason=ClosureReason.CONSENT_WITHDRAWN,
+                on=withdrawal.withdrawal_date,
+                recorded_at=self.now,
+            ),
             self.now,
         )
         uk_date = withdrawal.withdrawal_date.strftime("%d/%m/%Y")

@@ -31,10 +31,13 @@ def erasure(
 ) -> CaseChange:
     """The change that erases `case`: its tombstone (closed for `reason` on `on`) and the
     erasure of what it held elsewhere. `kind` names the event, with the version read."""
+    # A closed case erased when its retention ran out left the register when its closure was
+    # recorded, years ago, not now: the panel pack must not list it again.
+    recorded = case.closure.recorded_at if case.closure else None
     return CaseChange(
         event_id=f"{kind}-{case.case_id}-v{case.version}",
         label=label,
-        case=case.tombstone(Closure(reason=reason, on=on), now),
+        case=case.tombstone(Closure(reason=reason, on=on, recorded_at=recorded), now),
         effects=[EraseEffect(case_id=case.case_id)],
     )
 

@@ -10,6 +10,7 @@ import csv
 import io
 import unicodedata
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Protocol
@@ -19,6 +20,7 @@ from shared.case import (
     Case,
     CaseChange,
     CaseStatus,
+    Closure,
     EmailEffect,
     PanelPackEffect,
     ReviewRecord,
@@ -37,6 +39,7 @@ from shared.reminders import (
 from shared.settings import ADULT_REGISTER_AGE, Settings
 from shared.synthetic import TEST_DATA_LABEL, is_test_case
 
+PANEL_PACK_LABEL = "panel_pack"  # the audit's line for each pack recorded
 REVIEWS_AHEAD = timedelta(days=30)
 BIRTHDAYS_AHEAD_MONTHS = 6
 CTR_DUE_DAYS = Settings().ctr_due_days  # the default of `ctr_due_days`
@@ -197,13 +200,40 @@ def _line(case: Case, on: date | None = None, note: str = "") -> PackLine:
     return PackLine(case.case_id, _name(case), rating, on, note)
 
 
+def _left_since(
+    audit: list[AuditEntry], start: date, today: date, at: datetime | None
+) -> Callable[[Closure], bool]:
+    """Whether a closure belongs in this pack's "Left the register": recorded by the register
+    since the last pack (the audit's latest pack line of an earlier day, else a month
+    before `at`), however far back it took effect - a withdrawal dated before the last
+    pack but confirmed after it is in this one, and in no other. Without `at`, recorded
+    within the pack's days. A closure recorded before its moment was kept: by its day."""
+    if at is None:
+        return lambda closure: (
+            start <= (closure.recorded_at.date() if closure.recorded_at else closure.on) <= today
+        )
+    earlier = [line.at for line in audit
+               if line.label == PANEL_PACK_LABEL and line.at.date() < at.date()]  # fmt: skip
+    since = max(earlier, default=datetime.combine(add_months(at.date(), -1), at.timetz()))
+
+    def left(closure: Closure) -> bool:
+        if closure.recorded_at is None:
+            return start <= closure.on <= today
+        return since < closure.recorded_at <= at
+
+    return left
+
+
 def build_panel_pack(
     cases: list[Case],
     audit: list[AuditEntry],
     today: date,
     transition_age: int = ADULT_REGISTER_AGE,
     ctr_due_days: int = CTR_DUE_DAYS,
+    *,
+    at: datetime | None = None,
 ) -> PanelPack:
+    """The pack as of `today` (as of the moment `at`, when the DigestFunction sends it)."""
     start = add_months(today, -1)
     # Test data (the smoke test's cases, erased or not) is never in the pack, nor counted.
     tests = {case.case_id for case in cases if is_test_case(case)} | {
@@ -212,6 +242,7 @@ def build_panel_pack(
     cases = [case for case in cases if case.case_id not in tests]
     audit = [line for line in audit if line.case_id not in tests]
     active = [case for case in cases if case.status is CaseStatus.ACTIVE]
+    left = _left_since(audit, start, today, at)
     pack = PanelPack(
         period_start=start,
         period_end=today,
@@ -238,7 +269,7 @@ def build_panel_pack(
         reviews = [review for review in case.reviews if start <= review.review_date <= today]
         if reviews and case.status is not CaseStatus.WITHDRAWN:
             pack.reviewed.append(_reviewed(case, reviews[-1]))
-        if case.closure is not None and start <= case.closure.on <= today:
+        if case.closure is not None and left(case.closure):
             pack.removed_cases.append(
                 PackLine(
                     case.case_id,
@@ -500,6 +531,7 @@ class PanelPackService:
             today,
             self.settings.transition_age,
             self.settings.ctr_due_days,
+            at=now,
         )
         return pack, cases
 
@@ -518,6 +550,6 @@ class PanelPackService:
         """Once a day: the outbox says "send the pack"; its emails are built when sent."""
         return CaseChange(
             event_id=f"panel-pack-{now.date().isoformat()}",
-            label="panel_pack",
+            label=PANEL_PACK_LABEL,
             effects=[PanelPackEffect(at=now)],
         )

@@ -319,7 +319,9 @@ class ReminderDecider:
                 )
             case CheckpointKind.TRANSITION:
                 case.status = CaseStatus.CLOSED
-                case.closure = Closure(reason=ClosureReason.TRANSITION_AT_18, on=point.on)
+                case.closure = Closure(
+                    reason=ClosureReason.TRANSITION_AT_18, on=point.on, recorded_at=self.now
+                )
                 age = str(self.settings.transition_age)
                 return list(notices.reminder("transition", case, today, birthday_on=uk, age=age))
             case CheckpointKind.CONSENT_RECONFIRMATION:
