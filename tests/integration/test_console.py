@@ -10,6 +10,7 @@ import html
 import re
 import time
 from collections.abc import Iterator
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
@@ -33,6 +34,7 @@ class Browser:
         self.stack = stack
         self.cookies: dict[str, str] = {}
         self.csrf = ""
+        self.at: datetime | None = None  # the moment the function acts at (else the stack's)
 
     def request(self, method: str, path: str, form: dict[str, str] | None = None) -> Any:
         headers = {"host": "console.local"}
@@ -41,7 +43,7 @@ class Browser:
         body = urlencode(form).encode() if form is not None else b""
         if form is not None:
             headers["content-type"] = "application/x-www-form-urlencoded"
-        answer = self.stack.invoke("console", http_event(method, path, headers, body))
+        answer = self.stack.invoke("console", http_event(method, path, headers, body), self.at)
         for cookie in answer.get("cookies", []):
             name, value = cookie.split(";", 1)[0].split("=", 1)
             if "Max-Age=0" in cookie:

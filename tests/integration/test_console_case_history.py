@@ -11,7 +11,7 @@ import io
 import re
 import time
 import zipfile
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -21,6 +21,7 @@ from infrastructure.samples import child, consent_pdf, email, referral_pdf, revi
 from shared.adapters.console_register import ConsoleRegisterTable
 from shared.case import Actor, StaffRole
 from shared.console.case_view import CaseReader
+from shared.console.register_view import RegisterFilter, register_rows
 from shared.console.service import ConsoleService
 from shared.outcome import Outcome
 from shared.panel_pack import ctr_status, keyworker_status
@@ -83,34 +84,41 @@ def test_reviews_show_their_ctr_and_keyworker_and_the_register_flags_a_ctr_overd
     # The first email's id sorts after the later ones: the table's key order is not time's.
     first, later = f"ff{SEEDS[0]}first", f"00{SEEDS[0]}later"
     case_id = accepted(stack, register, SEEDS[0], first)
-    # A review recommends a C(E)TR; none is held within ctr_due_days: it is overdue.
-    recommended = {"review_date": uk(stack.now().date()), "rag_rating": "Amber",
+    # A review recommends a C(E)TR; none is held within ctr_due_days: it is overdue then.
+    today = stack.now().date()
+    recommended = {"review_date": uk(today), "rag_rating": "Amber",
                    "outcome_summary": "Escalation plan agreed.", "ctr_recommended": "/Yes",
                    "reviewer_name": "Dr Lee"}  # fmt: skip
     time.sleep(1.1)  # the stack's clock has whole seconds: each recorded at its own moment
     made = console.review(actor(user), f"tok-history-{SEEDS[0]}-a", case_id, recommended)
     assert made.outcome == "updated"
-    case = register.case(case_id)
-    due_days = Settings.from_environment().ctr_due_days
-    assert case is not None and not ctr_status(case, stack.now().date(), due_days).overdue
-    stack.advance(due_days + 1)
-    today = stack.now().date()
-    assert ctr_status(case, today, due_days).overdue
-
+    settings = Settings.from_environment()
+    due_on = today + timedelta(days=settings.ctr_due_days)
     browser = signed_in(stack, user)
-    listed = browser.request("GET", "/register?filter=ctr_overdue")["text"]
-    assert f">{case_id}</a>" in listed and "C(E)TR overdue</strong>" in listed
-    assert '<strong aria-current="page">C(E)TR overdue</strong>' in listed
     page = browser.request("GET", f"/cases/{case_id}")["text"]
     schedule = section(page, "The schedule")
-    assert (
-        "C(E)TR overdue</strong> since" in schedule and "recommended at the review of" in schedule
-    )
+    assert f"Due by {due_on:%-d %B %Y}: recommended at the review of {today:%-d %B %Y}" in schedule
     assert "<td>Recommended</td>" in section(page, "Reviews")
+    # A day past due (the shared stack's clock is left alone: read as of then).
+    late = datetime.combine(due_on + timedelta(days=1), stack.now().time(), tzinfo=UTC)
+    then = ConsoleService(settings, register, console.mail, console.hasher, clock=lambda: late)
+    case = register.case(case_id)
+    assert case is not None
+    [row] = register_rows([case], settings, late.date(), RegisterFilter.CTR_OVERDUE)
+    assert row.case_id == case_id and row.ctr_overdue
+    seen = CaseReader(then).view(actor(user), case_id)
+    assert seen is not None and seen.ctr.overdue and seen.ctr.due_on == due_on
+    # The pages as of then: the flag, the filter and the case's schedule say so.
+    browser_then = signed_in(stack, user)
+    browser_then.at = late
+    listed = browser_then.request("GET", "/register?filter=ctr_overdue")["text"]
+    assert f">{case_id}</a>" in listed and "C(E)TR overdue</strong>" in listed
+    schedule = section(browser_then.request("GET", f"/cases/{case_id}")["text"], "The schedule")
+    assert f"C(E)TR overdue</strong> since {due_on:%-d %B %Y}: recommended at" in schedule
 
     # The C(E)TR held and a keyworker named, by a review emailed later.
     time.sleep(1.1)
-    held_on = today - timedelta(days=1)  # after the recommendation
+    held_on = today  # on the day of the recommendation: it counts
     stack.deliver_email(
         email(("review.pdf", review_pdf(person(SEEDS[0]), case_id, review_date=uk(today), rag_rating="Amber",
                                         ctr_date=uk(held_on), ctr_outcome="Stay at home; PBS plan",
@@ -122,9 +130,10 @@ def test_reviews_show_their_ctr_and_keyworker_and_the_register_flags_a_ctr_overd
     emailed = register.submission(later)
     assert emailed is not None and emailed.outcome is Outcome.UPDATED, emailed
     case = register.case(case_id)
-    assert case is not None and not ctr_status(case, today, due_days).overdue
-
+    assert case is not None and not ctr_status(case, late.date(), settings.ctr_due_days).overdue
+    assert register_rows([case], settings, late.date(), RegisterFilter.CTR_OVERDUE) == []
     listed = browser.request("GET", "/register?filter=ctr_overdue")["text"]
+    assert '<strong aria-current="page">C(E)TR overdue</strong>' in listed
     assert f">{case_id}</a>" not in listed
     page = browser.request("GET", f"/cases/{case_id}")["text"]
     reviews = section(page, "Reviews")
