@@ -260,9 +260,9 @@ def test_a_held_withdrawal_is_confirmed_once_or_declined_from_triage(
     assert register.held_withdrawal(kept_reference) is None
     assert register.case(kept_id).status is CaseStatus.ACTIVE  # type: ignore[union-attr]
     stack.run_pipeline()
-    [told] = [m for m in sent_emails()[before:] if HOLDER in m.to]
-    assert told.subject == f"DSR withdrawal not carried out - {kept_reference}"
-    assert "nothing has been\nerased" in told.body and kept_id not in told.body
+    [declined_notice] = [m for m in sent_emails()[before:] if HOLDER in m.to]
+    assert declined_notice.subject == f"DSR withdrawal not carried out - {kept_reference}"
+    assert "nothing has been\nerased" in declined_notice.body and kept_id not in declined_notice.body
     audit = register.audit_entries(stack.now().replace(day=1, hour=0), stack.now())
     assert [e.outcome for e in audit if e.label == "console:decline-withdrawal"
             and e.actor_email == users["coordinator"].username] == ["rejected"]  # fmt: skip
