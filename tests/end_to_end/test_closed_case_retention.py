@@ -83,7 +83,11 @@ def test_a_closed_case_is_erased_after_its_retention_and_not_a_day_before(
     assert "past their retention erased" in str(answer["summary"])
     tombstone = register.case(case_id)
     assert tombstone is not None and tombstone.status is CaseStatus.WITHDRAWN
-    assert tombstone.closure == Closure(reason=ClosureReason.REMOVED_BY_PANEL, on=today)
+    # Why and when it closed, and when that was recorded (years ago: no new panel pack leaver).
+    assert case.closure.recorded_at is not None
+    assert tombstone.closure == Closure(
+        reason=ClosureReason.REMOVED_BY_PANEL, on=today, recorded_at=case.closure.recorded_at
+    )
     assert tombstone.referral is None and tombstone.person_key == ""
     assert all(s3.list_objects_v2(Bucket=bucket, Prefix=raw_mail_key(m))["KeyCount"] == 0
                for m in emails_of_case)  # fmt: skip
