@@ -20,6 +20,7 @@ from shared.adapters.register_table.keys import (
     text,
 )
 from shared.case import Actor, AuditEntry, Case, Submission
+from shared.console.roles import CONSOLE_EVENT
 from shared.console.triage import LAPSING_WITHIN, TriageRead, WaitingReport
 from shared.console.waiting import Waiting
 from shared.effects import MAX_ORIGINALS_BYTES
@@ -73,8 +74,11 @@ class ConsoleRegisterTable(RegisterTable):
         ]
         recorded = {event_id: submission.received_at for event_id, submission in found
                     if submission is not None}  # fmt: skip
+        # Within one second (the clock's grain) an email comes before the console's decisions
+        # about it: a decision can only follow what it decides on.
         return sorted(found, key=lambda pair: (pair[0] not in recorded,
-                                               recorded.get(pair[0], datetime.min)))  # fmt: skip
+                                               recorded.get(pair[0], datetime.min),
+                                               pair[0].startswith(CONSOLE_EVENT)))  # fmt: skip
 
 
     def triage_waiting(self, now: datetime) -> TriageRead:

@@ -90,10 +90,14 @@ def require(actor: Actor, action: ConsoleAction) -> None:
 _TOKEN = re.compile(r"[A-Za-z0-9_-]{16,64}")
 
 
+# Every console decision's event id begins so (an email's is its SES message id).
+CONSOLE_EVENT = "console-"
+
+
 def event_id_for(action: ConsoleAction, token: str) -> str:
     if not _TOKEN.fullmatch(token):
         raise refusal("token", "The form has expired or was not sent from the console.")
-    return f"console-{action.name.lower().replace('_', '-')}-{token}"
+    return f"{CONSOLE_EVENT}{action.name.lower().replace('_', '-')}-{token}"
 
 
 # A re-decision of an email is a sub-event of it, `<message id>.<kind>` like one child's part,
