@@ -18,7 +18,9 @@ from typing import Any
 ACCOUNT = "123456789012"
 
 
-def _backend(service: str, region: str) -> Any:
+def moto_backend(service: str, region: str) -> Any:
+    """moto's in-process store of `service` in `region` (the one way the local stack reaches
+    it)."""
     from moto.backends import get_backend
 
     backends: Any = get_backend  # typed per service name; the name here is a variable
@@ -145,9 +147,9 @@ def trim_stream(region: str, table_name: str, read_up_to: str | None) -> int:
     every iterator it ever gave, for ever; AWS trims records after 24 hours and expires an
     iterator after 15 minutes. The local stack reads each time with a fresh iterator after
     its last position. Returns how many records were dropped."""
-    table = _backend("dynamodb", region).tables[table_name]
+    table = moto_backend("dynamodb", region).tables[table_name]
     shard: Any = table.stream_shard
-    _backend("dynamodbstreams", region).shard_iterators.clear()
+    moto_backend("dynamodbstreams", region).shard_iterators.clear()
     if shard is None or read_up_to is None:
         return 0
     read = min(int(read_up_to) - shard.starting_sequence_number + 1, len(shard.items))
@@ -166,7 +168,7 @@ def expired_keys(region: str, table_name: str, attribute: str, now: int) -> list
     read in-process. moto runs no TTL, so `advance` removes them at every moment it stops
     at; a Scan to find them made moto copy every item of the table first (it filters the
     copies), a cost per firing that grew with the register."""
-    table = _backend("dynamodb", region).tables[table_name]
+    table = moto_backend("dynamodb", region).tables[table_name]
     keys = []
     for stored in list(table.items.values()):
         for item in list(stored.values()) if table.range_key_attr else [stored]:
@@ -187,7 +189,7 @@ def schedules(region: str) -> list[Any]:
     fell due again after every firing; over the API each look was two requests a schedule
     (a list, then a get for its expression), and there is a schedule per case, so each
     look, and each firing in it, cost more as the register grew."""
-    groups = list(_backend("scheduler", region).schedule_groups.values())
+    groups = list(moto_backend("scheduler", region).schedule_groups.values())
     return [schedule for group in groups for schedule in list(group.schedules.values())]
 
 
@@ -196,7 +198,7 @@ def forget_deleted_receipts(region: str, queue_name: str) -> None:
     """moto's SQS remembers the receipt handle of every message ever deleted (so deleting
     twice succeeds) for ever; a receipt handle is useless once its message is gone and its
     visibility timeout over, which the local stack's pipeline never reaches back past."""
-    _backend("sqs", region).queues[queue_name].deleted_messages.clear()
+    moto_backend("sqs", region).queues[queue_name].deleted_messages.clear()
 
 
 # ----- S3: what the mail bucket's lifecycle would expire -----

@@ -22,7 +22,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any, TextIO
 
-from infrastructure import console_journal
+from infrastructure import bounded, console_journal
 from infrastructure.local_stack import (
     REGION,
     Firing,
@@ -35,7 +35,6 @@ from shared.adapters.register_table import RegisterTable
 from shared.case import Submission
 
 JOURNAL = "journal.jsonl"
-ACCOUNT = "123456789012"  # moto's
 LOCK = "in-use.lock"
 KEYS = "kms-key-material.json"
 REPLAY_PROGRESS = 100  # steps between two words of progress
@@ -277,24 +276,24 @@ def keep_key_material(stack: LocalStack, kept: Path) -> None:
     new keys, so an NHS number's keyed hash (KMS GenerateMac) would change, and with it the
     person lookups the journal's console steps wrote. The material is a secret: owner-only,
     deleted by `dsr-intake reset` with the rest."""
-    from moto.backends import get_backend
-
-    keys = get_backend("kms")[ACCOUNT][REGION].keys
+    keys = bounded.moto_backend("kms", REGION).keys
     logical_ids = [
         logical_id
         for logical_id, resource in stack.template["Resources"].items()
         if resource["Type"] == "AWS::KMS::Key" and logical_id in stack.resources
     ]
     material: dict[str, str] = json.loads(kept.read_text()) if kept.exists() else {}
+    new = {}
     for logical_id in logical_ids:
         key = keys[stack.resources[logical_id]]
         if logical_id in material:
             key.key_material = bytes.fromhex(material[logical_id])
         else:
-            material[logical_id] = key.key_material.hex()
-    if not kept.exists():
-        kept.touch(mode=0o600)
-    kept.write_text(json.dumps(material))
+            new[logical_id] = key.key_material.hex()
+    if new:  # a first start, or a key the template gained
+        if not kept.exists():
+            kept.touch(mode=0o600)
+        kept.write_text(json.dumps({**material, **new}))
 
 
 def hold_folder(folder: Path) -> TextIO:
