@@ -12,6 +12,7 @@ from __future__ import annotations
 import html
 from typing import TYPE_CHECKING, Any
 
+from shared.case import StaffRole
 from shared.console.session import SECURITY_HEADERS, SESSION_COOKIE
 
 if TYPE_CHECKING:
@@ -48,7 +49,7 @@ def _is_coordinator(stack: LocalStack, access_token: str) -> bool:
         )["Groups"]
     except Exception:  # expired, revoked, forged: not signed in
         return False
-    return any(group["GroupName"] == "coordinator" for group in groups)
+    return any(group["GroupName"] == StaffRole.COORDINATOR.value for group in groups)
 
 
 def _page(title: str, body: str) -> str:

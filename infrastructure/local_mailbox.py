@@ -17,11 +17,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.message import EmailMessage
+from email.parser import BytesHeaderParser
 from email.policy import default
 from email.utils import format_datetime, make_msgid, parsedate_to_datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO, cast
 
+from infrastructure.bounded import moto_backend
 from infrastructure.local_stack import REGION
 
 # The summaries kept in memory: the console's "mail sent" page shows the newest.
@@ -89,7 +91,8 @@ class LocalMailbox:
         """What an earlier run delivered (the newest `keep`), so a restart forgets nothing."""
         delivered = []
         for key in self.maildir.iterkeys():
-            headers = self.maildir.get_message(key)
+            with self.maildir.get_file(key) as stored:  # the headers only, not the files
+                headers = BytesHeaderParser().parse(cast(BinaryIO, stored))
             try:
                 at = parsedate_to_datetime(str(headers["Date"]))
             except (TypeError, ValueError):
@@ -106,9 +109,7 @@ class LocalMailbox:
 
     def collect(self) -> list[Delivered]:
         """Move every message SES has sent since the last call into the Maildir."""
-        from moto.backends import get_backend
-
-        backend = get_backend("ses")["123456789012"][REGION]
+        backend = moto_backend("ses", REGION)
         delivered = []
         with self._lock:
             # Taken out of moto first: a message sent meanwhile waits for the next call.
@@ -140,9 +141,7 @@ class LocalMailbox:
 
     def forget_unsent(self) -> None:
         """Drop what moto holds without delivering it (a replay's mail went out long ago)."""
-        from moto.backends import get_backend
-
-        get_backend("ses")["123456789012"][REGION].sent_messages.clear()
+        moto_backend("ses", REGION).sent_messages.clear()
 
     def message(self, key: str) -> EmailMessage:
         """One delivered email, parsed, by its Maildir key."""
